@@ -1,0 +1,1 @@
+"""Conversation turns: history for the model, running and streaming one turn."""

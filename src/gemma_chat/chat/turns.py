@@ -1,0 +1,193 @@
+"""Run one conversation turn as a background task that outlives its HTTP request.
+
+The task owns the turn: it streams from the runtime, saves as it goes, and publishes
+events to any number of listeners. A browser that disconnects only stops listening;
+the answer is still finished and saved. Only an explicit stop cancels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gemma_chat.chat.history import model_messages
+from gemma_chat.runtimes.base import (
+    CancelToken,
+    Finish,
+    GenerationOptions,
+    RuntimeFailure,
+    TextDelta,
+    ThinkingDelta,
+    Usage,
+)
+from gemma_chat.runtimes.registry import RuntimePool
+from gemma_chat.store.repository import Message, Store
+
+log = logging.getLogger(__name__)
+SAVE_EVERY_S = 1.0  # partial answers hit the disk this often, so a crash loses little
+
+
+class TurnBusy(Exception):
+    """A turn is already running in this conversation."""
+
+
+Event = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Turn:
+    id: str
+    conversation_id: str
+    user_message: Message
+    assistant_message: Message
+    cancel: CancelToken = field(default_factory=CancelToken)
+    log: list[Event] = field(default_factory=list)
+    done: bool = False
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def publish(self, name: str, data: dict[str, Any]) -> None:
+        async with self._changed:
+            self.log.append((name, data))
+            self._changed.notify_all()
+
+    async def finish(self) -> None:
+        async with self._changed:
+            self.done = True
+            self._changed.notify_all()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event of the turn from the start, then live ones until it ends."""
+        index = 0
+        while True:
+            async with self._changed:
+                await self._changed.wait_for(lambda seen=index: seen < len(self.log) or self.done)
+                batch = self.log[index:]
+                finished = self.done
+            index += len(batch)
+            for event in batch:
+                yield event
+            if finished and index >= len(self.log):
+                return
+
+
+class TurnManager:
+    def __init__(
+        self, store: Store, runtimes: RuntimePool, options: GenerationOptions | None = None
+    ) -> None:
+        self.store = store
+        self.runtimes = runtimes
+        self.options = options or GenerationOptions()
+        self._running: dict[str, Turn] = {}
+
+    def running(self, conversation_id: str) -> Turn | None:
+        return self._running.get(conversation_id)
+
+    def start(self, conversation_id: str, content: str) -> Turn:
+        """Save the user's message and start answering it. Raises NotFound or TurnBusy."""
+        self.store.get_conversation(conversation_id)
+        if conversation_id in self._running:
+            raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
+        user = self.store.add_message(conversation_id, "user", content)
+        # Saved up front as interrupted: if the process dies mid-turn, that is the truth.
+        assistant = self.store.add_message(conversation_id, "assistant", "", status="interrupted")
+        turn = Turn(uuid.uuid4().hex[:12], conversation_id, user, assistant)
+        self._running[conversation_id] = turn
+        turn.task = asyncio.create_task(self._run(turn), name=f"turn-{turn.id}")
+        return turn
+
+    def stop(self, conversation_id: str) -> bool:
+        turn = self._running.get(conversation_id)
+        if turn is None:
+            return False
+        turn.cancel.cancel()
+        return True
+
+    async def shutdown(self) -> None:
+        turns = list(self._running.values())
+        for turn in turns:
+            turn.cancel.cancel()
+        await asyncio.gather(*(t.task for t in turns if t.task), return_exceptions=True)
+
+    async def _run(self, turn: Turn) -> None:
+        text: list[str] = []
+        thinking: list[str] = []
+        usage = Usage()
+        reason = "error"
+        error: str | None = None
+        message = turn.assistant_message
+        try:
+            await turn.publish(
+                "turn.start",
+                {
+                    "turn_id": turn.id,
+                    "user_message": turn.user_message.to_dict(),
+                    "assistant_message_id": message.id,
+                },
+            )
+            conversation = self.store.get_conversation(turn.conversation_id)
+            history = [
+                m for m in self.store.list_messages(turn.conversation_id) if m.id != message.id
+            ]
+            runtime = self.runtimes.get(conversation.model)
+            await runtime.load()
+            last_save = time.monotonic()
+            async for delta in runtime.stream(model_messages(history), self.options, turn.cancel):
+                if isinstance(delta, TextDelta):
+                    text.append(delta.text)
+                    await turn.publish("text", {"text": delta.text})
+                elif isinstance(delta, ThinkingDelta):
+                    thinking.append(delta.text)
+                    await turn.publish("thinking", {"text": delta.text})
+                elif isinstance(delta, Usage):
+                    usage = delta
+                    await turn.publish("stats", usage.as_dict())
+                elif isinstance(delta, Finish):
+                    usage, reason = delta.usage, delta.reason
+                if time.monotonic() - last_save >= SAVE_EVERY_S:
+                    last_save = time.monotonic()
+                    self._save(message, text, thinking, "interrupted", None, usage)
+        except RuntimeFailure as exc:
+            error = str(exc)
+        except Exception as exc:  # the turn must always end cleanly and be saved
+            log.exception("turn %s failed", turn.id)
+            error = f"Unexpected error: {exc}"
+        finally:
+            status = "error" if error else "interrupted" if reason == "cancelled" else "complete"
+            try:
+                saved = self._save(message, text, thinking, status, error, usage)
+            except Exception:
+                log.exception("could not save turn %s", turn.id)
+                saved = message
+            self._running.pop(turn.conversation_id, None)
+            if error:
+                await turn.publish("error", {"message": error})
+            else:
+                await turn.publish("stats", usage.as_dict())
+            await turn.publish(
+                "turn.end", {"reason": "error" if error else reason, "message": saved.to_dict()}
+            )
+            await turn.finish()
+
+    def _save(
+        self,
+        message: Message,
+        text: list[str],
+        thinking: list[str],
+        status: str,
+        error: str | None,
+        usage: Usage,
+    ) -> Message:
+        return self.store.update_message(
+            message.id,
+            content="".join(text),
+            thinking="".join(thinking),
+            status=status,  # type: ignore[arg-type]
+            error=error,
+            stats=usage.as_dict() if usage.completion_tokens else None,
+        )

@@ -1,0 +1,107 @@
+"""Command line: `gemma-chat` (serve), `gemma-chat chat [PROMPT]`, `gemma-chat --version`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gemma_chat import __version__
+from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, Settings
+
+COMMANDS = ("serve", "chat")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model spec: embedded (default), gguf:PATH, replay:PATH")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where conversations live (default: $GEMMA_CHAT_HOME or the OS data dir)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gemma-chat",
+        description="Gemma Chat: a local-first AI workbench. With no command, starts the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"gemma-chat {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="start the web app (the default)")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; a free one if busy)",
+    )
+    serve.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    _common(serve)
+
+    chat = commands.add_parser("chat", help="chat in the terminal; with PROMPT, answer once")
+    chat.add_argument("prompt", nargs="?", help="answer this and exit; without it, start a REPL")
+    _common(chat)
+    return parser
+
+
+def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
+    settings = Settings(**extra)  # type: ignore[arg-type]
+    if args.data_dir:
+        settings.data_dir = args.data_dir.expanduser().resolve()
+    if args.model:
+        settings.model = args.model
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "serve")
+    args = build_parser().parse_args(argv)
+    if args.command == "chat":
+        from gemma_chat.terminal import run_chat
+
+        return run_chat(settings_from(args), args.prompt)
+    return serve(args)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from gemma_chat.runtimes.base import RuntimeFailure
+    from gemma_chat.runtimes.registry import create_runtime
+    from gemma_chat.server.runner import ServerRun
+
+    console = Console(stderr=True)
+    settings = settings_from(args, host=args.host, port=args.port)
+    try:
+        create_runtime(settings.model)
+    except RuntimeFailure as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    try:
+        run = ServerRun(settings, log_level="warning")
+    except OSError as exc:
+        console.print(
+            f"[red]error:[/] cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+        )
+        return 1
+
+    def started(url: str) -> None:
+        moved = "" if url.endswith(f":{settings.port}") else f" (port {settings.port} was busy)"
+        console.print(f"[bold green]Gemma Chat[/] is running at [bold]{url}[/]{moved}")
+        console.print(f"Model: {settings.model} · data: {settings.data_dir} · Ctrl+C to quit")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run.run(open_browser=not args.no_browser, on_started=started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

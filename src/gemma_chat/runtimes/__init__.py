@@ -1,0 +1,1 @@
+"""Engine adapters behind one small streaming interface (see base.py)."""

@@ -1,0 +1,136 @@
+"""The one interface every engine adapter implements.
+
+A runtime turns a list of chat messages into a stream of typed deltas. Keeping the
+surface this small is what lets the server, the CLI and the agent treat llama.cpp,
+HTTP engines and scripted replays the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+class RuntimeFailure(Exception):
+    """A runtime could not do what was asked; the message is meant for the user."""
+
+
+class ModelLoadError(RuntimeFailure):
+    """The model file is missing, unreadable or not a model."""
+
+
+class UnknownModelSpec(RuntimeFailure):
+    """The model spec names no runtime we know."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class Usage:
+    """Timing and token counts for one completion; sent live and at the end."""
+
+    ttft_ms: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_per_s: float | None = None
+    cached_tokens: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("ttft_ms", "tokens_per_s"):
+            if data[key] is not None:
+                data[key] = round(data[key], 2)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: FinishReason
+    usage: Usage
+
+
+Delta = TextDelta | ThinkingDelta | Usage | Finish
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    context_length: int
+    modalities: tuple[str, ...] = ("text",)
+    grammar: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(slots=True)
+class GenerationOptions:
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+
+
+class CancelToken:
+    """Set from any thread or the event loop; checked by generators between tokens."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class Runtime(Protocol):
+    spec: str
+    name: str
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def load(self) -> None:
+        """Make the model ready; raises ModelLoadError with a clear message."""
+
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken,
+    ) -> AsyncIterator[Delta]:
+        """Yield deltas; always ends with exactly one Finish."""
+
+    async def close(self) -> None: ...
+
+
+async def sleep_or_cancel(seconds: float, cancel: CancelToken) -> bool:
+    """Sleep in small steps so a cancel is seen quickly; True when cancelled."""
+    remaining = seconds
+    await asyncio.sleep(0)  # always let other tasks run, even at full speed
+    while remaining > 0:
+        if cancel.cancelled:
+            return True
+        step = min(remaining, 0.02)
+        await asyncio.sleep(step)
+        remaining -= step
+    return cancel.cancelled

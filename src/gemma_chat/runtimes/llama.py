@@ -1,0 +1,368 @@
+"""`embedded` and `gguf:PATH`: llama.cpp in-process through llama-cpp-python.
+
+Generation runs in a worker thread that hands deltas to the event loop, so the
+server stays responsive. We drive llama.cpp token by token (rather than through its
+chat-completion helper) to get exact token counts, prefix-cache accounting, and a
+cancel check between every token and every prefill slice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from gemma_chat.runtimes.base import (
+    CancelToken,
+    Capabilities,
+    ChatMessage,
+    Delta,
+    Finish,
+    FinishReason,
+    GenerationOptions,
+    ModelLoadError,
+    RuntimeFailure,
+    TextDelta,
+    ThinkingDelta,
+    Usage,
+)
+from gemma_chat.runtimes.stop_strings import StopStringFilter
+from gemma_chat.runtimes.thinking import ThinkingSplitter
+
+GGUF_MAGIC = b"GGUF"
+DEFAULT_CONTEXT = 8192
+PREFILL_SLICE = 128  # tokens evaluated between cancel checks
+LIVE_USAGE_EVERY_S = 0.25
+CANCEL_POLL_S = 0.02
+CANCEL_GRACE_S = 0.05  # after a stop, how long we wait for the worker to confirm it
+# Used only when a GGUF carries no chat template of its own.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def physical_cores() -> int:
+    try:
+        import psutil
+
+        count = psutil.cpu_count(logical=False)
+    except Exception:
+        count = None
+    return max(1, count or os.cpu_count() or 1)
+
+
+def check_gguf_file(path: Path) -> None:
+    """Fail early, with a message a user can act on, before llama.cpp sees the file."""
+    if not path.exists():
+        raise ModelLoadError(f"Model file not found: {path}")
+    if not path.is_file():
+        raise ModelLoadError(f"Model path is not a file: {path}")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelLoadError(f"Cannot read model file {path}: {exc.strerror}") from exc
+    if magic != GGUF_MAGIC:
+        raise ModelLoadError(f"Not a GGUF model file (bad header): {path}")
+
+
+class LlamaCppRuntime:
+    def __init__(
+        self,
+        spec: str,
+        path: Path,
+        name: str | None = None,
+        context_length: int | None = None,
+        defaults: GenerationOptions | None = None,
+        repeat_penalty: float = 1.0,
+    ) -> None:
+        self.spec = spec
+        self.path = path
+        self.name = name or path.stem
+        self.defaults = defaults or GenerationOptions()
+        self.repeat_penalty = repeat_penalty
+        self._requested_context = context_length
+        self._llm: Any = None
+        self._formatter: Any = None
+        self._load_lock = asyncio.Lock()
+        self._generate_lock = threading.Lock()  # one llama.cpp context, one user at a time
+        self._context_length = context_length or DEFAULT_CONTEXT
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(context_length=self._context_length, grammar=True)
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
+    async def load(self) -> None:
+        async with self._load_lock:
+            if self._llm is None:
+                await asyncio.to_thread(self._load_sync)
+
+    def _load_sync(self) -> None:
+        check_gguf_file(self.path)
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ModelLoadError(f"llama-cpp-python is not installed correctly: {exc}") from exc
+        threads = physical_cores()
+        try:
+            probe_ctx = self._requested_context or DEFAULT_CONTEXT
+            llm = Llama(
+                model_path=str(self.path),
+                n_ctx=probe_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(f"llama.cpp could not load {self.path.name}: {exc}") from exc
+        trained = _trained_context(llm.metadata)
+        if self._requested_context is None and trained and trained < probe_ctx:
+            llm.close()
+            llm = Llama(
+                model_path=str(self.path),
+                n_ctx=trained,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        self._context_length = llm.n_ctx()
+        template = llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=_token_text(llm, llm.token_eos()),
+            bos_token=_token_text(llm, llm.token_bos()),
+        )
+        if not self.name or self.name == self.path.stem:
+            self.name = llm.metadata.get("general.name") or self.path.stem
+        self._llm = llm
+
+    def render_prompt(self, messages: list[ChatMessage]) -> tuple[list[int], list[str]]:
+        """Apply the model's own chat template; returns prompt tokens and stop strings."""
+        assert self._llm is not None and self._formatter is not None
+        result = self._formatter(
+            messages=[{"role": m.role, "content": m.content} for m in messages]
+        )
+        tokens = self._llm.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+        stops = (
+            result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        )
+        return tokens, [s for s in stops if s]
+
+    async def stream(
+        self, messages: list[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> AsyncIterator[Delta]:
+        await self.load()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
+
+        def emit(item: Delta | BaseException) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        worker = threading.Thread(
+            target=self._generate_sync,
+            args=(messages, options, cancel, emit),
+            name="llama-generate",
+            daemon=True,
+        )
+        worker.start()
+        last_usage = Usage()
+        cancel_seen_at: float | None = None
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=CANCEL_POLL_S)
+            except TimeoutError:
+                # The worker may be inside one long llama.cpp call (or waiting for another
+                # conversation's turn); a stop must not wait for it.
+                if cancel.cancelled:
+                    cancel_seen_at = cancel_seen_at or time.perf_counter()
+                    if time.perf_counter() - cancel_seen_at >= CANCEL_GRACE_S:
+                        yield Finish("cancelled", last_usage)
+                        return
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, Usage):
+                last_usage = item
+            yield item
+            if isinstance(item, Finish):
+                return
+
+    def _generate_sync(
+        self,
+        messages: list[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken,
+        emit: Callable[[Delta | BaseException], None],
+    ) -> None:
+        try:
+            with self._generate_lock:
+                self._run_generation(messages, options, cancel, emit)
+        except BaseException as exc:
+            emit(
+                exc
+                if isinstance(exc, RuntimeFailure)
+                else RuntimeFailure(f"Generation failed: {exc}")
+            )
+
+    def _run_generation(
+        self,
+        messages: list[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken,
+        emit: Callable[[Delta | BaseException], None],
+    ) -> None:
+        llm = self._llm
+        started = time.perf_counter()
+        prompt, template_stops = self.render_prompt(messages)
+        usage = Usage(prompt_tokens=len(prompt))
+        room = self._context_length - len(prompt)
+        if room <= 1:
+            raise RuntimeFailure(
+                f"The conversation ({len(prompt)} tokens) does not fit the model's context "
+                f"({self._context_length} tokens). Start a new conversation."
+            )
+        max_tokens = min(options.max_tokens or self.defaults.max_tokens or room, room)
+        usage.cached_tokens = self._prefill(prompt, cancel)
+        if cancel.cancelled:
+            emit(Finish("cancelled", usage))
+            return
+
+        merged = _merge(options, self.defaults)
+        if merged.seed is not None:
+            llm.set_seed(merged.seed)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stops = StopStringFilter([*template_stops, *merged.stop])
+        splitter = ThinkingSplitter()
+        is_eog = _eog_check(llm)
+        reason: FinishReason = "length"
+        first_at: float | None = None
+        last_live = 0.0
+
+        def send_text(text: str) -> None:
+            for delta in splitter.feed(text):
+                emit(delta)
+
+        generator = llm.generate(
+            prompt,
+            temp=merged.temperature if merged.temperature is not None else 0.8,
+            top_p=merged.top_p if merged.top_p is not None else 0.95,
+            top_k=merged.top_k if merged.top_k is not None else 40,
+            min_p=0.0 if merged.temperature == 0 else 0.05,
+            repeat_penalty=self.repeat_penalty,
+        )
+        try:
+            for token in generator:
+                if cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                now = time.perf_counter()
+                if first_at is None:
+                    first_at = now
+                    usage.ttft_ms = (now - started) * 1000
+                if is_eog(token):
+                    reason = "stop"
+                    break
+                usage.completion_tokens += 1
+                if usage.completion_tokens > 1:
+                    usage.tokens_per_s = (usage.completion_tokens - 1) / max(now - first_at, 1e-9)
+                piece = decoder.decode(llm.detokenize([token], special=False))
+                text, hit = stops.feed(piece)
+                if text:
+                    send_text(text)
+                if hit:
+                    reason = "stop"
+                    break
+                if now - last_live >= LIVE_USAGE_EVERY_S:
+                    last_live = now
+                    emit(Usage(**usage.as_dict()))
+                if usage.completion_tokens >= max_tokens:
+                    reason = "length"
+                    break
+        finally:
+            generator.close()
+        if not stops.stopped:
+            tail = stops.flush() + decoder.decode(b"", final=True)
+            if tail:
+                send_text(tail)
+        for delta in splitter.flush():
+            emit(delta)
+        emit(Finish(reason, usage))
+
+    def _prefill(self, prompt: list[int], cancel: CancelToken) -> int:
+        """Evaluate all but the last prompt token in slices; returns tokens reused from cache.
+
+        llama.cpp's own generate() evaluates the prompt in one call we could not interrupt;
+        after this, it finds the prompt cached and only evaluates the final token.
+        """
+        llm = self._llm
+        cached = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens], prompt)
+        cached = min(cached, len(prompt) - 1)
+        llm.n_tokens = cached
+        for begin in range(cached, len(prompt) - 1, PREFILL_SLICE):
+            if cancel.cancelled:
+                break
+            llm.eval(prompt[begin : min(begin + PREFILL_SLICE, len(prompt) - 1)])
+        return cached
+
+    async def close(self) -> None:
+        llm, self._llm = self._llm, None
+        if llm is not None:
+            with self._generate_lock:
+                llm.close()
+
+
+def _merge(options: GenerationOptions, defaults: GenerationOptions) -> GenerationOptions:
+    return GenerationOptions(
+        max_tokens=options.max_tokens if options.max_tokens is not None else defaults.max_tokens,
+        temperature=options.temperature
+        if options.temperature is not None
+        else defaults.temperature,
+        top_p=options.top_p if options.top_p is not None else defaults.top_p,
+        top_k=options.top_k if options.top_k is not None else defaults.top_k,
+        seed=options.seed if options.seed is not None else defaults.seed,
+        stop=options.stop or defaults.stop,
+    )
+
+
+def _token_text(llm: Any, token: int) -> str:
+    if token < 0:
+        return ""
+    return llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+
+def _trained_context(metadata: dict[str, str]) -> int | None:
+    for key, value in metadata.items():
+        if key.endswith(".context_length"):
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _eog_check(llm: Any) -> Callable[[int], bool]:
+    try:
+        import llama_cpp
+
+        vocab = llm._model.vocab
+        return lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token))
+    except (AttributeError, ImportError):  # older bindings
+        eos = llm.token_eos()
+        return lambda token: token == eos
+
+
+__all__ = ["LlamaCppRuntime", "TextDelta", "ThinkingDelta", "check_gguf_file", "physical_cores"]

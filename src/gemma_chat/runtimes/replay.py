@@ -1,0 +1,102 @@
+"""`replay:PATH[?tps=N]`: scripted model output for tests and demos.
+
+Each model call streams the next segment of the file (segments are separated by a
+line `=== turn ===`); once they run out a call streams nothing and stops. `tps` sets
+the pace in tokens per second (0 = as fast as possible).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from gemma_chat.runtimes.base import (
+    CancelToken,
+    Capabilities,
+    ChatMessage,
+    Delta,
+    Finish,
+    GenerationOptions,
+    ModelLoadError,
+    Usage,
+    sleep_or_cancel,
+)
+from gemma_chat.runtimes.thinking import ThinkingSplitter
+
+SEPARATOR = re.compile(r"^=== turn ===[ \t]*\r?$\n?", re.MULTILINE)
+TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])|\s+")
+DEFAULT_TPS = 50.0
+
+
+def split_segments(script: str) -> list[str]:
+    parts = SEPARATOR.split(script)
+    return [part.removesuffix("\n") for part in parts]
+
+
+def replay_tokens(text: str) -> list[str]:
+    """Word-sized pieces, close to how a real tokenizer paces a stream."""
+    return TOKEN.findall(text)
+
+
+class ReplayRuntime:
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        body = spec.removeprefix("replay:")
+        path, _, query = body.partition("?")
+        params = parse_qs(query)
+        self.path = Path(path).expanduser()
+        self.tps = float(params.get("tps", [DEFAULT_TPS])[0])
+        self.name = f"Replay ({self.path.name})"
+        self._segments: list[str] | None = None
+        self._next = 0
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(context_length=131072, modalities=("text",), grammar=False)
+
+    async def load(self) -> None:
+        if self._segments is not None:
+            return
+        try:
+            self._segments = split_segments(self.path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ModelLoadError(f"Cannot read replay script {self.path}: {exc.strerror}") from exc
+
+    async def stream(
+        self, messages: list[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> AsyncIterator[Delta]:
+        await self.load()
+        assert self._segments is not None
+        segment = self._segments[self._next] if self._next < len(self._segments) else ""
+        self._next += 1
+        usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
+        started = time.perf_counter()
+        first_at: float | None = None
+        splitter = ThinkingSplitter()
+        delay = 1.0 / self.tps if self.tps > 0 else 0.0
+        reason = "stop"
+        for token in replay_tokens(segment):
+            if options.max_tokens is not None and usage.completion_tokens >= options.max_tokens:
+                reason = "length"
+                break
+            if await sleep_or_cancel(delay, cancel):
+                reason = "cancelled"
+                break
+            now = time.perf_counter()
+            if first_at is None:
+                first_at = now
+                usage.ttft_ms = (now - started) * 1000
+            usage.completion_tokens += 1
+            if usage.completion_tokens > 1:
+                usage.tokens_per_s = (usage.completion_tokens - 1) / max(now - first_at, 1e-9)
+            for delta in splitter.feed(token):
+                yield delta
+        for delta in splitter.flush():
+            yield delta
+        yield Finish(reason, usage)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        return None

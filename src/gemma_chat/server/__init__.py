@@ -1,0 +1,1 @@
+"""The HTTP server: JSON API, turn event streams and the web UI."""

@@ -1,0 +1,122 @@
+"""Conversations, messages and the turn event stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, field_validator
+
+from gemma_chat.server.sse import sse_event
+from gemma_chat.server.state import AppState, get_state
+from gemma_chat.store.repository import Conversation
+
+router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+State = Annotated[AppState, Depends(get_state)]
+MAX_MESSAGE_CHARS = 500_000
+MAX_TITLE_CHARS = 200
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+class CreateConversation(BaseModel):
+    mode: Literal["chat", "build"] = "chat"
+    model: str | None = Field(default=None, max_length=4096)
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+
+
+class RenameConversation(BaseModel):
+    title: str = Field(max_length=MAX_TITLE_CHARS)
+    _check = field_validator("title")(_not_blank)
+
+
+class SendMessage(BaseModel):
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    _check = field_validator("content")(_not_blank)
+
+
+def conversation_json(state: AppState, conversation: Conversation) -> dict[str, Any]:
+    data = conversation.to_dict()
+    data["running"] = state.turns.running(conversation.id) is not None
+    return data
+
+
+@router.get("")
+async def list_conversations(
+    state: State,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    items, total = state.store.list_conversations(limit, offset)
+    return {
+        "conversations": [conversation_json(state, c) for c in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.post("", status_code=201)
+async def create_conversation(body: CreateConversation, state: State) -> dict[str, Any]:
+    model = (body.model or state.settings.model).strip()
+    state.runtimes.get(model)  # rejects an unknown spec now, not at the first message
+    conversation = state.store.create_conversation(body.mode, model, body.title)
+    return conversation_json(state, conversation)
+
+
+@router.get("/{conversation_id}")
+async def get_conversation(conversation_id: str, state: State) -> dict[str, Any]:
+    data = conversation_json(state, state.store.get_conversation(conversation_id))
+    data["messages"] = [m.to_dict() for m in state.store.list_messages(conversation_id)]
+    return data
+
+
+@router.patch("/{conversation_id}")
+async def rename_conversation(
+    conversation_id: str, body: RenameConversation, state: State
+) -> dict[str, Any]:
+    return conversation_json(state, state.store.rename_conversation(conversation_id, body.title))
+
+
+@router.delete("/{conversation_id}", status_code=204)
+async def delete_conversation(conversation_id: str, state: State) -> Response:
+    state.store.get_conversation(conversation_id)
+    turn = state.turns.running(conversation_id)
+    if turn is not None:
+        state.turns.stop(conversation_id)
+        if turn.task is not None:
+            await turn.task
+    state.store.delete_conversation(conversation_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Turn events"}},
+)
+async def send_message(conversation_id: str, body: SendMessage, state: State) -> StreamingResponse:
+    turn = state.turns.start(conversation_id, body.content)
+
+    async def stream() -> AsyncIterator[bytes]:
+        # If the client goes away this generator is cancelled; the turn itself goes on.
+        async for name, data in turn.events():
+            yield sse_event(name, data)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/{conversation_id}/stop")
+async def stop_turn(conversation_id: str, state: State) -> dict[str, bool]:
+    state.store.get_conversation(conversation_id)
+    return {"stopped": state.turns.stop(conversation_id)}

@@ -1,0 +1,49 @@
+"""Health and model information."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from gemma_chat import __version__
+from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.server.state import AppState, get_state
+
+router = APIRouter(prefix="/api", tags=["system"])
+State = Annotated[AppState, Depends(get_state)]
+
+
+def describe_model(state: AppState, spec: str) -> dict[str, Any]:
+    try:
+        runtime = state.runtimes.get(spec)
+    except RuntimeFailure as exc:
+        return {"spec": spec, "name": spec, "loaded": False, "error": str(exc)}
+    caps = runtime.capabilities
+    loaded = getattr(runtime, "loaded", True)
+    return {
+        "spec": spec,
+        "name": runtime.name,
+        "loaded": loaded,
+        "error": state.load_error if spec == state.settings.model else None,
+        "context_length": caps.context_length,
+        "modalities": list(caps.modalities),
+        "grammar": caps.grammar,
+    }
+
+
+@router.get("/health")
+async def health(state: State) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "version": __version__,
+        "model": describe_model(state, state.settings.model),
+    }
+
+
+@router.get("/models")
+async def models(state: State) -> dict[str, Any]:
+    return {
+        "active": state.settings.model,
+        "models": [describe_model(state, state.settings.model)],
+    }

@@ -1,0 +1,52 @@
+"""Build the FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from gemma_chat import __version__
+from gemma_chat.config import Settings
+from gemma_chat.server import api_conversations, api_system
+from gemma_chat.server.errors import install_error_handlers
+from gemma_chat.server.state import AppState
+
+UI_DIR = Path(__file__).resolve().parent.parent / "ui"
+
+
+def create_app(settings: Settings, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = AppState.open(settings)
+        app.state.gemma = state
+        if settings.preload:
+            state.start_preload()
+        try:
+            yield
+        finally:
+            # Runs inside uvicorn's serve(), before it re-raises a caught SIGTERM/SIGINT.
+            if on_shutdown:
+                on_shutdown()
+            await state.close()
+
+    app = FastAPI(
+        title="Gemma Chat",
+        version=__version__,
+        description="Local-first AI workbench. See design.md for the contracts.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(api_system.router)
+    app.include_router(api_conversations.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(UI_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=UI_DIR, check_dir=False), name="static")
+    return app

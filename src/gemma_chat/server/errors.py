@@ -1,0 +1,45 @@
+"""Map domain errors to HTTP answers with a message a person can read."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from gemma_chat.chat.turns import TurnBusy
+from gemma_chat.runtimes.base import UnknownModelSpec
+from gemma_chat.store.repository import NotFound
+
+
+def _describe(error: dict) -> str:
+    if error.get("type") == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "invalid JSON")
+        return f"Malformed JSON body: {reason}"
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+    message = error.get("msg", "invalid value").removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        detail = "; ".join(_describe(e) for e in errors) or "Invalid request"
+        return JSONResponse(
+            {"detail": detail, "errors": json.loads(json.dumps(errors, default=str))},
+            status_code=422,
+        )
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(TurnBusy)
+    async def busy(_: Request, exc: TurnBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(UnknownModelSpec)
+    async def unknown_model(_: Request, exc: UnknownModelSpec) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)

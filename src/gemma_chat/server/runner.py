@@ -1,0 +1,136 @@
+"""Start the server on a real socket: pick a free port, announce it, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import uvicorn
+
+from gemma_chat import __version__
+from gemma_chat.config import Settings
+from gemma_chat.server.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the requested port; if it is taken, let the OS pick a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE or port == 0:
+            sock.close()
+            raise
+        sock.bind((host, 0))
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+@dataclass
+class RunningServer:
+    """A server started in a background thread (tests, benchmarks, embedding)."""
+
+    url: str
+    settings: Settings
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 30) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+class ServerRun:
+    def __init__(self, settings: Settings, log_level: str = "warning") -> None:
+        self.settings = settings
+        self.sock = bind_socket(settings.host, settings.port)
+        port = self.sock.getsockname()[1]
+        self.url = url_for(settings.host, port)
+        config = uvicorn.Config(
+            create_app(settings, on_shutdown=self.remove_server_file),
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        self.server = uvicorn.Server(config)
+
+    def write_server_file(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        info = {
+            "url": self.url,
+            "pid": os.getpid(),
+            "version": __version__,
+            "model": self.settings.model,
+            "started_at": time.time(),
+        }
+        tmp = self.settings.server_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2))
+        tmp.replace(self.settings.server_file)
+
+    def remove_server_file(self) -> None:
+        try:
+            info = json.loads(self.settings.server_file.read_text())
+            if info.get("pid") == os.getpid() and info.get("url") == self.url:
+                self.settings.server_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+    async def serve(self, on_started: Callable[[str], None] | None = None) -> None:
+        async def announce() -> None:
+            while not self.server.started:
+                if self.server.should_exit:
+                    return
+                await asyncio.sleep(0.02)
+            self.write_server_file()
+            if on_started:
+                on_started(self.url)
+
+        watcher = asyncio.create_task(announce())
+        try:
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            watcher.cancel()
+            self.remove_server_file()
+            self.sock.close()
+
+    def run(
+        self, open_browser: bool = True, on_started: Callable[[str], None] | None = None
+    ) -> None:
+        def started(url: str) -> None:
+            if on_started:
+                on_started(url)
+            if open_browser:
+                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+        asyncio.run(self.serve(started))
+
+    def start_in_thread(self, timeout: float = 60) -> RunningServer:
+        ready = threading.Event()
+        thread = threading.Thread(
+            target=lambda: asyncio.run(self.serve(lambda _url: ready.set())),
+            name="gemma-chat-server",
+            daemon=True,
+        )
+        thread.start()
+        if not ready.wait(timeout):
+            self.server.should_exit = True
+            raise TimeoutError(f"server did not start within {timeout}s")
+        return RunningServer(self.url, self.settings, self.server, thread)

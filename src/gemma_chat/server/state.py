@@ -1,0 +1,59 @@
+"""The long-lived objects one server owns, and their start-up and shut-down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from gemma_chat.chat.turns import TurnManager
+from gemma_chat.config import Settings
+from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.runtimes.registry import RuntimePool
+from gemma_chat.store import Database, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    store: Store
+    runtimes: RuntimePool
+    turns: TurnManager
+    load_error: str | None = None
+    _preload: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings) -> AppState:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.db_path)
+        store = Store(db)
+        runtimes = RuntimePool()
+        return cls(settings, db, store, runtimes, TurnManager(store, runtimes))
+
+    def start_preload(self) -> None:
+        self._preload = asyncio.create_task(self._load_default())
+
+    async def _load_default(self) -> None:
+        try:
+            await self.runtimes.get(self.settings.model).load()
+            self.load_error = None
+        except RuntimeFailure as exc:
+            # The app keeps running; the error shows in /api/health and on the next turn.
+            self.load_error = str(exc)
+            log.warning("default model did not load: %s", exc)
+
+    async def close(self) -> None:
+        if self._preload:
+            await asyncio.gather(self._preload, return_exceptions=True)
+        await self.turns.shutdown()
+        await self.runtimes.close()
+        self.db.close()
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.gemma

@@ -1,0 +1,32 @@
+"""Numbered schema migrations; `PRAGMA user_version` records how far a database is."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: conversations and their messages
+    """
+    CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        titled INTEGER NOT NULL DEFAULT 0,  -- 0 while the title is the placeholder
+        mode TEXT NOT NULL CHECK (mode IN ('chat', 'build')),
+        model TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX conversations_updated ON conversations (updated_at DESC);
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content TEXT NOT NULL,
+        thinking TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('complete', 'interrupted', 'error')),
+        error TEXT,
+        stats TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (conversation_id, seq)
+    );
+    """,
+]

@@ -1,0 +1,144 @@
+// HTTP client for the Gemma Chat API (docs/api.md): JSON calls plus the turn event stream.
+
+/** An HTTP error carrying the server's human-readable `detail`. */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+const OFFLINE = 'Cannot reach the Gemma Chat server. Is it still running?';
+
+async function errorFrom(res) {
+  let detail = `${res.status} ${res.statusText || 'error'}`.trim();
+  try {
+    const body = await res.json();
+    if (typeof body.detail === 'string') detail = body.detail;
+    // FastAPI validation errors: a list of {loc, msg}.
+    else if (Array.isArray(body.detail)) detail = body.detail.map((e) => e.msg).join('; ');
+  } catch {
+    /* not JSON: keep the status line */
+  }
+  return new ApiError(res.status, detail);
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, OFFLINE);
+  }
+  if (!res.ok) throw await errorFrom(res);
+  return res.status === 204 ? null : res.json();
+}
+
+const conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
+
+export const api = {
+  health: () => request('GET', '/api/health'),
+  models: () => request('GET', '/api/models'),
+  listConversations: (limit = 50, offset = 0) =>
+    request('GET', `/api/conversations?limit=${limit}&offset=${offset}`),
+  createConversation: (body = { mode: 'chat' }) => request('POST', '/api/conversations', body),
+  getConversation: (id) => request('GET', conv(id)),
+  renameConversation: (id, title) => request('PATCH', conv(id), { title }),
+  deleteConversation: (id) => request('DELETE', conv(id)),
+  stop: (id) => request('POST', `${conv(id)}/stop`),
+};
+
+/**
+ * Incremental Server-Sent Events parser (the WHATWG rules that matter here):
+ * `event:`/`data:` fields, multi-line data joined by "\n", comments, any line ending.
+ * EventSource can't POST, so the turn stream is read from fetch() and fed through this.
+ */
+export class SSEParser {
+  constructor(onEvent) {
+    this.onEvent = onEvent;
+    this.buffer = '';
+    this.reset();
+  }
+
+  reset() {
+    this.event = '';
+    this.data = [];
+  }
+
+  push(chunk) {
+    this.buffer += chunk;
+    // Keep a trailing "\r" in the buffer: its "\n" may arrive in the next chunk.
+    const re = /\r\n|\r(?!$)|\n/g;
+    let start = 0;
+    let m;
+    while ((m = re.exec(this.buffer))) {
+      this.line(this.buffer.slice(start, m.index));
+      start = re.lastIndex;
+    }
+    this.buffer = this.buffer.slice(start);
+  }
+
+  end() {
+    if (this.buffer) this.line(this.buffer.replace(/\r$/, ''));
+    this.buffer = '';
+    this.line(''); // a final event without its blank line still counts
+  }
+
+  line(line) {
+    if (line === '') {
+      if (this.data.length) {
+        const raw = this.data.join('\n');
+        let data = raw;
+        try {
+          data = JSON.parse(raw);
+        } catch {
+          /* keep raw text */
+        }
+        this.onEvent(this.event || 'message', data);
+      }
+      this.reset();
+      return;
+    }
+    if (line.startsWith(':')) return; // comment / keep-alive
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+  }
+}
+
+/**
+ * Run one turn: POST the message and call onEvent(name, data) for each turn event.
+ * Rejects with ApiError on an HTTP error (404 unknown conversation, 409 busy, 422 empty).
+ */
+export async function streamTurn(id, content, onEvent) {
+  let res;
+  try {
+    res = await fetch(`${conv(id)}/messages`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ content }),
+    });
+  } catch {
+    throw new ApiError(0, OFFLINE);
+  }
+  if (!res.ok) throw await errorFrom(res);
+  const parser = new SSEParser(onEvent);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    parser.push(decoder.decode(value, { stream: true }));
+  }
+  parser.push(decoder.decode());
+  parser.end();
+}

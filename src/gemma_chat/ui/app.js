@@ -1,0 +1,413 @@
+// Wiring and state: which conversation is open, which turns are streaming, routing (#/c/ID).
+import { api, streamTurn, ApiError } from './api.js';
+import { Thread } from './thread.js';
+import { Composer } from './composer.js';
+import { Sidebar } from './sidebar.js';
+import { Toast } from './notify.js';
+import { confirmDialog } from './confirm.js';
+import { installShortcuts, shortcutsHtml, MOD } from './shortcuts.js';
+
+const $ = (id) => document.getElementById(id);
+
+const SUGGESTIONS = [
+  ['Explain how magnets work', 'in simple terms, with an everyday example'],
+  ['Write a Python function', 'that removes duplicates from a list, keeping order'],
+  ['Summarise Hamlet', 'in five short bullet points'],
+  ['Plan a weekend trip', 'to the mountains on a small budget'],
+];
+
+const state = {
+  currentId: null,
+  title: 'New chat',
+  conversations: [],
+  total: 0,
+  streams: new Map(), // conversation id → the turn this tab is streaming for it
+  poll: null, // { id, timer } while waiting on a turn this tab didn't start
+  openSeq: 0, // drops stale loads when the user switches conversations quickly
+};
+
+const toast = new Toast($('toast'));
+const thread = new Thread({
+  scroller: $('thread-scroll'),
+  list: $('thread'),
+  empty: $('empty-state'),
+  jump: $('jump-bottom'),
+});
+const composer = new Composer({
+  form: $('composer'),
+  input: $('composer-input'),
+  send: $('send-button'),
+  stop: $('stop-button'),
+  onSend: (text) => send(text),
+  onStop: () => stop(),
+});
+const sidebar = new Sidebar({
+  app: $('app'),
+  list: $('conv-list'),
+  search: $('search'),
+  toggle: $('sidebar-toggle'),
+  backdrop: $('backdrop'),
+  onRename: rename,
+  onDelete: remove,
+  onMore: () => refreshList(state.conversations.length + 50),
+});
+
+// --- conversations list -------------------------------------------------------
+
+async function refreshList(limit = Math.max(50, state.conversations.length)) {
+  try {
+    const page = await api.listConversations(limit, 0);
+    state.conversations = page.conversations;
+    state.total = page.total;
+    sidebar.setConversations(page.conversations, page.total);
+    const current = page.conversations.find((c) => c.id === state.currentId);
+    if (current) setTitle(current.title);
+  } catch (e) {
+    toast.error(`Couldn't load conversations: ${e.message}`);
+  }
+}
+
+async function rename(conv, title) {
+  try {
+    const updated = await api.renameConversation(conv.id, title);
+    if (updated.id === state.currentId) setTitle(updated.title);
+  } catch (e) {
+    toast.error(e.message);
+  }
+  await refreshList();
+}
+
+async function remove(conv) {
+  if (!conv) return;
+  const ok = await confirmDialog($('confirm-dialog'), {
+    title: 'Delete conversation?',
+    body: `“${conv.title || 'New chat'}” and all its messages will be deleted. This can't be undone.`,
+  });
+  if (!ok) return;
+  try {
+    await api.deleteConversation(conv.id);
+  } catch (e) {
+    if (e.status !== 404) {
+      toast.error(e.message);
+      return;
+    }
+  }
+  if (conv.id === state.currentId) newChat({ focus: false });
+  await refreshList();
+}
+
+// --- routing ------------------------------------------------------------------
+
+const idFromHash = () => {
+  const m = location.hash.match(/^#\/c\/(.+)$/);
+  return m ? decodeURIComponent(m[1]) : null;
+};
+
+function setTitle(title) {
+  state.title = title || 'New chat';
+  $('conv-heading').textContent = state.title;
+  document.title = state.currentId ? `${state.title} · Gemma Chat` : 'Gemma Chat';
+}
+
+function newChat({ focus = true } = {}) {
+  state.openSeq++;
+  stopPolling();
+  state.currentId = null;
+  if (location.hash) history.pushState(null, '', location.pathname + location.search);
+  sidebar.setActive(null);
+  setTitle('New chat');
+  thread.show([]);
+  toast.hide();
+  syncBusy();
+  if (focus) composer.focus();
+}
+
+async function openConversation(id) {
+  const seq = ++state.openSeq;
+  stopPolling();
+  state.currentId = id;
+  sidebar.setActive(id);
+  toast.hide();
+  syncBusy();
+  let conv;
+  try {
+    conv = await api.getConversation(id);
+  } catch (e) {
+    if (seq !== state.openSeq) return;
+    newChat({ focus: false });
+    toast.error(e.status === 404 ? 'That conversation no longer exists.' : e.message);
+    refreshList();
+    return;
+  }
+  if (seq !== state.openSeq) return;
+  setTitle(conv.title);
+  const stream = state.streams.get(id);
+  if (stream) {
+    // This tab is still streaming the turn: show history, then re-attach the live reply.
+    thread.show(conv.messages.filter((m) => m.id !== stream.assistantId && m.id !== stream.userId));
+    thread.list.append(stream.userView.root, stream.view.root);
+    thread.setEmpty(false);
+    thread.scrollToEnd(true);
+  } else {
+    thread.show(conv.messages);
+    if (conv.running) startPolling(id, conv.messages);
+  }
+  syncBusy();
+}
+
+function route() {
+  const id = idFromHash();
+  if (id) {
+    if (id !== state.currentId) openConversation(id);
+  } else if (state.currentId) {
+    newChat({ focus: false });
+  }
+}
+
+// --- a turn started elsewhere (reload mid-turn, another tab): poll until it ends -----
+
+function startPolling(id, messages) {
+  let last = JSON.stringify(messages);
+  thread.setRunning(true);
+  const tick = async () => {
+    if (state.poll?.id !== id) return;
+    try {
+      const conv = await api.getConversation(id);
+      if (state.poll?.id !== id) return;
+      const now = JSON.stringify(conv.messages);
+      if (now !== last) {
+        last = now;
+        thread.show(conv.messages); // show partial progress if the server stores it
+        if (conv.running) thread.setRunning(true);
+      }
+      if (!conv.running) {
+        stopPolling();
+        refreshList();
+        return;
+      }
+    } catch (e) {
+      if (e.status === 404) {
+        stopPolling();
+        return;
+      }
+    }
+    state.poll.timer = setTimeout(tick, 1000);
+  };
+  state.poll = { id, timer: setTimeout(tick, 1000) };
+  syncBusy();
+}
+
+function stopPolling() {
+  if (!state.poll) return;
+  clearTimeout(state.poll.timer);
+  state.poll = null;
+  thread.setRunning(false);
+  syncBusy();
+}
+
+function syncBusy() {
+  const id = state.currentId;
+  composer.setBusy(Boolean(id && (state.streams.has(id) || state.poll?.id === id)));
+}
+
+// --- sending -------------------------------------------------------------------
+
+async function send(text) {
+  toast.hide();
+  composer.clear();
+  let id = state.currentId;
+  if (!id) {
+    try {
+      const conv = await api.createConversation({ mode: 'chat' });
+      id = conv.id;
+    } catch (e) {
+      composer.value = text;
+      toast.error(e.message);
+      return;
+    }
+    state.currentId = id;
+    state.openSeq++;
+    history.pushState(null, '', `#/c/${encodeURIComponent(id)}`);
+    refreshList();
+  }
+  thread.scrollToEnd(true);
+  const stream = {
+    id,
+    started: false,
+    ended: false,
+    userView: thread.add({ role: 'user', content: text, status: 'complete' }),
+    view: thread.add({ role: 'assistant', content: '', status: 'complete' }, { streaming: true }),
+  };
+  state.streams.set(id, stream);
+  syncBusy();
+  let resync = false;
+  try {
+    await streamTurn(id, text, (name, data) => onTurnEvent(stream, name, data));
+    if (!stream.ended) {
+      stream.view.finish(null, 'error');
+      stream.view.setError('The reply ended unexpectedly.');
+      resync = true;
+    }
+  } catch (e) {
+    if (!stream.started && e instanceof ApiError) {
+      // Rejected before the turn began (404, 409, 422…): nothing was stored.
+      thread.remove(stream.userView);
+      thread.remove(stream.view);
+      if (!composer.value) composer.value = text;
+      if (state.currentId === id) toast.error(e.message);
+    } else {
+      // The connection dropped mid-turn; the server keeps going, so resync from it.
+      stream.view.finish(null, 'error');
+      stream.view.setError(e.message || 'Lost the connection to the server.');
+      resync = true;
+    }
+  } finally {
+    state.streams.delete(id);
+    syncBusy();
+    refreshList();
+  }
+  if (resync && state.currentId === id) openConversation(id);
+}
+
+function onTurnEvent(stream, name, data) {
+  const { view } = stream;
+  switch (name) {
+    case 'turn.start':
+      stream.started = true;
+      if (data.user_message) {
+        stream.userId = data.user_message.id;
+        stream.userView.update(data.user_message);
+      }
+      stream.assistantId = data.assistant_message_id;
+      if (data.assistant_message_id) view.root.dataset.id = data.assistant_message_id;
+      refreshList(); // the title comes from the first message
+      break;
+    case 'text':
+      view.appendText(data.text ?? '');
+      break;
+    case 'thinking':
+      view.appendThinking(data.text ?? '');
+      break;
+    case 'stats':
+      view.setStats(data);
+      break;
+    case 'error':
+      stream.started = true;
+      view.setError(data.message || 'Something went wrong.');
+      break;
+    case 'turn.end':
+      stream.ended = true;
+      view.finish(data.message, data.reason);
+      break;
+    default:
+      break; // context, action.* … are for later modes
+  }
+}
+
+async function stop() {
+  const id = state.currentId;
+  if (!id || !(state.streams.has(id) || state.poll?.id === id)) return;
+  try {
+    await api.stop(id);
+  } catch (e) {
+    toast.error(e.message);
+  }
+}
+
+// --- header: model, mode, help -----------------------------------------------------
+
+async function loadModel() {
+  const pill = $('model-pill');
+  try {
+    const health = await api.health();
+    let model = health.model;
+    if (!model?.name) {
+      const models = await api.models().catch(() => null);
+      const active = models?.models?.find((m) => m.spec === models.active);
+      model = { name: active?.name || models?.active || 'Local model', loaded: true };
+    }
+    $('model-name').textContent = model.name;
+    $('empty-model').textContent = model.name;
+    pill.dataset.state = model.error ? 'error' : model.loaded === false ? 'loading' : 'ready';
+    pill.title = model.error
+      ? `Model failed to load: ${model.error}`
+      : `${model.spec || model.name}${model.loaded === false ? ' (loads on first message)' : ''}`;
+  } catch {
+    $('model-name').textContent = 'Server offline';
+    pill.dataset.state = 'error';
+    pill.title = 'Cannot reach the Gemma Chat server';
+    setTimeout(loadModel, 5000);
+  }
+}
+
+function setupHelp() {
+  const button = $('help-button');
+  const pop = $('help-popover');
+  $('shortcut-list').innerHTML = shortcutsHtml();
+  $('new-chat-keys').innerHTML = `<kbd>${MOD}</kbd><kbd>⇧</kbd><kbd>O</kbd>`;
+  $('search-keys').innerHTML = `<kbd>${MOD}</kbd><kbd>K</kbd>`;
+  $('new-chat').title = `New chat (${MOD}+Shift+O)`;
+  $('search').title = `Search chats (${MOD}+K)`;
+  const setOpen = (open) => {
+    pop.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+  };
+  button.addEventListener('click', () => setOpen(pop.hidden));
+  document.addEventListener('click', (e) => {
+    if (!pop.hidden && !e.target.closest('.help')) setOpen(false);
+  });
+  return () => {
+    if (pop.hidden) return false;
+    setOpen(false);
+    button.focus();
+    return true;
+  };
+}
+
+function setupSuggestions() {
+  const box = $('suggestions');
+  for (const [title, rest] of SUGGESTIONS) {
+    const chip = document.createElement('button');
+    chip.type = 'button';
+    chip.className = 'suggestion';
+    chip.dataset.testid = 'suggestion';
+    chip.setAttribute('role', 'listitem');
+    chip.innerHTML = '<strong></strong><span></span>';
+    chip.querySelector('strong').textContent = title;
+    chip.querySelector('span').textContent = rest;
+    chip.addEventListener('click', () => send(`${title} ${rest}`));
+    box.append(chip);
+  }
+}
+
+// --- start -----------------------------------------------------------------------
+
+const closeHelp = setupHelp();
+setupSuggestions();
+installShortcuts({
+  newChat: () => newChat(),
+  focusSearch: () => {
+    sidebar.reveal();
+    $('search').focus();
+    $('search').select();
+  },
+  focusComposer: () => composer.focus(),
+  stop: () => stop(),
+  escape: closeHelp,
+});
+$('new-chat').addEventListener('click', () => {
+  newChat();
+  sidebar.close();
+});
+document.querySelector('[data-mode="build"]').addEventListener('click', (e) => {
+  e.currentTarget.classList.remove('nudge');
+  void e.currentTarget.offsetWidth; // restart the animation
+  e.currentTarget.classList.add('nudge');
+});
+window.addEventListener('hashchange', route);
+window.addEventListener('popstate', route);
+
+loadModel();
+refreshList();
+if (idFromHash()) route();
+else newChat();

@@ -1,0 +1,62 @@
+// The message box: auto-growing textarea, Enter to send, Send ⇄ Stop while a reply streams.
+
+export class Composer {
+  constructor({ form, input, send, stop, onSend, onStop }) {
+    Object.assign(this, { form, input, send, stop, onSend, onStop });
+    this.busy = false;
+    input.addEventListener('input', () => this.sync());
+    input.addEventListener('keydown', (e) => {
+      // isComposing: Enter confirms an IME candidate (CJK input) and must not send.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    stop.addEventListener('click', () => this.onStop());
+    this.sync();
+  }
+
+  submit() {
+    const text = this.input.value.trim();
+    if (!text || this.busy) return;
+    this.onSend(text);
+  }
+
+  get value() {
+    return this.input.value;
+  }
+
+  set value(text) {
+    this.input.value = text;
+    this.sync();
+  }
+
+  clear() {
+    this.value = '';
+  }
+
+  focus() {
+    this.input.focus();
+  }
+
+  /** While busy the Stop button replaces Send; typing the next message stays allowed. */
+  setBusy(busy) {
+    this.busy = busy;
+    const hadFocus = document.activeElement === this.send || document.activeElement === this.stop;
+    this.send.hidden = busy;
+    this.stop.hidden = !busy;
+    if (hadFocus) (busy ? this.stop : this.send).focus();
+    this.sync();
+  }
+
+  sync() {
+    // Grow with the content up to the CSS max-height, then scroll inside.
+    this.input.style.height = 'auto';
+    this.input.style.height = `${this.input.scrollHeight}px`;
+    this.send.disabled = this.busy || !this.input.value.trim();
+  }
+}

@@ -1,0 +1,292 @@
+// The message list: builds message elements, streams replies into them, keeps scroll pinned.
+import { Idiomorph } from './vendor/idiomorph.esm.js';
+import { renderMarkdown } from './render.js';
+import { formatStats, estimateThinkingSeconds, thoughtLabel } from './format.js';
+import { icons } from './icons.js';
+
+const SPARK =
+  '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" ' +
+  'd="M12 2c.5 4.9 5.1 9.5 10 10-4.9.5-9.5 5.1-10 10-.5-4.9-5.1-9.5-10-10 4.9-.5 9.5-5.1 10-10Z"/></svg>';
+
+const STATUS_BADGE = { interrupted: 'Stopped', error: 'Error' };
+
+function el(tag, attrs = {}, html = '') {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (html) node.innerHTML = html;
+  return node;
+}
+
+// Morph instead of replacing innerHTML so text selection, hover states and the
+// browser's layout of unchanged blocks survive each streaming frame (no flicker).
+function morph(target, html) {
+  if (target.innerHTML === html) return;
+  Idiomorph.morph(target, html, { morphStyle: 'innerHTML' });
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Clipboard API needs a secure context; the app may be opened over a LAN address.
+    const ta = el('textarea', { readonly: '', 'aria-hidden': 'true' });
+    ta.value = text;
+    ta.style.cssText = 'position:fixed;opacity:0;pointer-events:none';
+    document.body.append(ta);
+    ta.select();
+    const ok = document.execCommand('copy');
+    ta.remove();
+    return ok;
+  }
+}
+
+function flashCopied(button) {
+  const label = button.querySelector('span');
+  button.classList.add('copied');
+  if (label) label.textContent = 'Copied';
+  clearTimeout(button._copyTimer);
+  button._copyTimer = setTimeout(() => {
+    button.classList.remove('copied');
+    if (label) label.textContent = 'Copy';
+  }, 1500);
+}
+
+/** One message in the thread. Assistant messages can be streamed into. */
+class MessageView {
+  constructor(message, { streaming = false } = {}) {
+    this.role = message.role;
+    this.content = message.content ?? '';
+    this.thinking = message.thinking ?? '';
+    this.streaming = streaming;
+    this.frame = 0;
+    this.thinkStartedAt = 0;
+    this.thinkSeconds = null;
+    this.root = el('article', {
+      class: `msg ${this.role}`,
+      'data-testid': 'message',
+      'data-role': this.role,
+    });
+    if (this.role === 'user') this.buildUser();
+    else this.buildAssistant();
+    this.update(message, { streaming });
+  }
+
+  buildUser() {
+    this.body = el('div', { class: 'bubble', 'data-testid': 'message-content' });
+    this.root.append(this.body);
+  }
+
+  buildAssistant() {
+    this.root.append(el('div', { class: 'avatar', 'aria-hidden': 'true' }, SPARK));
+    const main = el('div', { class: 'msg-main' });
+    this.details = el('details', { class: 'thinking', 'data-testid': 'thinking-block' });
+    this.details.innerHTML =
+      `<summary><span class="thinking-icon">${icons.brain}</span>` +
+      `<span class="thinking-label"></span><span class="chev">${icons.chevron}</span></summary>` +
+      '<div class="thinking-content markdown"></div>';
+    this.thinkLabel = this.details.querySelector('.thinking-label');
+    this.thinkBody = this.details.querySelector('.thinking-content');
+    this.body = el('div', { class: 'msg-content markdown', 'data-testid': 'message-content' });
+    this.typing = el('div', { class: 'typing', role: 'status', 'aria-label': 'Generating' }, '<i></i><i></i><i></i>');
+    this.errorBox = el('div', { class: 'msg-error', 'data-testid': 'error-banner', role: 'alert' });
+    this.foot = el('div', { class: 'msg-foot' });
+    this.badge = el('span', { class: 'badge', 'data-testid': 'status-badge' });
+    this.stats = el('span', { class: 'msg-stats', 'data-testid': 'message-stats' });
+    this.copyBtn = el(
+      'button',
+      { type: 'button', class: 'msg-action copy-message', 'aria-label': 'Copy reply', title: 'Copy reply' },
+      `${icons.copy}<span>Copy</span>`,
+    );
+    this.foot.append(this.badge, this.stats, this.copyBtn);
+    main.append(this.details, this.body, this.typing, this.errorBox, this.foot);
+    this.root.append(main);
+  }
+
+  /** Show a stored (or turn.end) message. */
+  update(message, { streaming = false } = {}) {
+    if (message.id) this.root.dataset.id = message.id;
+    this.content = message.content ?? this.content;
+    this.thinking = message.thinking ?? this.thinking;
+    this.streaming = streaming;
+    this.root.dataset.status = streaming ? 'streaming' : message.status || 'complete';
+    if (this.role === 'user') {
+      this.body.textContent = this.content;
+      return;
+    }
+    this.root.setAttribute('aria-busy', String(streaming));
+    if (!streaming) {
+      if (this.thinkSeconds == null) this.thinkSeconds = estimateThinkingSeconds(message);
+      this.details.open = false;
+      this.setError(message.status === 'error' ? message.error || 'The model failed to answer.' : null);
+    }
+    this.statsData = message.stats ?? this.statsData;
+    this.render();
+  }
+
+  // --- streaming -------------------------------------------------------------
+
+  appendThinking(text) {
+    if (!this.thinking) {
+      this.thinkStartedAt = performance.now();
+      this.details.open = true; // open while the model thinks, so the user sees progress
+    }
+    this.thinking += text;
+    this.schedule();
+  }
+
+  appendText(text) {
+    if (this.thinking && this.thinkSeconds == null) this.endThinking();
+    this.content += text;
+    this.schedule();
+  }
+
+  endThinking() {
+    this.thinkSeconds = (performance.now() - this.thinkStartedAt) / 1000;
+    this.details.open = false; // thinking done: fold it away so the answer stays in view
+  }
+
+  setStats(stats) {
+    this.statsData = stats;
+    this.schedule();
+  }
+
+  setError(message) {
+    this.errorBox.innerHTML = message ? `${icons.alert}<span></span>` : '';
+    if (message) this.errorBox.querySelector('span').textContent = message;
+    this.errorBox.hidden = !message;
+  }
+
+  /** turn.end: settle on the stored message. */
+  finish(message, reason) {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    if (this.thinking && this.thinkSeconds == null) this.endThinking();
+    const stored = message ?? {
+      content: this.content,
+      thinking: this.thinking,
+      status: reason === 'cancelled' ? 'interrupted' : reason === 'error' ? 'error' : 'complete',
+      stats: this.statsData,
+    };
+    const errorText = this.errorBox.hidden ? null : this.errorBox.textContent;
+    this.update(stored, { streaming: false });
+    if (errorText && this.errorBox.hidden) this.setError(errorText); // keep a streamed `error` event
+  }
+
+  // Coalesce bursts of tokens into one render per animation frame.
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  render() {
+    if (this.role === 'user') return;
+    const thinking = Boolean(this.thinking);
+    this.details.hidden = !thinking;
+    if (thinking) {
+      morph(this.thinkBody, renderMarkdown(this.thinking));
+      const active = this.streaming && this.thinkSeconds == null;
+      this.details.classList.toggle('active', active);
+      this.thinkLabel.textContent = active ? 'Thinking…' : thoughtLabel(this.thinkSeconds);
+    }
+    morph(this.body, renderMarkdown(this.content));
+    this.body.hidden = !this.content;
+    this.typing.hidden = !(this.streaming && !this.content && !(thinking && this.details.open));
+    const status = this.root.dataset.status;
+    this.badge.textContent = STATUS_BADGE[status] ?? '';
+    this.badge.className = `badge ${status}`;
+    this.badge.hidden = !STATUS_BADGE[status];
+    const stats = formatStats(this.statsData);
+    this.stats.textContent = stats?.text ?? '';
+    if (stats) this.stats.title = stats.title;
+    this.stats.hidden = !stats?.text;
+    this.copyBtn.hidden = this.streaming || !this.content;
+    this.foot.hidden = this.badge.hidden && this.stats.hidden && this.copyBtn.hidden;
+    this.onRender?.();
+  }
+}
+
+export class Thread {
+  constructor({ scroller, list, empty, jump }) {
+    this.scroller = scroller;
+    this.list = list;
+    this.empty = empty;
+    this.jump = jump;
+    this.pinned = true;
+    this.views = new WeakMap();
+    this.running = el(
+      'div',
+      { class: 'running', 'data-testid': 'running-indicator', role: 'status' },
+      '<span class="spinner" aria-hidden="true"></span><span>Still generating…</span>',
+    );
+    scroller.addEventListener('scroll', () => {
+      const gap = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+      this.pinned = gap < 64;
+      this.jump.hidden = this.pinned;
+    });
+    jump.addEventListener('click', () => this.scrollToEnd(true));
+    list.addEventListener('click', (e) => this.onClick(e));
+  }
+
+  async onClick(e) {
+    const codeBtn = e.target.closest('.copy-code');
+    if (codeBtn) {
+      const code = codeBtn.closest('.code-block')?.querySelector('code');
+      if (code && (await copyText(code.textContent))) flashCopied(codeBtn);
+      return;
+    }
+    const msgBtn = e.target.closest('.copy-message');
+    if (msgBtn) {
+      const view = this.views.get(msgBtn.closest('.msg'));
+      if (view && (await copyText(view.content))) flashCopied(msgBtn);
+    }
+  }
+
+  /** Replace the whole thread with stored messages. */
+  show(messages) {
+    this.list.replaceChildren();
+    for (const m of messages) this.add(m);
+    this.setEmpty(messages.length === 0);
+    this.scrollToEnd(true);
+  }
+
+  add(message, options) {
+    const view = new MessageView(message, options);
+    view.onRender = () => this.stick();
+    this.views.set(view.root, view);
+    this.list.insertBefore(view.root, this.running.isConnected ? this.running : null);
+    this.setEmpty(false);
+    this.stick();
+    return view;
+  }
+
+  remove(view) {
+    view?.root.remove();
+    this.setEmpty(this.list.querySelectorAll('.msg').length === 0);
+  }
+
+  setEmpty(isEmpty) {
+    this.empty.hidden = !isEmpty;
+    this.list.hidden = isEmpty;
+  }
+
+  setRunning(on) {
+    if (on) this.list.append(this.running);
+    else this.running.remove();
+    this.stick();
+  }
+
+  // Follow new content only if the user hasn't scrolled up to read.
+  stick() {
+    if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  scrollToEnd(force) {
+    if (force) this.pinned = true;
+    this.jump.hidden = true;
+    this.stick();
+  }
+}

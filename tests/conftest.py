@@ -1,0 +1,53 @@
+"""Shared fixtures: real servers on 127.0.0.1, replay scripts, temporary data dirs."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gemma_chat.config import Settings
+from gemma_chat.server.runner import RunningServer, ServerRun
+
+_counter = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may touch the user's real data directory."""
+    monkeypatch.setenv("GEMMA_CHAT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GEMMA_CHAT_MODEL", raising=False)
+
+
+@pytest.fixture
+def replay_file(tmp_path: Path) -> Callable[..., str]:
+    """Write a replay script; returns its model spec (`replay:PATH?tps=N`)."""
+
+    def make(text: str, tps: float = 0) -> str:
+        path = tmp_path / f"replay-{next(_counter)}.txt"
+        path.write_text(text, encoding="utf-8")
+        return f"replay:{path}?tps={tps:g}"
+
+    return make
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Start the real app on 127.0.0.1 (a free port) in a background thread."""
+    servers: list[RunningServer] = []
+
+    def start(model: str = "embedded", data_dir: Path | None = None) -> RunningServer:
+        settings = Settings(
+            data_dir=data_dir or tmp_path / f"data-{next(_counter)}",
+            model=model,
+            port=0,
+        )
+        server = ServerRun(settings).start_in_thread()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
