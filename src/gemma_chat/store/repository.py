@@ -23,7 +23,7 @@ class NotFound(LookupError):
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def new_id(prefix: str) -> str:
@@ -135,7 +135,7 @@ class Store:
         self, limit: int = 50, offset: int = 0
     ) -> tuple[list[Conversation], int]:
         rows = self.db.query(
-            "SELECT * FROM conversations ORDER BY updated_at DESC, id LIMIT ? OFFSET ?",
+            "SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?",
             (limit, offset),
         )
         total = self.db.query("SELECT COUNT(*) FROM conversations")[0][0]

