@@ -165,3 +165,16 @@ async def test_truncated_gguf_is_a_clear_error(tmp_path) -> None:
 def test_unknown_spec_is_rejected() -> None:
     with pytest.raises(UnknownModelSpec, match="Unknown model spec"):
         create_runtime("nonsense")
+
+
+async def test_abandoning_a_stream_frees_the_model(embedded) -> None:
+    long = GenerationOptions(temperature=0, max_tokens=2000)
+    stream = embedded.stream([ChatMessage("user", "Write a long essay about rivers.")], long, CancelToken())
+    async for delta in stream:
+        if isinstance(delta, TextDelta):
+            break
+    await stream.aclose()
+    started = time.perf_counter()
+    deltas = await collect(embedded, [ChatMessage("user", "Hi")], GenerationOptions(max_tokens=3))
+    assert deltas[-1].reason in ("stop", "length")
+    assert time.perf_counter() - started < 2  # not stuck behind 2000 abandoned tokens

@@ -27,8 +27,6 @@ from gemma_chat.runtimes.base import (
     GenerationOptions,
     ModelLoadError,
     RuntimeFailure,
-    TextDelta,
-    ThinkingDelta,
     Usage,
 )
 from gemma_chat.runtimes.stop_strings import StopStringFilter
@@ -181,25 +179,33 @@ class LlamaCppRuntime:
         worker.start()
         last_usage = Usage()
         cancel_seen_at: float | None = None
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=CANCEL_POLL_S)
-            except TimeoutError:
-                # The worker may be inside one long llama.cpp call (or waiting for another
-                # conversation's turn); a stop must not wait for it.
-                if cancel.cancelled:
-                    cancel_seen_at = cancel_seen_at or time.perf_counter()
-                    if time.perf_counter() - cancel_seen_at >= CANCEL_GRACE_S:
-                        yield Finish("cancelled", last_usage)
-                        return
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            if isinstance(item, Usage):
-                last_usage = item
-            yield item
-            if isinstance(item, Finish):
-                return
+        finished = False
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=CANCEL_POLL_S)
+                except TimeoutError:
+                    # The worker may be inside one long llama.cpp call (or waiting for
+                    # another conversation's turn); a stop must not wait for it.
+                    if cancel.cancelled:
+                        cancel_seen_at = cancel_seen_at or time.perf_counter()
+                        if time.perf_counter() - cancel_seen_at >= CANCEL_GRACE_S:
+                            finished = True
+                            yield Finish("cancelled", last_usage)
+                            return
+                    continue
+                if isinstance(item, BaseException):
+                    finished = True
+                    raise item
+                if isinstance(item, Usage):
+                    last_usage = item
+                finished = isinstance(item, Finish)
+                yield item
+                if finished:
+                    return
+        finally:
+            if not finished:
+                cancel.cancel()  # nobody is listening any more: free the model
 
     def _generate_sync(
         self,
@@ -363,6 +369,3 @@ def _eog_check(llm: Any) -> Callable[[int], bool]:
     except (AttributeError, ImportError):  # older bindings
         eos = llm.token_eos()
         return lambda token: token == eos
-
-
-__all__ = ["LlamaCppRuntime", "TextDelta", "ThinkingDelta", "check_gguf_file", "physical_cores"]

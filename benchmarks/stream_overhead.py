@@ -1,0 +1,155 @@
+"""Decode speed through the HTTP SSE API versus llama-cpp-python called directly.
+
+Both paths run the embedded model with the same prompt, the same greedy sampling and the
+same thread count, in one run, alternating so that machine noise hits both alike. The
+server runs as its own process, as a user would run it. Decode tokens/s is
+(tokens - 1) / (time from first to last token), measured where the tokens arrive: the
+HTTP client for the API path, the Python loop for the direct path.
+
+Target: ratio (API / direct) >= 0.97.
+
+    uv run python benchmarks/stream_overhead.py [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from gemma_chat.runtimes.llama import physical_cores
+from gemma_chat.runtimes.registry import (
+    EMBEDDED_DEFAULTS,
+    EMBEDDED_REPEAT_PENALTY,
+    embedded_model_path,
+)
+
+PROMPT = "Write a long, detailed story about a dragon who learns to cook. Use many paragraphs."
+CONTEXT = 8192
+
+
+def direct_run(llm: Llama, prompt_tokens: list[int], max_tokens: int) -> tuple[int, float]:
+    """llama-cpp-python's own generate loop, detokenizing each token as an app would."""
+    eos = llm.token_eos()
+    stamps: list[float] = []
+    pieces: list[bytes] = []
+    for token in llm.generate(
+        prompt_tokens,
+        temp=0.0,
+        top_k=EMBEDDED_DEFAULTS.top_k or 40,
+        top_p=EMBEDDED_DEFAULTS.top_p or 0.95,
+        min_p=0.0,
+        repeat_penalty=EMBEDDED_REPEAT_PENALTY,
+    ):
+        if token == eos or len(stamps) >= max_tokens:
+            break
+        pieces.append(llm.detokenize([token]))
+        stamps.append(time.perf_counter())
+    return len(stamps), (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def api_run(client: httpx.Client) -> tuple[int, float]:
+    conversation = client.post("/api/conversations", json={"mode": "chat"}).json()
+    stamps: list[float] = []
+    tokens = 0
+    with client.stream(
+        "POST", f"/api/conversations/{conversation['id']}/messages", json={"content": PROMPT}
+    ) as response:
+        event = ""
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "text":
+                stamps.append(time.perf_counter())
+            elif line.startswith("data:") and event == "turn.end":
+                tokens = json.loads(line[5:])["message"]["stats"]["completion_tokens"]
+    return tokens, (tokens - 1) / (stamps[-1] - stamps[0])
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "GEMMA_CHAT_HOME": str(data_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server_file = data_dir / "server.json"
+    deadline = time.monotonic() + 120
+    while not server_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("server did not start")
+        time.sleep(0.1)
+    url = json.loads(server_file.read_text())["url"]
+    while not httpx.get(f"{url}/api/health").json()["model"]["loaded"]:
+        time.sleep(0.1)
+    return proc, url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+
+    threads = physical_cores()
+    llm = Llama(
+        str(embedded_model_path()),
+        n_ctx=CONTEXT,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
+    formatter = Jinja2ChatFormatter(
+        template=llm.metadata["tokenizer.chat_template"],
+        eos_token=llm.detokenize([llm.token_eos()], special=True).decode(),
+        bos_token=llm.detokenize([llm.token_bos()], special=True).decode(),
+    )
+    rendered = formatter(messages=[{"role": "user", "content": PROMPT}])
+    prompt_tokens = llm.tokenize(
+        rendered.prompt.encode(), add_bos=not rendered.added_special, special=True
+    )
+    max_tokens = EMBEDDED_DEFAULTS.max_tokens or 1024
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = start_server(Path(tmp))
+        try:
+            direct: list[float] = []
+            api: list[float] = []
+            with httpx.Client(base_url=url, timeout=300) as client:
+                api_run(client)  # warm-up both paths once
+                direct_run(llm, prompt_tokens, max_tokens)
+                for rep in range(args.reps):
+                    n_direct, rate_direct = direct_run(llm, prompt_tokens, max_tokens)
+                    n_api, rate_api = api_run(client)
+                    if n_direct != n_api:
+                        raise SystemExit(f"token counts differ: direct {n_direct}, api {n_api}")
+                    direct.append(rate_direct)
+                    api.append(rate_api)
+                    print(
+                        f"rep {rep + 1}: {n_direct} tokens  direct {rate_direct:6.1f} tok/s"
+                        f"  api {rate_api:6.1f} tok/s  ratio {rate_api / rate_direct:.3f}"
+                    )
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+    ratio = statistics.median(api) / statistics.median(direct)
+    print(
+        f"\nthreads={threads}  median direct {statistics.median(direct):.1f} tok/s"
+        f"  median api {statistics.median(api):.1f} tok/s"
+    )
+    print(f"ratio api/direct = {ratio:.3f}  (target >= 0.97: {'PASS' if ratio >= 0.97 else 'FAIL'})")
+
+
+if __name__ == "__main__":
+    main()
