@@ -148,7 +148,9 @@ def main() -> None:
         f"\nthreads={threads}  median direct {statistics.median(direct):.1f} tok/s"
         f"  median api {statistics.median(api):.1f} tok/s"
     )
-    print(f"ratio api/direct = {ratio:.3f}  (target >= 0.97: {'PASS' if ratio >= 0.97 else 'FAIL'})")
+    print(
+        f"ratio api/direct = {ratio:.3f}  (target >= 0.97: {'PASS' if ratio >= 0.97 else 'FAIL'})"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,13 @@ def test_streams_a_real_reply_from_the_embedded_model(start_server) -> None:
     assert text.strip()
     stats = [d for n, d in events if n == "stats"][-1]
     assert stats["completion_tokens"] > 0 and stats["ttft_ms"] > 0 and stats["prompt_tokens"] > 0
-    assert set(stats) == {"ttft_ms", "prompt_tokens", "completion_tokens", "tokens_per_s", "cached_tokens"}
+    assert set(stats) == {
+        "ttft_ms",
+        "prompt_tokens",
+        "completion_tokens",
+        "tokens_per_s",
+        "cached_tokens",
+    }
     end = events[-1][1]
     assert end["reason"] in ("stop", "length")
     assert end["message"]["content"] == text and end["message"]["status"] == "complete"
@@ -75,7 +81,12 @@ def test_thinking_and_text_events_and_history(replay_server) -> None:
     assert "".join(d["text"] for n, d in events if n == "thinking") == "Hmm."
     assert "".join(d["text"] for n, d in events if n == "text") == "Again."
     saved = httpx.get(f"{replay_server.url}/api/conversations/{conv['id']}").json()
-    assert [m["content"] for m in saved["messages"]] == ["first", "Hello **there**.", "second", "Again."]
+    assert [m["content"] for m in saved["messages"]] == [
+        "first",
+        "Hello **there**.",
+        "second",
+        "Again.",
+    ]
     assert saved["messages"][3]["thinking"] == "Hmm."
 
 
@@ -94,7 +105,8 @@ def test_empty_message_is_422_with_a_message(replay_server) -> None:
     conv = create(replay_server.url)
     for content in ("", "   \n"):
         response = httpx.post(
-            f"{replay_server.url}/api/conversations/{conv['id']}/messages", json={"content": content}
+            f"{replay_server.url}/api/conversations/{conv['id']}/messages",
+            json={"content": content},
         )
         assert response.status_code == 422
         assert response.json()["detail"] == "content: must not be empty"
@@ -130,16 +142,20 @@ def test_bad_create_and_rename_bodies(replay_server) -> None:
     bad_model = httpx.post(f"{base}/api/conversations", json={"model": "nonsense"})
     assert bad_model.status_code == 422 and "Unknown model spec" in bad_model.json()["detail"]
     conv = create(base)
-    assert httpx.patch(f"{base}/api/conversations/{conv['id']}", json={"title": " "}).status_code == 422
+    assert (
+        httpx.patch(f"{base}/api/conversations/{conv['id']}", json={"title": " "}).status_code
+        == 422
+    )
 
 
 def test_second_message_while_a_turn_runs_is_409_and_stop_works(start_server, replay_file) -> None:
     server = start_server(replay_file("word " * 400, tps=40))
     conv = create(server.url)
     url = f"{server.url}/api/conversations/{conv['id']}"
-    with httpx.Client(timeout=30) as client, client.stream(
-        "POST", f"{url}/messages", json={"content": "go"}
-    ) as response:
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", f"{url}/messages", json={"content": "go"}) as response,
+    ):
         events = iter_sse(response)
         for name, _ in events:
             if name == "text":
@@ -151,7 +167,8 @@ def test_second_message_while_a_turn_runs_is_409_and_stop_works(start_server, re
         rest = list(events)
     assert rest[-1][0] == "turn.end" and rest[-1][1]["reason"] == "cancelled"
     saved = wait_idle(server.url, conv["id"])
-    assert [m["content"] for m in saved["messages"]][0] == "go"  # the 409 lost nothing, added nothing
+    # The 409 lost nothing and added nothing.
+    assert saved["messages"][0]["content"] == "go"
     assert len(saved["messages"]) == 2
     assert saved["messages"][1]["status"] == "interrupted"
     assert saved["messages"][1]["content"].startswith("word")
@@ -162,9 +179,14 @@ def test_turn_finishes_and_is_saved_when_the_client_goes_away(start_server, repl
     script = "one two three four five six seven eight nine ten " * 3
     server = start_server(replay_file(script, tps=60))
     conv = create(server.url)
-    with httpx.Client(timeout=30) as client, client.stream(
-        "POST", f"{server.url}/api/conversations/{conv['id']}/messages", json={"content": "count"}
-    ) as response:
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream(
+            "POST",
+            f"{server.url}/api/conversations/{conv['id']}/messages",
+            json={"content": "count"},
+        ) as response,
+    ):
         for name, _ in iter_sse(response):
             if name == "text":
                 break  # leaving the block closes the connection mid-turn

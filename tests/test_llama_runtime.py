@@ -81,7 +81,9 @@ async def test_second_turn_reuses_the_prompt_prefix(embedded) -> None:
 
 async def test_max_tokens_gives_length(embedded) -> None:
     options = GenerationOptions(temperature=0, max_tokens=5)
-    deltas = await collect(embedded, [ChatMessage("user", "Write a long story about a dragon.")], options)
+    deltas = await collect(
+        embedded, [ChatMessage("user", "Write a long story about a dragon.")], options
+    )
     assert deltas[-1].reason == "length"
     assert deltas[-1].usage.completion_tokens == 5
 
@@ -169,7 +171,9 @@ def test_unknown_spec_is_rejected() -> None:
 
 async def test_abandoning_a_stream_frees_the_model(embedded) -> None:
     long = GenerationOptions(temperature=0, max_tokens=2000)
-    stream = embedded.stream([ChatMessage("user", "Write a long essay about rivers.")], long, CancelToken())
+    stream = embedded.stream(
+        [ChatMessage("user", "Write a long essay about rivers.")], long, CancelToken()
+    )
     async for delta in stream:
         if isinstance(delta, TextDelta):
             break

@@ -20,7 +20,9 @@ PROMPT = [ChatMessage("user", "hi")]
 
 async def collect(runtime, options=None, cancel=None):
     out = []
-    async for delta in runtime.stream(PROMPT, options or GenerationOptions(), cancel or CancelToken()):
+    async for delta in runtime.stream(
+        PROMPT, options or GenerationOptions(), cancel or CancelToken()
+    ):
         out.append(delta)
     return out
 
@@ -70,7 +72,9 @@ async def test_cancel_stops_quickly(replay_file) -> None:
 
 
 async def test_max_tokens_ends_with_length(replay_file) -> None:
-    deltas = await collect(create_runtime(replay_file("a b c d e f")), GenerationOptions(max_tokens=3))
+    deltas = await collect(
+        create_runtime(replay_file("a b c d e f")), GenerationOptions(max_tokens=3)
+    )
     assert deltas[-1].reason == "length"
     assert text_of(deltas) == "a b c"
 

@@ -24,6 +24,8 @@ const state = {
   streams: new Map(), // conversation id → the turn this tab is streaming for it
   poll: null, // { id, timer } while waiting on a turn this tab didn't start
   openSeq: 0, // drops stale loads when the user switches conversations quickly
+  listSeq: 0, // likewise for overlapping sidebar refreshes
+  model: null, // the server's default model: {spec, name, loaded, error}
 };
 
 const toast = new Toast($('toast'));
@@ -55,15 +57,17 @@ const sidebar = new Sidebar({
 // --- conversations list -------------------------------------------------------
 
 async function refreshList(limit = Math.max(50, state.conversations.length)) {
+  const seq = ++state.listSeq;
   try {
     const page = await api.listConversations(limit, 0);
+    if (seq !== state.listSeq) return;
     state.conversations = page.conversations;
     state.total = page.total;
     sidebar.setConversations(page.conversations, page.total);
     const current = page.conversations.find((c) => c.id === state.currentId);
     if (current) setTitle(current.title);
   } catch (e) {
-    toast.error(`Couldn't load conversations: ${e.message}`);
+    if (seq === state.listSeq) toast.error(`Couldn't load conversations: ${e.message}`);
   }
 }
 
@@ -116,6 +120,7 @@ function newChat({ focus = true } = {}) {
   if (location.hash) history.pushState(null, '', location.pathname + location.search);
   sidebar.setActive(null);
   setTitle('New chat');
+  showModel(null);
   thread.show([]);
   toast.hide();
   syncBusy();
@@ -141,6 +146,7 @@ async function openConversation(id) {
   }
   if (seq !== state.openSeq) return;
   setTitle(conv.title);
+  showModel(conv.model);
   const stream = state.streams.get(id);
   if (stream) {
     // This tab is still streaming the turn: show history, then re-attach the live reply.
@@ -149,7 +155,7 @@ async function openConversation(id) {
     thread.setEmpty(false);
     thread.scrollToEnd(true);
   } else {
-    thread.show(conv.messages);
+    thread.show(conv.messages, { running: conv.running });
     if (conv.running) startPolling(id, conv.messages);
   }
   syncBusy();
@@ -177,7 +183,7 @@ function startPolling(id, messages) {
       const now = JSON.stringify(conv.messages);
       if (now !== last) {
         last = now;
-        thread.show(conv.messages); // show partial progress if the server stores it
+        thread.show(conv.messages, { running: conv.running }); // partial progress, if stored
         if (conv.running) thread.setRunning(true);
       }
       if (!conv.running) {
@@ -265,6 +271,7 @@ async function send(text) {
     state.streams.delete(id);
     syncBusy();
     refreshList();
+    if (state.model?.loaded === false) loadModel(); // the first turn loads the model
   }
   if (resync && state.currentId === id) openConversation(id);
 }
@@ -317,26 +324,44 @@ async function stop() {
 // --- header: model, mode, help -----------------------------------------------------
 
 async function loadModel() {
-  const pill = $('model-pill');
   try {
     const health = await api.health();
     let model = health.model;
     if (!model?.name) {
       const models = await api.models().catch(() => null);
       const active = models?.models?.find((m) => m.spec === models.active);
-      model = { name: active?.name || models?.active || 'Local model', loaded: true };
+      model = { spec: models?.active, name: active?.name || models?.active || 'Local model' };
     }
-    $('model-name').textContent = model.name;
+    state.model = model;
     $('empty-model').textContent = model.name;
+    showModel();
+  } catch {
+    state.model = null;
+    showModel();
+    setTimeout(loadModel, 5000);
+  }
+}
+
+/** The header names the open conversation's model (the server's default for a new chat). */
+function showModel(spec = state.currentModel) {
+  state.currentModel = spec;
+  const pill = $('model-pill');
+  const name = $('model-name');
+  const model = state.model;
+  if (!model) {
+    name.textContent = 'Server offline';
+    pill.dataset.state = 'error';
+    pill.title = 'Cannot reach the Gemma Chat server';
+  } else if (spec && model.spec && spec !== model.spec) {
+    name.textContent = spec.replace(/^(gguf|replay):.*[\\/]/, '$1:');
+    pill.dataset.state = 'ready';
+    pill.title = `This conversation uses ${spec}`;
+  } else {
+    name.textContent = model.name;
     pill.dataset.state = model.error ? 'error' : model.loaded === false ? 'loading' : 'ready';
     pill.title = model.error
       ? `Model failed to load: ${model.error}`
-      : `${model.spec || model.name}${model.loaded === false ? ' (loads on first message)' : ''}`;
-  } catch {
-    $('model-name').textContent = 'Server offline';
-    pill.dataset.state = 'error';
-    pill.title = 'Cannot reach the Gemma Chat server';
-    setTimeout(loadModel, 5000);
+      : `${model.spec || model.name}${model.loaded === false ? ' · loading…' : ''}`;
   }
 }
 

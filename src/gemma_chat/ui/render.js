@@ -59,12 +59,35 @@ const PURIFY = {
   FORBID_ATTR: ['style'],
 };
 
+/**
+ * While a reply streams, its last paragraph often has an opened `**` or backtick whose
+ * closing half hasn't arrived yet; close it for display so raw markers don't flash.
+ */
+function closeOpenMarkup(text) {
+  const fences = text.match(/^\s*(```|~~~)/gm)?.length ?? 0;
+  if (fences % 2) return text; // inside a code block: markers are literal
+  const body = text.replace(/\s+$/, '');
+  const last = body.slice(body.lastIndexOf('\n\n') + 1);
+  const close = (marker) => (body.endsWith(marker) ? body.slice(0, -marker.length) : body + marker);
+  if ((last.replace(/```/g, '').match(/`/g)?.length ?? 0) % 2) return close('`');
+  if ((last.match(/\*\*/g)?.length ?? 0) % 2) return close('**');
+  // single * for emphasis: ignore ** pairs, "* " list bullets and a spaced " * " (maths)
+  const singles =
+    last
+      .replace(/\*\*/g, '')
+      .replace(/^\s*\* /gm, '')
+      .replace(/\s\*\s/g, ' ')
+      .match(/\*/g)?.length ?? 0;
+  if (singles % 2) return close('*');
+  return text;
+}
+
 /** Markdown text → sanitised HTML string, safe to put into the page. */
-export function renderMarkdown(text) {
+export function renderMarkdown(text, { streaming = false } = {}) {
   if (!text) return '';
   let html;
   try {
-    html = marked.parse(text);
+    html = marked.parse(streaming ? closeOpenMarkup(text) : text);
   } catch {
     html = `<p>${escapeHtml(text)}</p>`;
   }

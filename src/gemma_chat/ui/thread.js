@@ -90,6 +90,7 @@ class MessageView {
     this.body = el('div', { class: 'msg-content markdown', 'data-testid': 'message-content' });
     this.typing = el('div', { class: 'typing', role: 'status', 'aria-label': 'Generating' }, '<i></i><i></i><i></i>');
     this.errorBox = el('div', { class: 'msg-error', 'data-testid': 'error-banner', role: 'alert' });
+    this.errorBox.hidden = true;
     this.foot = el('div', { class: 'msg-foot' });
     this.badge = el('span', { class: 'badge', 'data-testid': 'status-badge' });
     this.stats = el('span', { class: 'msg-stats', 'data-testid': 'message-stats' });
@@ -187,12 +188,12 @@ class MessageView {
     const thinking = Boolean(this.thinking);
     this.details.hidden = !thinking;
     if (thinking) {
-      morph(this.thinkBody, renderMarkdown(this.thinking));
+      morph(this.thinkBody, renderMarkdown(this.thinking, { streaming: this.streaming }));
       const active = this.streaming && this.thinkSeconds == null;
       this.details.classList.toggle('active', active);
       this.thinkLabel.textContent = active ? 'Thinking…' : thoughtLabel(this.thinkSeconds);
     }
-    morph(this.body, renderMarkdown(this.content));
+    morph(this.body, renderMarkdown(this.content, { streaming: this.streaming }));
     this.body.hidden = !this.content;
     this.typing.hidden = !(this.streaming && !this.content && !(thinking && this.details.open));
     const status = this.root.dataset.status;
@@ -228,6 +229,11 @@ export class Thread {
       this.jump.hidden = this.pinned;
     });
     jump.addEventListener('click', () => this.scrollToEnd(true));
+    // Keep the latest line in view when the viewport shrinks (composer grows, window
+    // resizes) or content changes size outside a render (a block folds or unfolds).
+    const keep = new ResizeObserver(() => this.stick());
+    keep.observe(scroller);
+    keep.observe(list);
     list.addEventListener('click', (e) => this.onClick(e));
   }
 
@@ -245,10 +251,16 @@ export class Thread {
     }
   }
 
-  /** Replace the whole thread with stored messages. */
-  show(messages) {
+  /**
+   * Replace the whole thread with stored messages. While a turn is running, the server
+   * already holds its (partial) reply: show that one as in progress, not as stopped.
+   */
+  show(messages, { running = false } = {}) {
     this.list.replaceChildren();
-    for (const m of messages) this.add(m);
+    messages.forEach((m, i) => {
+      const live = running && i === messages.length - 1 && m.role === 'assistant';
+      this.add(m, { streaming: live });
+    });
     this.setEmpty(messages.length === 0);
     this.scrollToEnd(true);
   }
