@@ -97,6 +97,11 @@ def serve(args: argparse.Namespace) -> int:
         moved = "" if url.endswith(f":{settings.port}") else f" (port {settings.port} was busy)"
         console.print(f"[bold green]Gemma Chat[/] is running at [bold]{url}[/]{moved}")
         console.print(f"Model: {settings.model} · data: {settings.data_dir} · Ctrl+C to quit")
+        if settings.host not in ("127.0.0.1", "localhost", "::1"):
+            console.print(
+                f"[yellow]warning:[/] listening on {settings.host}: anyone who can reach this "
+                "machine can use the app and read your conversations."
+            )
 
     with contextlib.suppress(KeyboardInterrupt):
         run.run(open_browser=not args.no_browser, on_started=started)
