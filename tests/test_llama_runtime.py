@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
@@ -24,9 +25,10 @@ GREEDY = GenerationOptions(temperature=0, max_tokens=24)
 @pytest.fixture(scope="module")
 def embedded():
     runtime = create_runtime("embedded")
-    asyncio.run(runtime.load())
-    yield runtime
-    asyncio.run(runtime.close())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever else is running
+        pool.submit(asyncio.run, runtime.load()).result()
+        yield runtime
+        pool.submit(asyncio.run, runtime.close()).result()
 
 
 async def collect(runtime, messages, options=GREEDY, cancel=None):

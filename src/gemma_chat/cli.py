@@ -94,7 +94,8 @@ def serve(args: argparse.Namespace) -> int:
         return 1
 
     def started(url: str) -> None:
-        moved = "" if url.endswith(f":{settings.port}") else f" (port {settings.port} was busy)"
+        busy = settings.port and not url.endswith(f":{settings.port}")
+        moved = f" (port {settings.port} was busy)" if busy else ""
         console.print(f"[bold green]Gemma Chat[/] is running at [bold]{url}[/]{moved}")
         console.print(f"Model: {settings.model} · data: {settings.data_dir} · Ctrl+C to quit")
         if settings.host not in ("127.0.0.1", "localhost", "::1"):

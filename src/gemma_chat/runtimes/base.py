@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 FinishReason = Literal["stop", "length", "cancelled"]
+LIVE_USAGE_EVERY_S = 0.25  # how often runtimes report usage while streaming
 
 
 class RuntimeFailure(Exception):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gemma_chat.runtimes.base import (
+    LIVE_USAGE_EVERY_S,
     CancelToken,
     Capabilities,
     ChatMessage,
@@ -35,7 +36,6 @@ from gemma_chat.runtimes.thinking import ThinkingSplitter
 GGUF_MAGIC = b"GGUF"
 DEFAULT_CONTEXT = 8192
 PREFILL_SLICE = 128  # tokens evaluated between cancel checks
-LIVE_USAGE_EVERY_S = 0.25
 CANCEL_POLL_S = 0.02
 CANCEL_GRACE_S = 0.05  # after a stop, how long we wait for the worker to confirm it
 # Used only when a GGUF carries no chat template of its own.

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from gemma_chat.runtimes.base import (
+    LIVE_USAGE_EVERY_S,
     CancelToken,
     Capabilities,
     ChatMessage,
@@ -75,6 +76,7 @@ class ReplayRuntime:
         usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
         started = time.perf_counter()
         first_at: float | None = None
+        last_live = 0.0
         splitter = ThinkingSplitter()
         delay = 1.0 / self.tps if self.tps > 0 else 0.0
         reason = "stop"
@@ -94,6 +96,9 @@ class ReplayRuntime:
                 usage.tokens_per_s = (usage.completion_tokens - 1) / max(now - first_at, 1e-9)
             for delta in splitter.feed(token):
                 yield delta
+            if now - last_live >= LIVE_USAGE_EVERY_S:
+                last_live = now
+                yield Usage(**usage.as_dict())
         for delta in splitter.flush():
             yield delta
         yield Finish(reason, usage)  # type: ignore[arg-type]

@@ -56,15 +56,28 @@ const sidebar = new Sidebar({
 
 // --- conversations list -------------------------------------------------------
 
-async function refreshList(limit = Math.max(50, state.conversations.length)) {
+// The server pages by at most 200; fetch as many pages as the sidebar is showing.
+async function fetchConversations(want) {
+  const items = [];
+  let total = 0;
+  while (items.length < want) {
+    const page = await api.listConversations(Math.min(200, want - items.length), items.length);
+    items.push(...page.conversations);
+    total = page.total;
+    if (!page.conversations.length || items.length >= total) break;
+  }
+  return { items, total };
+}
+
+async function refreshList(want = Math.max(50, state.conversations.length)) {
   const seq = ++state.listSeq;
   try {
-    const page = await api.listConversations(limit, 0);
+    const { items, total } = await fetchConversations(want);
     if (seq !== state.listSeq) return;
-    state.conversations = page.conversations;
-    state.total = page.total;
-    sidebar.setConversations(page.conversations, page.total);
-    const current = page.conversations.find((c) => c.id === state.currentId);
+    state.conversations = items;
+    state.total = total;
+    sidebar.setConversations(items, total);
+    const current = items.find((c) => c.id === state.currentId);
     if (current) setTitle(current.title);
   } catch (e) {
     if (seq === state.listSeq) toast.error(`Couldn't load conversations: ${e.message}`);
@@ -183,8 +196,7 @@ function startPolling(id, messages) {
       const now = JSON.stringify(conv.messages);
       if (now !== last) {
         last = now;
-        thread.show(conv.messages, { running: conv.running }); // partial progress, if stored
-        if (conv.running) thread.setRunning(true);
+        thread.sync(conv.messages, { running: conv.running }); // partial progress, if stored
       }
       if (!conv.running) {
         stopPolling();
@@ -241,8 +253,11 @@ async function send(text) {
     id,
     started: false,
     ended: false,
-    userView: thread.add({ role: 'user', content: text, status: 'complete' }),
-    view: thread.add({ role: 'assistant', content: '', status: 'complete' }, { streaming: true }),
+    userView: thread.add({ role: 'user', content: text, status: 'complete' }, { animate: true }),
+    view: thread.add(
+      { role: 'assistant', content: '', status: 'complete' },
+      { streaming: true, animate: true },
+    ),
   };
   state.streams.set(id, stream);
   syncBusy();
@@ -382,6 +397,7 @@ function setupHelp() {
     if (!pop.hidden && !e.target.closest('.help')) setOpen(false);
   });
   return () => {
+    if (document.querySelector('dialog[open]')) return true; // the dialog handles its own Esc
     if (pop.hidden) return false;
     setOpen(false);
     button.focus();

@@ -15,6 +15,9 @@ export function formatStats(stats) {
   if (stats.ttft_ms != null) parts.push(`${formatMs(stats.ttft_ms)} to first token`);
   if (stats.tokens_per_s) parts.push(`${stats.tokens_per_s.toFixed(1)} tok/s`);
   if (stats.completion_tokens) parts.push(`${num(stats.completion_tokens)} tokens`);
+  if (stats.estimated) {
+    return { text: parts.join(' · '), title: 'Live estimate while the reply streams' };
+  }
   const tip = [
     stats.ttft_ms != null ? `Time to first token: ${formatMs(stats.ttft_ms)}` : null,
     stats.tokens_per_s ? `Speed: ${stats.tokens_per_s.toFixed(1)} tokens/s` : null,

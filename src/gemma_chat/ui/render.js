@@ -5,7 +5,10 @@ import hljs from './vendor/highlight.min.js';
 import { icons } from './icons.js';
 
 const escapeHtml = (s) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
 
 // Highlighting is the costly part of re-rendering a streaming reply every frame;
 // finished code blocks don't change, so remember their output.

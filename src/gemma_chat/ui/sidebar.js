@@ -12,7 +12,8 @@ export class Sidebar {
     this.activeId = null;
     this.editing = null;
     this.loaded = false;
-    if (localStorage.getItem('gemma-chat.sidebar') === 'collapsed') app.classList.add('sidebar-collapsed');
+    if (localStorage.getItem('gemma-chat.sidebar') === 'collapsed')
+      app.classList.add('sidebar-collapsed');
     search.addEventListener('input', () => this.render());
     search.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && search.value) {

@@ -54,7 +54,7 @@ function flashCopied(button) {
 
 /** One message in the thread. Assistant messages can be streamed into. */
 class MessageView {
-  constructor(message, { streaming = false } = {}) {
+  constructor(message, { streaming = false, animate = false } = {}) {
     this.role = message.role;
     this.content = message.content ?? '';
     this.thinking = message.thinking ?? '';
@@ -62,11 +62,14 @@ class MessageView {
     this.frame = 0;
     this.thinkStartedAt = 0;
     this.thinkSeconds = null;
+    this.firstAt = 0;
+    this.pieces = 0;
     this.root = el('article', {
       class: `msg ${this.role}`,
       'data-testid': 'message',
       'data-role': this.role,
     });
+    if (animate) this.root.classList.add('enter'); // only new messages slide in, not history
     if (this.role === 'user') this.buildUser();
     else this.buildAssistant();
     this.update(message, { streaming });
@@ -88,7 +91,11 @@ class MessageView {
     this.thinkLabel = this.details.querySelector('.thinking-label');
     this.thinkBody = this.details.querySelector('.thinking-content');
     this.body = el('div', { class: 'msg-content markdown', 'data-testid': 'message-content' });
-    this.typing = el('div', { class: 'typing', role: 'status', 'aria-label': 'Generating' }, '<i></i><i></i><i></i>');
+    this.typing = el(
+      'div',
+      { class: 'typing', role: 'status', 'aria-label': 'Generating' },
+      '<i></i><i></i><i></i>',
+    );
     this.errorBox = el('div', { class: 'msg-error', 'data-testid': 'error-banner', role: 'alert' });
     this.errorBox.hidden = true;
     this.foot = el('div', { class: 'msg-foot' });
@@ -96,7 +103,12 @@ class MessageView {
     this.stats = el('span', { class: 'msg-stats', 'data-testid': 'message-stats' });
     this.copyBtn = el(
       'button',
-      { type: 'button', class: 'msg-action copy-message', 'aria-label': 'Copy reply', title: 'Copy reply' },
+      {
+        type: 'button',
+        class: 'msg-action copy-message',
+        'aria-label': 'Copy reply',
+        title: 'Copy reply',
+      },
       `${icons.copy}<span>Copy</span>`,
     );
     this.foot.append(this.badge, this.stats, this.copyBtn);
@@ -119,15 +131,35 @@ class MessageView {
     if (!streaming) {
       if (this.thinkSeconds == null) this.thinkSeconds = estimateThinkingSeconds(message);
       this.details.open = false;
-      this.setError(message.status === 'error' ? message.error || 'The model failed to answer.' : null);
+      this.setError(
+        message.status === 'error' ? message.error || 'The model failed to answer.' : null,
+      );
     }
-    this.statsData = message.stats ?? this.statsData;
+    if ('stats' in message) this.statsData = message.stats;
     this.render();
   }
 
   // --- streaming -------------------------------------------------------------
 
+  // Until the server's `stats` events arrive, estimate live stats here: one streamed
+  // piece is about one token.
+  countPiece() {
+    const now = performance.now();
+    if (!this.firstAt) this.firstAt = now;
+    this.pieces += 1;
+    if (this.serverStats) return;
+    // No time-to-first-token here: measured in the browser it would include the HTTP
+    // round trip and disagree with the server's figure that replaces it at the end.
+    this.statsData = {
+      completion_tokens: this.pieces,
+      tokens_per_s:
+        this.pieces > 1 ? ((this.pieces - 1) * 1000) / Math.max(1, now - this.firstAt) : 0,
+      estimated: true,
+    };
+  }
+
   appendThinking(text) {
+    this.countPiece();
     if (!this.thinking) {
       this.thinkStartedAt = performance.now();
       this.details.open = true; // open while the model thinks, so the user sees progress
@@ -137,6 +169,7 @@ class MessageView {
   }
 
   appendText(text) {
+    this.countPiece();
     if (this.thinking && this.thinkSeconds == null) this.endThinking();
     this.content += text;
     this.schedule();
@@ -148,6 +181,7 @@ class MessageView {
   }
 
   setStats(stats) {
+    this.serverStats = true;
     this.statsData = stats;
     this.schedule();
   }
@@ -189,13 +223,23 @@ class MessageView {
     this.details.hidden = !thinking;
     if (thinking) {
       morph(this.thinkBody, renderMarkdown(this.thinking, { streaming: this.streaming }));
-      const active = this.streaming && this.thinkSeconds == null;
+      const active = this.streaming && this.thinkSeconds == null && !this.content;
       this.details.classList.toggle('active', active);
       this.thinkLabel.textContent = active ? 'Thinking…' : thoughtLabel(this.thinkSeconds);
     }
     morph(this.body, renderMarkdown(this.content, { streaming: this.streaming }));
-    this.body.hidden = !this.content;
-    this.typing.hidden = !(this.streaming && !this.content && !(thinking && this.details.open));
+    // A finished reply with nothing in it still needs to say so.
+    const blank = !this.streaming && !this.content && !thinking && this.errorBox.hidden;
+    this.body.hidden = !this.content && !blank;
+    this.root.classList.toggle('blank', blank);
+    if (blank) {
+      const why =
+        this.root.dataset.status === 'interrupted'
+          ? 'Stopped before any reply.'
+          : 'The model returned an empty reply.';
+      this.body.innerHTML = `<p class="no-reply">${why}</p>`;
+    }
+    this.typing.hidden = !(this.streaming && !this.content && !thinking);
     const status = this.root.dataset.status;
     this.badge.textContent = STATUS_BADGE[status] ?? '';
     this.badge.className = `badge ${status}`;
@@ -263,6 +307,27 @@ export class Thread {
     });
     this.setEmpty(messages.length === 0);
     this.scrollToEnd(true);
+  }
+
+  /**
+   * Bring the thread up to date with stored messages in place (polling a running turn):
+   * no rebuild, so no flicker, and the reader's scroll position is respected.
+   */
+  sync(messages, { running = false } = {}) {
+    const roots = [...this.list.querySelectorAll('.msg')];
+    const same = roots.every((root, i) => messages[i] && root.dataset.id === messages[i].id);
+    if (!same) {
+      const pinned = this.pinned;
+      this.show(messages, { running });
+      if (running) this.setRunning(true);
+      if (!pinned) this.pinned = false;
+      return;
+    }
+    messages.forEach((m, i) => {
+      const live = running && i === messages.length - 1 && m.role === 'assistant';
+      if (roots[i]) this.views.get(roots[i]).update(m, { streaming: live });
+      else this.add(m, { streaming: live });
+    });
   }
 
   add(message, options) {
