@@ -1,9 +1,14 @@
 """`embedded` and `gguf:PATH`: llama.cpp in-process through llama-cpp-python.
 
-Generation runs in a worker thread that hands deltas to the event loop, so the
-server stays responsive. We drive llama.cpp token by token (rather than through its
-chat-completion helper) to get exact token counts, prefix-cache accounting, and a
-cancel check between every token and every prefill slice.
+All llama.cpp work (loading, generation, freeing) runs on one dedicated thread that
+hands deltas to the event loop, so the server stays responsive. One thread, not one per
+request: llama.cpp's OpenMP build keeps a pool of helper threads per calling thread, and
+on a machine with few cores two such pools spin against each other (measured here:
+decode fell from ~100 to ~65 tokens/s once a second thread had called into llama.cpp).
+
+We drive llama.cpp token by token (rather than through its chat-completion helper) to
+get exact token counts, prefix-cache accounting, and a cancel check between every token
+and every prefill slice.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +41,18 @@ from gemma_chat.runtimes.thinking import ThinkingSplitter
 GGUF_MAGIC = b"GGUF"
 DEFAULT_CONTEXT = 8192
 PREFILL_SLICE = 128  # tokens evaluated between cancel checks
-CANCEL_POLL_S = 0.02
 CANCEL_GRACE_S = 0.05  # after a stop, how long we wait for the worker to confirm it
+_CANCEL_DEADLINE = object()  # queued CANCEL_GRACE_S after a stop
 # Used only when a GGUF carries no chat template of its own.
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
     "{{ message['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+# The one thread that calls into llama.cpp (see the module docstring).
+LLAMA_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama.cpp")
 
 
 def physical_cores() -> int:
@@ -90,7 +99,6 @@ class LlamaCppRuntime:
         self._llm: Any = None
         self._formatter: Any = None
         self._load_lock = asyncio.Lock()
-        self._generate_lock = threading.Lock()  # one llama.cpp context, one user at a time
         self._context_length = context_length or DEFAULT_CONTEXT
 
     @property
@@ -104,7 +112,7 @@ class LlamaCppRuntime:
     async def load(self) -> None:
         async with self._load_lock:
             if self._llm is None:
-                await asyncio.to_thread(self._load_sync)
+                await asyncio.get_running_loop().run_in_executor(LLAMA_THREAD, self._load_sync)
 
     def _load_sync(self) -> None:
         check_gguf_file(self.path)
@@ -165,35 +173,29 @@ class LlamaCppRuntime:
     ) -> AsyncIterator[Delta]:
         await self.load()
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
+        queue: asyncio.Queue[Delta | BaseException | object] = asyncio.Queue()
 
-        def emit(item: Delta | BaseException) -> None:
+        def emit(item: Delta | BaseException | object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
-        worker = threading.Thread(
-            target=self._generate_sync,
-            args=(messages, options, cancel, emit),
-            name="llama-generate",
-            daemon=True,
+        # A stop wakes us at once. If the worker has not confirmed it within a grace
+        # period (it may be inside one long llama.cpp call, or queued behind another
+        # conversation's turn) we finish without it: a stop must never wait.
+        cancel.on_cancel(
+            lambda: loop.call_soon_threadsafe(
+                loop.call_later, CANCEL_GRACE_S, queue.put_nowait, _CANCEL_DEADLINE
+            )
         )
-        worker.start()
+        LLAMA_THREAD.submit(self._generate_sync, messages, options, cancel, emit)
         last_usage = Usage()
-        cancel_seen_at: float | None = None
         finished = False
         try:
             while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=CANCEL_POLL_S)
-                except TimeoutError:
-                    # The worker may be inside one long llama.cpp call (or waiting for
-                    # another conversation's turn); a stop must not wait for it.
-                    if cancel.cancelled:
-                        cancel_seen_at = cancel_seen_at or time.perf_counter()
-                        if time.perf_counter() - cancel_seen_at >= CANCEL_GRACE_S:
-                            finished = True
-                            yield Finish("cancelled", last_usage)
-                            return
-                    continue
+                item = await queue.get()
+                if item is _CANCEL_DEADLINE:
+                    finished = True
+                    yield Finish("cancelled", last_usage)
+                    return
                 if isinstance(item, BaseException):
                     finished = True
                     raise item
@@ -215,8 +217,7 @@ class LlamaCppRuntime:
         emit: Callable[[Delta | BaseException], None],
     ) -> None:
         try:
-            with self._generate_lock:
-                self._run_generation(messages, options, cancel, emit)
+            self._run_generation(messages, options, cancel, emit)
         except BaseException as exc:
             emit(
                 exc
@@ -327,8 +328,8 @@ class LlamaCppRuntime:
     async def close(self) -> None:
         llm, self._llm = self._llm, None
         if llm is not None:
-            with self._generate_lock:
-                llm.close()
+            # Queued behind any generation still finishing, so it never frees a live context.
+            await asyncio.get_running_loop().run_in_executor(LLAMA_THREAD, llm.close)
 
 
 def _merge(options: GenerationOptions, defaults: GenerationOptions) -> GenerationOptions:
