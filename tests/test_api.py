@@ -228,3 +228,12 @@ def test_serves_the_web_ui(replay_server) -> None:
     page = httpx.get(replay_server.url + "/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "<script" in page.text
+
+
+def test_foreign_host_headers_are_refused(replay_server) -> None:
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets nothing."""
+    refused = httpx.get(f"{replay_server.url}/api/conversations", headers={"Host": "evil.example"})
+    assert refused.status_code == 400
+    port = replay_server.url.rsplit(":", 1)[1]
+    allowed = httpx.get(f"{replay_server.url}/api/health", headers={"Host": f"localhost:{port}"})
+    assert allowed.status_code == 200

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gemma_chat import __version__
 from gemma_chat.config import Settings
@@ -16,6 +17,7 @@ from gemma_chat.server import api_conversations, api_system
 from gemma_chat.server.errors import install_error_handlers
 from gemma_chat.server.state import AppState
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 
 
@@ -41,6 +43,11 @@ def create_app(settings: Settings, on_shutdown: Callable[[], None] | None = None
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    if settings.host not in WILDCARD_HOSTS:
+        # Guards against DNS rebinding: a web page whose domain resolves to 127.0.0.1
+        # must not be able to read the API with its own Host header.
+        allowed = {"127.0.0.1", "localhost", "::1", "[::1]", settings.host}
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed))
     app.include_router(api_system.router)
     app.include_router(api_conversations.router)
 
