@@ -122,27 +122,25 @@ class LlamaCppRuntime:
         except ImportError as exc:  # pragma: no cover - a broken install
             raise ModelLoadError(f"llama-cpp-python is not installed correctly: {exc}") from exc
         threads = physical_cores()
-        try:
-            probe_ctx = self._requested_context or DEFAULT_CONTEXT
-            llm = Llama(
+
+        def open_model(n_ctx: int) -> Any:
+            return Llama(
                 model_path=str(self.path),
-                n_ctx=probe_ctx,
+                n_ctx=n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,
                 verbose=False,
             )
+
+        probe_ctx = self._requested_context or DEFAULT_CONTEXT
+        try:
+            llm = open_model(probe_ctx)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {self.path.name}: {exc}") from exc
         trained = _trained_context(llm.metadata)
         if self._requested_context is None and trained and trained < probe_ctx:
-            llm.close()
-            llm = Llama(
-                model_path=str(self.path),
-                n_ctx=trained,
-                n_threads=threads,
-                n_threads_batch=threads,
-                verbose=False,
-            )
+            llm.close()  # a model trained on less context gets no more than that
+            llm = open_model(trained)
         self._context_length = llm.n_ctx()
         template = llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
         self._formatter = Jinja2ChatFormatter(
