@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -179,11 +180,13 @@ class LlamaCppRuntime:
         # A stop wakes us at once. If the worker has not confirmed it within a grace
         # period (it may be inside one long llama.cpp call, or queued behind another
         # conversation's turn) we finish without it: a stop must never wait.
-        cancel.on_cancel(
-            lambda: loop.call_soon_threadsafe(
-                loop.call_later, CANCEL_GRACE_S, queue.put_nowait, _CANCEL_DEADLINE
-            )
-        )
+        def on_cancel() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop may be gone by then
+                loop.call_soon_threadsafe(
+                    loop.call_later, CANCEL_GRACE_S, queue.put_nowait, _CANCEL_DEADLINE
+                )
+
+        cancel.on_cancel(on_cancel)
         LLAMA_THREAD.submit(self._generate_sync, messages, options, cancel, emit)
         last_usage = Usage()
         finished = False
@@ -240,13 +243,13 @@ class LlamaCppRuntime:
                 f"The conversation ({len(prompt)} tokens) does not fit the model's context "
                 f"({self._context_length} tokens). Start a new conversation."
             )
-        max_tokens = min(options.max_tokens or self.defaults.max_tokens or room, room)
+        merged = _merge(options, self.defaults)
+        max_tokens = min(merged.max_tokens or room, room)
         usage.cached_tokens = self._prefill(prompt, cancel)
         if cancel.cancelled:
             emit(Finish("cancelled", usage))
             return
 
-        merged = _merge(options, self.defaults)
         if merged.seed is not None:
             llm.set_seed(merged.seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
