@@ -18,11 +18,16 @@ def model_messages(stored: list[Message], system_prompt: str | None = None) -> l
     if system_prompt:
         messages.append(ChatMessage("system", system_prompt))
     for message in stored:
-        if message.status == "error" or not message.content.strip():
+        if message.transcript:  # a Build turn: replay exactly what the model saw and wrote
+            entries = [ChatMessage(e["role"], e["content"]) for e in message.transcript]  # type: ignore[arg-type]
+        elif message.status == "error" or not message.content.strip():
             continue
-        if messages and messages[-1].role == message.role:
-            merged = f"{messages[-1].content}\n\n{message.content}"
-            messages[-1] = ChatMessage(message.role, merged)
         else:
-            messages.append(ChatMessage(message.role, message.content))
+            entries = [ChatMessage(message.role, message.content)]
+        for entry in entries:
+            if messages and messages[-1].role == entry.role:
+                merged = f"{messages[-1].content}\n\n{entry.content}"
+                messages[-1] = ChatMessage(entry.role, merged)
+            else:
+                messages.append(entry)
     return messages

@@ -15,11 +15,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Publish
 from gemma_chat.chat.history import model_messages
 from gemma_chat.runtimes.base import (
     CancelToken,
+    ChatMessage,
     Finish,
     GenerationOptions,
+    Runtime,
     RuntimeFailure,
     TextDelta,
     ThinkingDelta,
@@ -27,6 +30,8 @@ from gemma_chat.runtimes.base import (
 )
 from gemma_chat.runtimes.registry import RuntimePool
 from gemma_chat.store.repository import Message, Store
+from gemma_chat.workspace import WorkspaceError
+from gemma_chat.workspace.projects import Projects
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 1.0  # partial answers hit the disk this often, so a crash loses little
@@ -78,11 +83,20 @@ class Turn:
 
 class TurnManager:
     def __init__(
-        self, store: Store, runtimes: RuntimePool, options: GenerationOptions | None = None
+        self,
+        store: Store,
+        runtimes: RuntimePool,
+        options: GenerationOptions | None = None,
+        projects: Projects | None = None,
+        live: LiveFiles | None = None,
+        max_rounds: int = DEFAULT_MAX_ROUNDS,
     ) -> None:
         self.store = store
         self.runtimes = runtimes
         self.options = options or GenerationOptions()
+        self.projects = projects
+        self.live = live
+        self.max_rounds = max_rounds
         self._running: dict[str, Turn] = {}
 
     def running(self, conversation_id: str) -> Turn | None:
@@ -115,12 +129,24 @@ class TurnManager:
         await asyncio.gather(*(t.task for t in turns if t.task), return_exceptions=True)
 
     async def _run(self, turn: Turn) -> None:
-        text: list[str] = []
-        thinking: list[str] = []
-        usage = Usage()
-        reason = "error"
+        progress = _Progress()
         error: str | None = None
         message = turn.assistant_message
+        last_save = time.monotonic()
+
+        async def publish(name: str, data: dict[str, Any]) -> None:
+            nonlocal last_save
+            if name == "text":
+                progress.text.append(data["text"])
+            elif name == "thinking":
+                progress.thinking.append(data["text"])
+            elif name == "stats":
+                progress.usage = Usage(**data)
+            await turn.publish(name, data)
+            if time.monotonic() - last_save >= SAVE_EVERY_S:
+                last_save = time.monotonic()
+                self._save(message, progress, "interrupted", None)
+
         try:
             await turn.publish(
                 "turn.start",
@@ -136,31 +162,20 @@ class TurnManager:
             ]
             runtime = self.runtimes.get(conversation.model)
             await runtime.load()
-            last_save = time.monotonic()
-            async for delta in runtime.stream(model_messages(history), self.options, turn.cancel):
-                if isinstance(delta, TextDelta):
-                    text.append(delta.text)
-                    await turn.publish("text", {"text": delta.text})
-                elif isinstance(delta, ThinkingDelta):
-                    thinking.append(delta.text)
-                    await turn.publish("thinking", {"text": delta.text})
-                elif isinstance(delta, Usage):
-                    usage = delta
-                    await turn.publish("stats", usage.as_dict())
-                elif isinstance(delta, Finish):
-                    usage, reason = delta.usage, delta.reason
-                if time.monotonic() - last_save >= SAVE_EVERY_S:
-                    last_save = time.monotonic()
-                    self._save(message, text, thinking, "interrupted", None, usage)
-        except RuntimeFailure as exc:
+            if conversation.mode == "build":
+                await self._build(turn, runtime, model_messages(history), publish, progress)
+            else:
+                await self._chat(turn, runtime, model_messages(history), publish, progress)
+        except (RuntimeFailure, WorkspaceError) as exc:
             error = str(exc)
         except Exception as exc:  # the turn must always end cleanly and be saved
             log.exception("turn %s failed", turn.id)
             error = f"Unexpected error: {exc}"
         finally:
+            reason = "error" if error else progress.reason
             status = "error" if error else "interrupted" if reason == "cancelled" else "complete"
             try:
-                saved = self._save(message, text, thinking, status, error, usage)
+                saved = self._save(message, progress, status, error)
             except Exception:
                 log.exception("could not save turn %s", turn.id)
                 saved = message
@@ -168,26 +183,86 @@ class TurnManager:
             if error:
                 await turn.publish("error", {"message": error})
             else:
-                await turn.publish("stats", usage.as_dict())
-            await turn.publish(
-                "turn.end", {"reason": "error" if error else reason, "message": saved.to_dict()}
-            )
+                await turn.publish("stats", progress.usage.as_dict())
+            await turn.publish("turn.end", {"reason": reason, "message": saved.to_dict()})
             await turn.finish()
 
-    def _save(
+    async def _chat(
         self,
-        message: Message,
-        text: list[str],
-        thinking: list[str],
-        status: str,
-        error: str | None,
-        usage: Usage,
+        turn: Turn,
+        runtime: Runtime,
+        messages: list[ChatMessage],
+        publish: Publish,
+        progress: _Progress,
+    ) -> None:
+        async for delta in runtime.stream(messages, self.options, turn.cancel):
+            if isinstance(delta, TextDelta):
+                await publish("text", {"text": delta.text})
+            elif isinstance(delta, ThinkingDelta):
+                await publish("thinking", {"text": delta.text})
+            elif isinstance(delta, Usage):
+                await publish("stats", delta.as_dict())
+            elif isinstance(delta, Finish):
+                progress.usage, progress.reason = delta.usage, delta.reason
+
+    async def _build(
+        self,
+        turn: Turn,
+        runtime: Runtime,
+        messages: list[ChatMessage],
+        publish: Publish,
+        progress: _Progress,
+    ) -> None:
+        if self.projects is None:
+            raise RuntimeFailure("Build mode is not available here (no workspace folder).")
+        workspace, versions = self.projects.open(turn.conversation_id)
+        if not await asyncio.to_thread(versions.list):
+            await asyncio.to_thread(versions.record, "Empty project")
+        agent = BuildAgent(
+            runtime,
+            workspace,
+            turn.conversation_id,
+            options=self.options,
+            use_grammar=getattr(runtime, "constrain_actions", False),
+            max_rounds=self.max_rounds,
+            live=self.live,
+        )
+        try:
+            outcome = await agent.run(messages, turn.cancel, publish)
+            progress.usage, progress.reason = outcome.usage, outcome.reason
+            progress.transcript, progress.actions = outcome.transcript, outcome.actions
+        finally:
+            # Every turn is a version, even a stopped or failed one: its files may have changed.
+            title = turn.user_message.content.strip().splitlines()[0][:72]
+            version = await asyncio.to_thread(versions.record, title, turn.id)
+            progress.version = version.id
+            await publish("version", {"id": version.id, "index": version.index})
+
+    def _save(
+        self, message: Message, progress: _Progress, status: str, error: str | None
     ) -> Message:
+        usage = progress.usage
         return self.store.update_message(
             message.id,
-            content="".join(text),
-            thinking="".join(thinking),
+            content="".join(progress.text),
+            thinking="".join(progress.thinking),
             status=status,  # type: ignore[arg-type]
             error=error,
             stats=usage.as_dict() if usage.completion_tokens else None,
+            transcript=progress.transcript,
+            actions=progress.actions,
+            version=progress.version,
         )
+
+
+@dataclass
+class _Progress:
+    """What a turn has produced so far; saved every SAVE_EVERY_S and at the end."""
+
+    text: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    reason: str = "stop"
+    transcript: list[dict[str, str]] | None = None
+    actions: list[dict[str, Any]] | None = None
+    version: str | None = None

@@ -87,6 +87,7 @@ class GenerationOptions:
     top_k: int | None = None
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    grammar: str | None = None  # GBNF; honoured by runtimes whose capabilities say grammar
 
 
 class CancelToken:

@@ -90,16 +90,20 @@ class LlamaCppRuntime:
         context_length: int | None = None,
         defaults: GenerationOptions | None = None,
         repeat_penalty: float = 1.0,
+        constrain_actions: bool = False,
     ) -> None:
         self.spec = spec
         self.path = path
         self.name = name or path.stem
         self.defaults = defaults or GenerationOptions()
         self.repeat_penalty = repeat_penalty
+        # Build mode writes its actions under a grammar (see agent/grammar.py).
+        self.constrain_actions = constrain_actions
         self._requested_context = context_length
         self._llm: Any = None
         self._formatter: Any = None
         self._load_lock = asyncio.Lock()
+        self._grammars: dict[str, Any] = {}
         self._context_length = context_length or DEFAULT_CONTEXT
 
     @property
@@ -266,6 +270,7 @@ class LlamaCppRuntime:
 
         generator = llm.generate(
             prompt,
+            grammar=self._grammar(merged.grammar),
             temp=merged.temperature if merged.temperature is not None else 0.8,
             top_p=merged.top_p if merged.top_p is not None else 0.95,
             top_k=merged.top_k if merged.top_k is not None else 40,
@@ -310,6 +315,21 @@ class LlamaCppRuntime:
             emit(delta)
         emit(Finish(reason, usage))
 
+    def _grammar(self, source: str | None) -> Any:
+        """Compile a GBNF grammar once; agent rounds reuse the same one many times."""
+        if not source:
+            return None
+        cached = self._grammars.get(source)
+        if cached is None:
+            from llama_cpp import LlamaGrammar
+
+            try:
+                cached = LlamaGrammar.from_string(source, verbose=False)
+            except ValueError as exc:
+                raise RuntimeFailure(f"Invalid grammar: {exc}") from exc
+            self._grammars = {source: cached}  # keep only the latest
+        return cached
+
     def _prefill(self, prompt: list[int], cancel: CancelToken) -> int:
         """Evaluate all but the last prompt token in slices; returns tokens reused from cache.
 
@@ -343,6 +363,7 @@ def _merge(options: GenerationOptions, defaults: GenerationOptions) -> Generatio
         top_k=options.top_k if options.top_k is not None else defaults.top_k,
         seed=options.seed if options.seed is not None else defaults.seed,
         stop=options.stop or defaults.stop,
+        grammar=options.grammar or defaults.grammar,
     )
 
 

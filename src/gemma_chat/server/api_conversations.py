@@ -93,6 +93,7 @@ async def delete_conversation(conversation_id: str, state: State) -> Response:
         if turn.task is not None:
             await turn.task
     state.store.delete_conversation(conversation_id)
+    state.projects.delete(conversation_id)
     return Response(status_code=204)
 
 

@@ -13,6 +13,7 @@ from gemma_chat.config import Settings
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.registry import RuntimePool
 from gemma_chat.store import Database, Store
+from gemma_chat.workspace.projects import Projects
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class AppState:
     store: Store
     runtimes: RuntimePool
     turns: TurnManager
+    projects: Projects
     load_error: str | None = None
     _preload: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -33,7 +35,9 @@ class AppState:
         db = Database(settings.db_path)
         store = Store(db)
         runtimes = RuntimePool()
-        return cls(settings, db, store, runtimes, TurnManager(store, runtimes))
+        projects = Projects(settings.data_dir / "workspaces")
+        turns = TurnManager(store, runtimes, projects=projects)
+        return cls(settings, db, store, runtimes, turns, projects)
 
     def start_preload(self) -> None:
         self._preload = asyncio.create_task(self._load_default())

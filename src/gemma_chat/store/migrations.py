@@ -29,4 +29,12 @@ MIGRATIONS: list[str] = [
         UNIQUE (conversation_id, seq)
     );
     """,
+    # 2: Build mode. A turn's model-facing transcript (assistant rounds with their raw
+    # actions, and the tool results fed back) is kept apart from the text the UI shows,
+    # so later turns see byte-identical history and the engine's prefix cache holds.
+    """
+    ALTER TABLE messages ADD COLUMN transcript TEXT;
+    ALTER TABLE messages ADD COLUMN actions TEXT;
+    ALTER TABLE messages ADD COLUMN version TEXT;
+    """,
 ]

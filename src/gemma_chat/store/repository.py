@@ -77,6 +77,9 @@ class Message:
     thinking: str = ""
     error: str | None = None
     stats: dict[str, Any] | None = field(default=None)
+    transcript: list[dict[str, str]] | None = None  # Build mode: what the model saw and wrote
+    actions: list[dict[str, Any]] | None = None  # Build mode: action summaries for the UI
+    version: str | None = None  # Build mode: the workspace version this turn recorded
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Message:
@@ -90,6 +93,9 @@ class Message:
             thinking=row["thinking"],
             error=row["error"],
             stats=json.loads(row["stats"]) if row["stats"] else None,
+            transcript=json.loads(row["transcript"]) if row["transcript"] else None,
+            actions=json.loads(row["actions"]) if row["actions"] else None,
+            version=row["version"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +107,8 @@ class Message:
             "status": self.status,
             "error": self.error,
             "stats": self.stats,
+            "actions": self.actions or [],
+            "version": self.version,
             "created_at": self.created_at,
         }
 
@@ -209,17 +217,26 @@ class Store:
         status: Status,
         error: str | None = None,
         stats: dict[str, Any] | None = None,
+        transcript: list[dict[str, str]] | None = None,
+        actions: list[dict[str, Any]] | None = None,
+        version: str | None = None,
     ) -> Message:
+        def as_json(value: object) -> str | None:
+            return json.dumps(value) if value is not None else None
+
         with self.db.transaction() as tx:
             tx.execute(
-                "UPDATE messages SET content = ?, thinking = ?, status = ?, error = ?, stats = ?"
-                " WHERE id = ?",
+                "UPDATE messages SET content = ?, thinking = ?, status = ?, error = ?, stats = ?,"
+                " transcript = ?, actions = ?, version = ? WHERE id = ?",
                 (
                     content,
                     thinking,
                     status,
                     error,
-                    json.dumps(stats) if stats is not None else None,
+                    as_json(stats),
+                    as_json(transcript),
+                    as_json(actions),
+                    version,
                     message_id,
                 ),
             )

@@ -1,0 +1,115 @@
+"""Build-mode workspace: files, versions, restore and export (design.md paths)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.responses import PlainTextResponse
+
+from gemma_chat.server.state import AppState, get_state
+from gemma_chat.workspace import (
+    Version,
+    VersionError,
+    Versions,
+    Workspace,
+    WorkspaceError,
+    WorkspaceNotFoundError,
+)
+
+router = APIRouter(prefix="/api/conversations/{conversation_id}", tags=["workspace"])
+State = Annotated[AppState, Depends(get_state)]
+
+
+def _project(state: AppState, conversation_id: str) -> tuple[Workspace, Versions]:
+    state.store.get_conversation(conversation_id)  # 404 for an unknown conversation
+    return state.projects.open(conversation_id)
+
+
+def _version_json(version: Version) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "index": version.index,
+        "message": version.message,
+        "turn_id": version.turn_id,
+        "created_at": version.created_at,
+        "files_changed": version.files_changed,
+    }
+
+
+@router.get("/files")
+async def list_files(conversation_id: str, state: State) -> dict[str, Any]:
+    workspace, _ = _project(state, conversation_id)
+    files = await asyncio.to_thread(workspace.list)
+    return {
+        "files": [{"path": f.path, "size": f.size} for f in files],
+        "workspace_path": str(workspace.root),
+    }
+
+
+@router.get("/files/{path:path}", response_class=PlainTextResponse)
+async def read_file(conversation_id: str, path: str, state: State) -> PlainTextResponse:
+    workspace, _ = _project(state, conversation_id)
+    try:
+        text = await asyncio.to_thread(workspace.read, path)
+    except WorkspaceNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except WorkspaceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return PlainTextResponse(text, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/versions")
+async def list_versions(conversation_id: str, state: State) -> dict[str, Any]:
+    _, versions = _project(state, conversation_id)
+    if not state.projects.exists(conversation_id):
+        return {"versions": []}
+    return {"versions": [_version_json(v) for v in await asyncio.to_thread(versions.list)]}
+
+
+@router.get("/versions/diff")
+async def diff_versions(
+    conversation_id: str,
+    state: State,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+) -> dict[str, Any]:
+    _, versions = _project(state, conversation_id)
+    try:
+        diffs = await asyncio.to_thread(versions.diff, from_, to)
+    except VersionError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {
+        "files": [
+            {"path": d.path, "status": d.status, "diff": d.diff, "old_path": d.old_path}
+            for d in diffs
+        ]
+    }
+
+
+@router.post("/versions/{version_id}/restore")
+async def restore_version(conversation_id: str, version_id: str, state: State) -> dict[str, Any]:
+    _, versions = _project(state, conversation_id)
+    if state.turns.running(conversation_id):
+        raise HTTPException(409, "A turn is running in this conversation; stop it first.")
+    try:
+        version = await asyncio.to_thread(versions.restore, version_id)
+    except VersionError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _version_json(version)
+
+
+@router.get("/export.zip")
+async def export_zip(conversation_id: str, state: State) -> Response:
+    conversation = state.store.get_conversation(conversation_id)
+    workspace, _ = state.projects.open(conversation_id)
+    data = await asyncio.to_thread(workspace.zip_bytes)
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in conversation.title)[:60]
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name.strip("-") or "project"}.zip"'
+        },
+    )

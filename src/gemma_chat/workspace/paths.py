@@ -1,0 +1,111 @@
+"""Path confinement: turn a model-supplied path into a real path inside the workspace.
+
+Model output is untrusted input, so every path a tool receives goes through `resolve_in`.
+The rules are stricter than any one OS needs: a project written here must also be safe to
+unzip or open on Windows and macOS, and `.git` holds the versions, so it is off limits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+MAX_PATH_CHARS = 1024
+MAX_COMPONENT_BYTES = 255
+RESERVED_CHARS = frozenset('<>:"|?*')
+# Windows device names: reserved with any extension, in any case ("con.txt", "Nul.js").
+_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in "123456789¹²³"}
+)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+# Atomic writes go through '.gcw-XXXXXXXX.tmp' next to the target; such names are internal:
+# never listed, exported or versioned, and not available to the model.
+TEMP_PREFIX = ".gcw-"
+TEMP_SUFFIX = ".tmp"
+_EXAMPLE = "use a path relative to the project root, like 'index.html' or 'css/style.css'"
+
+
+class WorkspaceError(Exception):
+    """Base of every workspace error; the message is written for the model and the user."""
+
+
+class WorkspacePathError(WorkspaceError, ValueError):
+    """A path that may not be used in the workspace."""
+
+
+def _bad(user_path: str, why: str) -> WorkspacePathError:
+    shown = user_path if len(user_path) <= 120 else user_path[:117] + "..."
+    return WorkspacePathError(f"Invalid path {shown!r}: {why}.")
+
+
+def normalize(user_path: str) -> str:
+    """Validate a relative path and return its normal form ('a/b.js'); no filesystem access.
+
+    Backslashes count as separators and a leading './' is dropped; '.' and empty components
+    ('a//b', 'a/./b') are dropped too. Percent-encoding is not decoded: '%2e%2e' is a name.
+    """
+    if not isinstance(user_path, str):
+        raise WorkspacePathError(f"Invalid path {user_path!r}: a path must be a string.")
+    for ch in user_path:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs"):
+            raise _bad(user_path, f"it contains the control character {ch!r}; {_EXAMPLE}")
+    if not user_path.strip():
+        raise _bad(user_path, f"the path is empty; {_EXAMPLE}")
+    if len(user_path) > MAX_PATH_CHARS:
+        raise _bad(user_path, f"the path is longer than {MAX_PATH_CHARS} characters")
+    path = user_path.replace("\\", "/")
+    if path.startswith("/"):
+        raise _bad(user_path, f"absolute paths are not allowed; {_EXAMPLE}")
+    if _DRIVE.match(path):
+        raise _bad(user_path, f"drive letters are not allowed; {_EXAMPLE}")
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if not parts:
+        raise _bad(user_path, f"it names the project root, not a file; {_EXAMPLE}")
+    for part in parts:
+        _check_component(user_path, part)
+    return "/".join(parts)
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def _check_component(user_path: str, part: str) -> None:
+    if part == "..":
+        raise _bad(user_path, f"'..' is not allowed; {_EXAMPLE}")
+    if part.casefold() == ".git":
+        raise _bad(user_path, "'.git' is reserved for the project's version history")
+    bad_chars = sorted({ch for ch in part if ch in RESERVED_CHARS})
+    if bad_chars:
+        shown = " ".join(bad_chars)
+        raise _bad(user_path, f"the name {part!r} contains reserved characters ({shown})")
+    if part[-1] in ". ":
+        raise _bad(user_path, f"the name {part!r} ends with a dot or a space")
+    if part.split(".", 1)[0].rstrip(" ").upper() in _DEVICE_NAMES:
+        raise _bad(user_path, f"{part!r} is a reserved device name on Windows; pick another name")
+    if is_temp_name(part):
+        raise _bad(user_path, f"names like {part!r} are reserved for temporary files")
+    if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
+        raise _bad(user_path, f"the name {part[:40]!r}... is longer than 255 bytes")
+
+
+def resolve_in(root: Path, user_path: str) -> Path:
+    """Return the real absolute path of `user_path` inside `root`, or raise WorkspacePathError.
+
+    Symlinks are resolved (at any depth, dangling ones included) and the result must stay
+    inside the real root and outside `.git`, so a link cannot smuggle a write elsewhere.
+    """
+    rel = normalize(user_path)
+    real_root = Path(os.path.realpath(root))
+    target = Path(os.path.realpath(real_root / rel))
+    if not target.is_relative_to(real_root):
+        raise _bad(user_path, "it leads outside the project (through a symbolic link)")
+    inner = target.relative_to(real_root)
+    if not inner.parts:
+        raise _bad(user_path, f"it names the project root, not a file; {_EXAMPLE}")
+    if any(part.casefold() == ".git" for part in inner.parts):
+        raise _bad(user_path, "'.git' is reserved for the project's version history")
+    return target
