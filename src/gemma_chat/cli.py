@@ -11,7 +11,7 @@ from pathlib import Path
 from gemma_chat import __version__
 from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, Settings
 
-COMMANDS = ("serve", "chat")
+COMMANDS = ("serve", "chat", "build")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="chat in the terminal; with PROMPT, answer once")
     chat.add_argument("prompt", nargs="?", help="answer this and exit; without it, start a REPL")
     _common(chat)
+
+    build = commands.add_parser("build", help="run the Build agent headless into a folder")
+    build.add_argument("prompt", help="what to build")
+    build.add_argument("--out", type=Path, required=True, help="project folder (created if needed)")
+    _common(build)
     return parser
 
 
@@ -68,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gemma_chat.terminal import run_chat
 
         return run_chat(settings_from(args), args.prompt)
+    if args.command == "build":
+        from gemma_chat.headless import run_build
+
+        return run_build(args.prompt, args.out, settings_from(args).model)
     return serve(args)
 
 

@@ -18,14 +18,23 @@ def _class_char(char: str) -> str:
     return {"\\": "\\\\", "]": "\\]", "^": "\\^", "-": "\\-", "\n": "\\n"}.get(char, char)
 
 
-def text_without(terminator: str) -> str:
-    """A GBNF expression matching any text in which `terminator` never occurs."""
+def text_without(*terminators: str, most: int | None = None) -> str:
+    """A GBNF expression for text in which none of `terminators` occurs.
+
+    Built from the terminators' prefixes: after each proper prefix, any character may
+    follow except one that extends it, and except a terminator's first character (which
+    could start a terminator overlapping this one). `most` bounds the number of pieces,
+    so a looping small model is forced on to whatever follows.
+    """
+    prefixes = sorted({t[:i] for t in terminators for i in range(len(t))}, key=len)
+    firsts = {t[0] for t in terminators}
     alternatives = []
-    for i, char in enumerate(terminator):
-        prefix = terminator[:i]
-        negated = f"[^{_class_char(char)}]"
+    for prefix in prefixes:
+        extend = {t[len(prefix)] for t in terminators if t.startswith(prefix) and t != prefix}
+        negated = "[^" + "".join(_class_char(c) for c in sorted(extend | firsts)) + "]"
         alternatives.append(f"{_literal(prefix)} {negated}" if prefix else negated)
-    return f"({' | '.join(alternatives)})*"
+    repeat = "*" if most is None else f"{{0,{most}}}"
+    return f"({' | '.join(alternatives)}){repeat}"
 
 
 def _action(tool: str) -> str:
@@ -58,6 +67,34 @@ def action_grammar(require_action: bool) -> str:
     ]
     rules += [f"act-{name.replace('_', '-')} ::= {_action(name)}" for name in tools]
     return "\n".join(rules) + "\n"
+
+
+def guided_page_grammar() -> str:
+    """For tiny models (the embedded 135M one): one complete, script-free index.html.
+
+    The skeleton is fixed and every free section is bounded, so the page always closes
+    and always loads; models this small write broken JavaScript, so none is allowed.
+    """
+    opening = _literal(
+        '<action name="write_file">\n<path>index.html</path>\n<content>\n<!DOCTYPE html>\n'
+        '<html>\n<head>\n<meta charset="utf-8">\n<title>'
+    )
+    after_title = _literal("</title>\n<style>\n")
+    after_css = _literal("</style>\n</head>\n<body>\n")
+    closing = _literal("</body>\n</html>\n</content>\n</action>\n")
+    rules = [
+        f'root ::= prose "\\n" {opening} title {after_title} css {after_css} body {closing}',
+        "prose ::= [^<\\n] [^<\\n]{0,200}",
+        "title ::= [^<\\n]{1,60}",
+        "css ::= " + text_without("</style>", most=400),
+        "body ::= " + text_without("</body>", "<script", "<SCRIPT", most=500),
+    ]
+    return "\n".join(rules) + "\n"
+
+
+def summary_grammar() -> str:
+    """A closing round of prose only: the work is done."""
+    return "root ::= [^<\\n] [^<\\n]{0,300}\n"
 
 
 def continuation_grammar() -> str:

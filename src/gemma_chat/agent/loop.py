@@ -12,9 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from gemma_chat.agent.grammar import action_grammar, continuation_grammar
+from gemma_chat.agent.grammar import (
+    action_grammar,
+    continuation_grammar,
+    guided_page_grammar,
+    summary_grammar,
+)
 from gemma_chat.agent.prompts import (
     BUILD_SYSTEM_PROMPT,
     continuation_message,
@@ -42,6 +47,9 @@ from gemma_chat.runtimes.base import (
 from gemma_chat.workspace import Workspace
 
 Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+# "actions": any well-formed actions (capable models); "guided": one complete page and
+# then a summary, for models too small to plan (the embedded one).
+GrammarMode = Literal["actions", "guided"]
 DEFAULT_MAX_ROUNDS = 40
 MAX_CONTINUATIONS = 4  # per file: a file longer than this many max_tokens rounds is cut
 FIRST_ACTION_ID = "a1"  # the parser's id for a round's first action (a resumed file)
@@ -82,7 +90,7 @@ class BuildAgent:
         conversation_id: str,
         *,
         options: GenerationOptions | None = None,
-        use_grammar: bool = False,
+        grammar: GrammarMode | None = None,
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         live: LiveFiles | None = None,
     ) -> None:
@@ -90,7 +98,7 @@ class BuildAgent:
         self.workspace = workspace
         self.conversation_id = conversation_id
         self.options = options or GenerationOptions()
-        self.use_grammar = use_grammar and runtime.capabilities.grammar
+        self.grammar = grammar if runtime.capabilities.grammar else None
         self.max_rounds = max_rounds
         self.live = live
 
@@ -179,9 +187,14 @@ class BuildAgent:
         return "".join(raw), finish, results, next_cut
 
     def _options(self, round_index: int, cut: _Cut | None) -> GenerationOptions:
-        if not self.use_grammar:
+        if self.grammar is None:
             return self.options
-        grammar = continuation_grammar() if cut else action_grammar(require_action=round_index == 0)
+        if cut is not None:
+            grammar = continuation_grammar()
+        elif self.grammar == "guided":
+            grammar = guided_page_grammar() if round_index == 0 else summary_grammar()
+        else:
+            grammar = action_grammar(require_action=round_index == 0)
         return GenerationOptions(
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,

@@ -223,7 +223,7 @@ class TurnManager:
             workspace,
             turn.conversation_id,
             options=self.options,
-            use_grammar=getattr(runtime, "constrain_actions", False),
+            grammar=getattr(runtime, "build_grammar", None),
             max_rounds=self.max_rounds,
             live=self.live,
         )

@@ -90,15 +90,15 @@ class LlamaCppRuntime:
         context_length: int | None = None,
         defaults: GenerationOptions | None = None,
         repeat_penalty: float = 1.0,
-        constrain_actions: bool = False,
+        build_grammar: str | None = None,
     ) -> None:
         self.spec = spec
         self.path = path
         self.name = name or path.stem
         self.defaults = defaults or GenerationOptions()
         self.repeat_penalty = repeat_penalty
-        # Build mode writes its actions under a grammar (see agent/grammar.py).
-        self.constrain_actions = constrain_actions
+        # How Build mode constrains this model's actions (agent/loop.py GrammarMode).
+        self.build_grammar = build_grammar
         self._requested_context = context_length
         self._llm: Any = None
         self._formatter: Any = None

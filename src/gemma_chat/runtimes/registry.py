@@ -41,7 +41,7 @@ def create_runtime(spec: str) -> Runtime:
             name=EMBEDDED_NAME,
             defaults=EMBEDDED_DEFAULTS,
             repeat_penalty=EMBEDDED_REPEAT_PENALTY,
-            constrain_actions=True,  # a 135M model needs the grammar to write valid actions
+            build_grammar="guided",  # a 135M model needs the grammar to write a valid page
         )
     if spec.startswith("gguf:"):
         raw = spec.removeprefix("gguf:").partition("?")[0]
