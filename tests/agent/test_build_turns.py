@@ -214,3 +214,27 @@ async def test_an_unclosed_action_is_reported_not_dropped(tmp_path, replay_file,
     await turn.task
     ends = [d async for n, d in turn.events() if n == "action.end"]
     assert len(ends) == 1 and not ends[0]["ok"] and "not finished" in ends[0]["result"]
+
+
+async def test_every_round_extends_the_previous_prompt_byte_for_byte(tmp_path, replay_file) -> None:
+    """The engine's prefix cache only helps if no round rewrites what came before."""
+    store = Store(Database(tmp_path / "db.sqlite"))
+    pool = RuntimePool()
+    spec = replay_file(PAGE)
+    runtime = pool.get(spec)
+    seen: list[list[tuple[str, str]]] = []
+    original = runtime.stream
+
+    def recording(messages, options, cancel):
+        seen.append([(m.role, m.content) for m in messages])
+        return original(messages, options, cancel)
+
+    runtime.stream = recording  # type: ignore[method-assign]
+    manager = TurnManager(store, pool, projects=Projects(tmp_path / "ws"))
+    conv = store.create_conversation("build", spec)
+    await manager.start(conv.id, "Make a counter page").task
+    await manager.start(conv.id, "Make the heading blue").task
+    assert len(seen) == 4  # two rounds per turn
+    for before, after in zip(seen, seen[1:], strict=False):
+        assert after[: len(before)] == before
+    assert "2026" not in seen[0][0][1]  # no dates or other per-request values in the prompt
