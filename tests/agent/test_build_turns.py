@@ -238,3 +238,17 @@ async def test_every_round_extends_the_previous_prompt_byte_for_byte(tmp_path, r
     for before, after in zip(seen, seen[1:], strict=False):
         assert after[: len(before)] == before
     assert "2026" not in seen[0][0][1]  # no dates or other per-request values in the prompt
+
+
+def test_the_preview_is_served_from_a_separate_origin(start_server, replay_file) -> None:
+    server = start_server(replay_file(PAGE))
+    conv = create_build(server.url)
+    send(server.url, conv, "Make a counter page")
+    preview = httpx.get(f"{server.url}/api/conversations/{conv}/preview").json()
+    assert preview["url"].startswith("http://127.0.0.1:")
+    assert preview["origin"] != server.url  # another port: another origin
+    page = httpx.get(preview["url"])
+    assert page.status_code == 200 and "<h1>Counter</h1>" in page.text
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
+    # The preview origin serves project files only, never the app's API.
+    assert httpx.get(f"{preview['origin']}/api/conversations").status_code == 404

@@ -61,6 +61,7 @@ class LiveFiles(Protocol):
     def file_started(self, conversation_id: str, path: str) -> None: ...
     def file_delta(self, conversation_id: str, path: str, text: str) -> None: ...
     def file_done(self, conversation_id: str, path: str) -> None: ...
+    def reload(self, conversation_id: str) -> None: ...
 
 
 @dataclass
@@ -273,11 +274,22 @@ class BuildAgent:
                 "path": path,
             }
             outcome.actions.append(summary)
-            if self.live and event.name == "write_file" and path:
-                self.live.file_done(self.conversation_id, path)
+            if self.live:
+                self._refresh_live(event.name, path, result)
             await publish("action.end", {**summary, "changed": list(result.changed)})
             if result.preview:
                 await publish("preview", {"path": result.preview})
+
+    def _refresh_live(self, name: str, path: str | None, result: ToolResult) -> None:
+        """Tell the preview what is on disk now (a failed write puts the old file back)."""
+        assert self.live is not None
+        if name in ("delete_file", "rename_file") and result.ok:
+            self.live.reload(self.conversation_id)
+        elif name == "write_file" and path:
+            self.live.file_done(self.conversation_id, path)
+        elif result.ok:
+            for changed in result.changed:
+                self.live.file_done(self.conversation_id, changed)
 
     async def _file_delta(self, path: str, text: str, publish: Publish) -> None:
         await publish("file.delta", {"path": path, "text": text})

@@ -97,7 +97,15 @@ async def restore_version(conversation_id: str, version_id: str, state: State) -
         version = await asyncio.to_thread(versions.restore, version_id)
     except VersionError as exc:
         raise HTTPException(404, str(exc)) from None
+    state.preview.reload(conversation_id)
     return _version_json(version)
+
+
+@router.get("/preview")
+async def preview_url(conversation_id: str, state: State) -> dict[str, str]:
+    """Where the project's live preview is served (a separate origin)."""
+    state.store.get_conversation(conversation_id)
+    return {"url": state.preview.url_for(conversation_id), "origin": state.preview.url}
 
 
 @router.get("/export.zip")

@@ -26,6 +26,7 @@ def create_app(settings: Settings, on_shutdown: Callable[[], None] | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = AppState.open(settings)
         app.state.gemma = state
+        await state.preview.start()  # its own port: a separate origin for project code
         if settings.preload:
             state.start_preload()
         try:

@@ -13,6 +13,7 @@ from gemma_chat.config import Settings
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.registry import RuntimePool
 from gemma_chat.store import Database, Store
+from gemma_chat.workspace.preview import PreviewServer
 from gemma_chat.workspace.projects import Projects
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class AppState:
     runtimes: RuntimePool
     turns: TurnManager
     projects: Projects
+    preview: PreviewServer
     load_error: str | None = None
     _preload: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -36,8 +38,9 @@ class AppState:
         store = Store(db)
         runtimes = RuntimePool()
         projects = Projects(settings.data_dir / "workspaces")
-        turns = TurnManager(store, runtimes, projects=projects)
-        return cls(settings, db, store, runtimes, turns, projects)
+        preview = PreviewServer(projects.root)
+        turns = TurnManager(store, runtimes, projects=projects, live=preview)
+        return cls(settings, db, store, runtimes, turns, projects, preview)
 
     def start_preload(self) -> None:
         self._preload = asyncio.create_task(self._load_default())
@@ -55,6 +58,7 @@ class AppState:
         if self._preload:
             await asyncio.gather(self._preload, return_exceptions=True)
         await self.turns.shutdown()
+        await self.preview.stop()
         await self.runtimes.close()
         self.db.close()
 
