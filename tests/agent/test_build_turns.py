@@ -252,3 +252,26 @@ def test_the_preview_is_served_from_a_separate_origin(start_server, replay_file)
     assert "connect-src 'self'" in page.headers["content-security-policy"]
     # The preview origin serves project files only, never the app's API.
     assert httpx.get(f"{preview['origin']}/api/conversations").status_code == 404
+
+
+def test_rewinding_to_an_earlier_message_rolls_the_files_back(start_server, replay_file) -> None:
+    server = start_server(replay_file(PAGE))
+    base = f"{server.url}/api/conversations"
+    conv = create_build(server.url)
+    send(server.url, conv, "Make a counter page")
+    send(server.url, conv, "Make the heading blue")
+    messages = httpx.get(f"{base}/{conv}").json()["messages"]
+    second_user = messages[2]
+    assert second_user["content"] == "Make the heading blue"
+
+    rewound = httpx.post(f"{base}/{conv}/rewind", json={"message_id": second_user["id"]})
+    assert rewound.status_code == 200 and rewound.json()["removed"] == 2
+    assert httpx.get(f"{base}/{conv}/files/style.css").text == "h1 { color: tomato; }"
+    assert len(httpx.get(f"{base}/{conv}").json()["messages"]) == 2
+
+    first_user = messages[0]
+    httpx.post(f"{base}/{conv}/rewind", json={"message_id": first_user["id"]})
+    assert httpx.get(f"{base}/{conv}/files").json()["files"] == []
+    assert httpx.get(f"{base}/{conv}").json()["messages"] == []
+    bad = httpx.post(f"{base}/{conv}/rewind", json={"message_id": "m_nope"})
+    assert bad.status_code == 404

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
+from gemma_chat.chat.turns import TurnBusy
 from gemma_chat.server.sse import sse_event
 from gemma_chat.server.state import AppState, get_state
 from gemma_chat.store.repository import Conversation
@@ -34,6 +36,10 @@ class CreateConversation(BaseModel):
 class RenameConversation(BaseModel):
     title: str = Field(max_length=MAX_TITLE_CHARS)
     _check = field_validator("title")(_not_blank)
+
+
+class Rewind(BaseModel):
+    message_id: str = Field(max_length=64)
 
 
 class SendMessage(BaseModel):
@@ -121,3 +127,30 @@ async def send_message(conversation_id: str, body: SendMessage, state: State) ->
 async def stop_turn(conversation_id: str, state: State) -> dict[str, bool]:
     state.store.get_conversation(conversation_id)
     return {"stopped": state.turns.stop(conversation_id)}
+
+
+@router.post("/{conversation_id}/rewind")
+async def rewind(conversation_id: str, body: Rewind, state: State) -> dict[str, Any]:
+    """Drop a user message and all after it; in Build mode the files go back too.
+
+    Regenerate is a rewind to the last user message and sending it again; editing an
+    earlier message is a rewind to it and sending the new text.
+    """
+    state.store.get_conversation(conversation_id)
+    if state.turns.running(conversation_id):
+        raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
+    messages = state.store.list_messages(conversation_id)
+    index = next((i for i, m in enumerate(messages) if m.id == body.message_id), None)
+    if index is None or messages[index].role != "user":
+        raise HTTPException(404, f"No user message with id {body.message_id!r} here")
+    earlier = [m.version for m in messages[:index] if m.version]
+    restored = None
+    if state.projects.exists(conversation_id):
+        _, versions = state.projects.open(conversation_id)
+        history = await asyncio.to_thread(versions.list)
+        target = earlier[-1] if earlier else (history[0].id if history else None)
+        if target is not None:
+            restored = (await asyncio.to_thread(versions.restore, target)).id
+            state.preview.reload(conversation_id)
+    removed = state.store.delete_messages_from(conversation_id, body.message_id)
+    return {"removed": removed, "version": restored}

@@ -208,6 +208,24 @@ class Store:
             )
         return message
 
+    def delete_messages_from(self, conversation_id: str, message_id: str) -> int:
+        """Remove a message and everything after it (rewinding a conversation)."""
+        with self.db.transaction() as tx:
+            row = tx.execute(
+                "SELECT seq FROM messages WHERE id = ? AND conversation_id = ?",
+                (message_id, conversation_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"No message with id {message_id!r} in this conversation")
+            cursor = tx.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND seq >= ?",
+                (conversation_id, row["seq"]),
+            )
+            tx.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), conversation_id)
+            )
+            return cursor.rowcount
+
     def update_message(
         self,
         message_id: str,
