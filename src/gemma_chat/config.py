@@ -14,6 +14,8 @@ MODEL_ENV = "GEMMA_CHAT_MODEL"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8642
 DEFAULT_MODEL = "embedded"
+MAX_ROUNDS_ENV = "GEMMA_CHAT_MAX_ROUNDS"
+DEFAULT_MAX_ROUNDS = 40
 
 
 def default_data_dir() -> Path:
@@ -29,6 +31,9 @@ class Settings:
     model: str = field(default_factory=lambda: os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    max_rounds: int = field(
+        default_factory=lambda: int(os.environ.get(MAX_ROUNDS_ENV) or DEFAULT_MAX_ROUNDS)
+    )  # Build-mode model rounds per user message
     preload: bool = True  # load the default model at start-up so the first reply is quick
 
     def __post_init__(self) -> None:

@@ -39,7 +39,9 @@ class AppState:
         runtimes = RuntimePool()
         projects = Projects(settings.data_dir / "workspaces")
         preview = PreviewServer(projects.root)
-        turns = TurnManager(store, runtimes, projects=projects, live=preview)
+        turns = TurnManager(
+            store, runtimes, projects=projects, live=preview, max_rounds=settings.max_rounds
+        )
         return cls(settings, db, store, runtimes, turns, projects, preview)
 
     def start_preload(self) -> None:
