@@ -1,6 +1,7 @@
 """Build-mode turns end to end with scripted model output (replay), real files and git."""
 
 import io
+import itertools
 import subprocess
 import zipfile
 
@@ -235,7 +236,7 @@ async def test_every_round_extends_the_previous_prompt_byte_for_byte(tmp_path, r
     await manager.start(conv.id, "Make a counter page").task
     await manager.start(conv.id, "Make the heading blue").task
     assert len(seen) == 4  # two rounds per turn
-    for before, after in zip(seen, seen[1:], strict=False):
+    for before, after in itertools.pairwise(seen):
         assert after[: len(before)] == before
     assert "2026" not in seen[0][0][1]  # no dates or other per-request values in the prompt
 

@@ -232,6 +232,8 @@ class TurnManager:
             progress.usage, progress.reason = outcome.usage, outcome.reason
             progress.transcript, progress.actions = outcome.transcript, outcome.actions
         finally:
+            if self.live:
+                self.live.end_turn(turn.conversation_id)  # a half-typed file shows its disk state
             # Every turn is a version, even a stopped or failed one: its files may have changed.
             title = turn.user_message.content.strip().splitlines()[0][:72]
             version = await asyncio.to_thread(versions.record, title, turn.id)

@@ -37,6 +37,7 @@ async def health(state: State) -> dict[str, Any]:
     return {
         "status": "ok",
         "version": __version__,
+        "features": ["chat", "build"],
         "model": describe_model(state, state.settings.model),
     }
 

@@ -42,6 +42,38 @@ async function request(method, path, body) {
 
 const conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
 
+// --- Build mode (canvas) -------------------------------------------------------------
+/** A workspace path as URL segments ("css/a b.css" → "css/a%20b.css"). */
+const filePath = (path) => path.split('/').map(encodeURIComponent).join('/');
+
+async function requestText(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Accept: 'text/plain' } });
+  } catch {
+    throw new ApiError(0, OFFLINE);
+  }
+  if (!res.ok) throw await errorFrom(res);
+  return res.text();
+}
+
+export const workspaceApi = {
+  preview: (id) => request('GET', `${conv(id)}/preview`),
+  files: (id) => request('GET', `${conv(id)}/files`),
+  fileText: (id, path) => requestText(`${conv(id)}/files/${filePath(path)}`),
+  versions: (id) => request('GET', `${conv(id)}/versions`),
+  diff: (id, from, to) => {
+    const q = new URLSearchParams();
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    return request('GET', `${conv(id)}/versions/diff?${q}`);
+  },
+  restore: (id, version) =>
+    request('POST', `${conv(id)}/versions/${encodeURIComponent(version)}/restore`),
+  exportUrl: (id) => `${conv(id)}/export.zip`,
+};
+// --- end Build mode ---------------------------------------------------------------------
+
 export const api = {
   health: () => request('GET', '/api/health'),
   models: () => request('GET', '/api/models'),

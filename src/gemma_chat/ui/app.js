@@ -6,6 +6,7 @@ import { Sidebar } from './sidebar.js';
 import { Toast } from './notify.js';
 import { confirmDialog } from './confirm.js';
 import { installShortcuts, shortcutsHtml, MOD } from './shortcuts.js';
+import { Canvas } from './canvas.js'; // Build mode
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,8 +17,18 @@ const SUGGESTIONS = [
   ['Plan a weekend trip', 'to the mountains on a small budget'],
 ];
 
+// Build mode: what a new, empty chat offers instead.
+const BUILD_SUGGESTIONS = [
+  ['A to-do list', 'with due dates, filters and local storage'],
+  ['A landing page', 'for a neighbourhood bakery, warm and responsive'],
+  ['A snake game', 'on a canvas, with score and speed levels'],
+  ['A pomodoro timer', 'with a progress ring and sounds'],
+];
+
 const state = {
   currentId: null,
+  mode: 'chat', // Build mode: the open conversation's mode, or the one a new chat will get
+  buildAvailable: false, // the server does Build mode (health `features`)
   title: 'New chat',
   conversations: [],
   total: 0,
@@ -43,6 +54,59 @@ const composer = new Composer({
   onSend: (text) => send(text),
   onStop: () => stop(),
 });
+// --- Build mode: the canvas ---------------------------------------------------------------
+const canvas = new Canvas({
+  app: $('app'),
+  root: $('canvas'),
+  toggle: $('canvas-toggle'),
+  dialog: $('confirm-dialog'),
+  toast,
+  onFix: (text) => {
+    if (composer.busy) return;
+    send(text);
+  },
+});
+thread.onOpenFile = (path) => canvas.openFile(path);
+
+/** Show a mode on the header toggle, the composer and the empty state. */
+function setMode(mode) {
+  state.mode = mode === 'build' ? 'build' : 'chat';
+  for (const button of document.querySelectorAll('.mode-toggle .mode')) {
+    const on = button.dataset.mode === state.mode;
+    button.classList.toggle('active', on);
+    button.setAttribute('aria-pressed', String(on));
+  }
+  const build = state.mode === 'build';
+  $('composer-input').placeholder = build ? 'Describe what to build…' : 'Message Gemma…';
+  $('empty-state').querySelector('h2').textContent = build
+    ? 'What shall we build?'
+    : 'How can I help you today?';
+  renderSuggestions();
+}
+
+function enableBuild() {
+  const button = document.querySelector('[data-mode="build"]');
+  state.buildAvailable = true;
+  button.removeAttribute('aria-disabled');
+  button.removeAttribute('data-tooltip');
+  button.removeAttribute('aria-describedby');
+  button.querySelector('.soon')?.remove();
+}
+
+function onModeClick(mode) {
+  if (mode === 'build' && !state.buildAvailable) return false;
+  if (mode === state.mode) return true;
+  if (state.currentId) {
+    newChat({ mode }); // an existing conversation keeps its mode: start a new one in the other
+  } else {
+    setMode(mode);
+    canvas.setConversation(null, { mode: state.mode });
+    composer.focus();
+  }
+  return true;
+}
+// --- end Build mode -------------------------------------------------------------------------
+
 const sidebar = new Sidebar({
   app: $('app'),
   list: $('conv-list'),
@@ -126,10 +190,12 @@ function setTitle(title) {
   document.title = state.currentId ? `${state.title} · Gemma Chat` : 'Gemma Chat';
 }
 
-function newChat({ focus = true } = {}) {
+function newChat({ focus = true, mode = state.mode } = {}) {
   state.openSeq++;
   stopPolling();
   state.currentId = null;
+  setMode(mode); // Build mode
+  canvas.setConversation(null, { mode: state.mode });
   if (location.hash) history.pushState(null, '', location.pathname + location.search);
   sidebar.setActive(null);
   setTitle('New chat');
@@ -144,6 +210,10 @@ async function openConversation(id) {
   const seq = ++state.openSeq;
   stopPolling();
   state.currentId = id;
+  // Build mode: show the conversation's mode (from the list) until the conversation loads.
+  const listed = state.conversations.find((c) => c.id === id);
+  setMode(listed?.mode ?? 'chat');
+  canvas.setConversation(listed ? { id, mode: listed.mode } : null, { mode: state.mode });
   sidebar.setActive(id);
   toast.hide();
   syncBusy();
@@ -160,6 +230,8 @@ async function openConversation(id) {
   if (seq !== state.openSeq) return;
   setTitle(conv.title);
   showModel(conv.model);
+  setMode(conv.mode); // Build mode
+  canvas.setConversation(conv);
   const stream = state.streams.get(id);
   if (stream) {
     // This tab is still streaming the turn: show history, then re-attach the live reply.
@@ -201,6 +273,7 @@ function startPolling(id, messages) {
       if (!conv.running) {
         stopPolling();
         refreshList();
+        canvas.refresh(); // Build mode: the turn changed files and recorded a version
         return;
       }
     } catch (e) {
@@ -225,7 +298,9 @@ function stopPolling() {
 
 function syncBusy() {
   const id = state.currentId;
-  composer.setBusy(Boolean(id && (state.streams.has(id) || state.poll?.id === id)));
+  const busy = Boolean(id && (state.streams.has(id) || state.poll?.id === id));
+  composer.setBusy(busy);
+  canvas.setBusy(busy); // Build mode
 }
 
 // --- sending -------------------------------------------------------------------
@@ -236,8 +311,9 @@ async function send(text) {
   let id = state.currentId;
   if (!id) {
     try {
-      const conv = await api.createConversation({ mode: 'chat' });
+      const conv = await api.createConversation({ mode: state.mode });
       id = conv.id;
+      canvas.setConversation(conv); // Build mode
     } catch (e) {
       composer.value = text;
       toast.error(e.message);
@@ -293,6 +369,7 @@ async function send(text) {
 
 function onTurnEvent(stream, name, data) {
   const { view } = stream;
+  canvas.onTurnEvent(stream.id, name, data); // Build mode: code, files, versions, preview
   switch (name) {
     case 'turn.start':
       stream.started = true;
@@ -321,8 +398,21 @@ function onTurnEvent(stream, name, data) {
       stream.ended = true;
       view.finish(data.message, data.reason);
       break;
+    // Build mode: each action as a chip in the reply
+    case 'action.start':
+      view.actionStart(data);
+      break;
+    case 'action.param':
+      view.actionParam(data);
+      break;
+    case 'file.start':
+      view.fileStart(data);
+      break;
+    case 'action.end':
+      view.actionEnd(data);
+      break;
     default:
-      break; // context, action.* … are for later modes
+      break; // context, file.delta (the canvas has it), version …
   }
 }
 
@@ -348,6 +438,7 @@ async function loadModel() {
       model = { spec: models?.active, name: active?.name || models?.active || 'Local model' };
     }
     state.model = model;
+    if (health.features?.includes('build') && !state.buildAvailable) enableBuild(); // Build mode
     $('empty-model').textContent = model.name;
     showModel();
   } catch {
@@ -405,9 +496,10 @@ function setupHelp() {
   };
 }
 
-function setupSuggestions() {
+function renderSuggestions() {
   const box = $('suggestions');
-  for (const [title, rest] of SUGGESTIONS) {
+  box.replaceChildren();
+  for (const [title, rest] of state.mode === 'build' ? BUILD_SUGGESTIONS : SUGGESTIONS) {
     const chip = document.createElement('button');
     chip.type = 'button';
     chip.className = 'suggestion';
@@ -424,7 +516,7 @@ function setupSuggestions() {
 // --- start -----------------------------------------------------------------------
 
 const closeHelp = setupHelp();
-setupSuggestions();
+renderSuggestions();
 installShortcuts({
   newChat: () => newChat(),
   focusSearch: () => {
@@ -440,11 +532,14 @@ $('new-chat').addEventListener('click', () => {
   newChat();
   sidebar.close();
 });
-document.querySelector('[data-mode="build"]').addEventListener('click', (e) => {
-  e.currentTarget.classList.remove('nudge');
-  void e.currentTarget.offsetWidth; // restart the animation
-  e.currentTarget.classList.add('nudge');
-});
+for (const button of document.querySelectorAll('.mode-toggle .mode')) {
+  button.addEventListener('click', (e) => {
+    if (onModeClick(button.dataset.mode)) return; // Build mode
+    e.currentTarget.classList.remove('nudge');
+    void e.currentTarget.offsetWidth; // restart the animation
+    e.currentTarget.classList.add('nudge');
+  });
+}
 window.addEventListener('hashchange', route);
 window.addEventListener('popstate', route);
 

@@ -3,6 +3,7 @@ import { Idiomorph } from './vendor/idiomorph.esm.js';
 import { renderMarkdown } from './render.js';
 import { formatStats, estimateThinkingSeconds, thoughtLabel } from './format.js';
 import { icons } from './icons.js';
+import { actionChip, updateActionChip } from './canvas.js'; // Build mode: action chips
 
 const SPARK =
   '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" ' +
@@ -112,7 +113,11 @@ class MessageView {
       `${icons.copy}<span>Copy</span>`,
     );
     this.foot.append(this.badge, this.stats, this.copyBtn);
-    main.append(this.details, this.body, this.typing, this.errorBox, this.foot);
+    // Build mode: one compact chip per action ("✓ Wrote index.html"), not the raw XML.
+    this.chips = el('div', { class: 'action-chips', role: 'group', 'aria-label': 'Actions' });
+    this.chips.hidden = true;
+    this.actions = new Map(); // action id → {chip, name, params}
+    main.append(this.details, this.body, this.chips, this.typing, this.errorBox, this.foot);
     this.root.append(main);
   }
 
@@ -136,7 +141,61 @@ class MessageView {
       );
     }
     if ('stats' in message) this.statsData = message.stats;
+    if (!streaming && !this.actions.size && message.actions?.length)
+      this.showActions(message.actions);
     this.render();
+  }
+
+  // --- Build mode: action chips --------------------------------------------------
+
+  /** Stored actions (a reloaded conversation): one finished chip each. */
+  showActions(actions) {
+    this.chips.replaceChildren();
+    this.actions.clear();
+    actions.forEach((a, i) => {
+      const id = a.id ?? `stored-${i}`;
+      const entry = { name: a.name, params: { path: a.path || '' } };
+      entry.chip = actionChip(a.name, entry.params, a);
+      this.actions.set(id, entry);
+      this.chips.append(entry.chip);
+    });
+    this.chips.hidden = !actions.length;
+  }
+
+  actionStart({ id, name }) {
+    const entry = { name, params: {} };
+    entry.chip = actionChip(name, entry.params, null);
+    this.actions.set(id, entry);
+    this.chips.append(entry.chip);
+    this.chips.hidden = false;
+    this.onRender?.();
+  }
+
+  /** Streamed parameter text: only the short ones (path, new_path) matter to a chip. */
+  actionParam({ id, name, text }) {
+    const entry = this.actions.get(id);
+    if (!entry || (name !== 'path' && name !== 'new_path')) return;
+    entry.params[name] = (entry.params[name] ?? '') + (text ?? '');
+    updateActionChip(entry.chip, entry.name, entry.params, null);
+  }
+
+  fileStart({ path }) {
+    const entry = [...this.actions.values()].reverse().find((a) => a.name === 'write_file');
+    if (!entry || entry.done) return;
+    entry.params.path = path;
+    updateActionChip(entry.chip, entry.name, entry.params, null);
+  }
+
+  actionEnd(data) {
+    let entry = this.actions.get(data.id);
+    if (!entry) {
+      this.actionStart({ id: data.id, name: data.name });
+      entry = this.actions.get(data.id);
+    }
+    entry.done = true;
+    if (data.path) entry.params.path = data.path;
+    updateActionChip(entry.chip, entry.name, entry.params, data);
+    this.onRender?.();
   }
 
   // --- streaming -------------------------------------------------------------
@@ -282,6 +341,11 @@ export class Thread {
   }
 
   async onClick(e) {
+    const chip = e.target.closest('.action-chip[data-path]');
+    if (chip) {
+      this.onOpenFile?.(chip.dataset.path); // Build mode: show the file in the canvas
+      return;
+    }
     const codeBtn = e.target.closest('.copy-code');
     if (codeBtn) {
       const code = codeBtn.closest('.code-block')?.querySelector('code');

@@ -386,6 +386,11 @@ class PreviewServer:
         """The file is complete on disk (also for files changed without streaming: edit_file)."""
         self._call(self._done, conversation_id, path)
 
+    def end_turn(self, conversation_id: str) -> None:
+        """The turn is over: a file still being typed (a stopped turn) goes back to its disk
+        state in the preview. A no-op when every write finished."""
+        self._call(self._end_turn, conversation_id)
+
     def reload(self, conversation_id: str) -> None:
         """Reload every open preview of the conversation (restore, delete, rename...)."""
         self._call(self._reload, conversation_id)
@@ -455,6 +460,11 @@ class PreviewServer:
             message["text"] = on_disk
         self._broadcast(live, message)
         self._forget(conversation_id)
+
+    def _end_turn(self, conversation_id: str) -> None:
+        live = self._live.get(conversation_id)
+        for rel in list(live.typing) if live else []:
+            self._done(conversation_id, rel)
 
     def _reload(self, conversation_id: str) -> None:
         if not _SAFE_ID.match(conversation_id):

@@ -1,0 +1,421 @@
+"""The preview server over real HTTP: serving, confinement, headers, injection, live events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gemma_chat.workspace.preview import CLIENT_URL, PreviewServer, content_type, inject_client
+from tests.preview.conftest import CONV
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def write(workspaces: Path, rel: str, data: str | bytes, conv: str = CONV) -> Path:
+    target = workspaces / conv / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        target.write_bytes(data)
+    else:
+        target.write_text(data, encoding="utf-8")
+    return target
+
+
+async def get(server: PreviewServer, path: str, **kwargs: Any) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        return await client.get(path, **kwargs)
+
+
+async def get_raw(server: PreviewServer, target: str) -> tuple[int, bytes]:
+    """Send a request line exactly as given (no client-side normalising of '..')."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+# -- serving -------------------------------------------------------------------------------------
+
+
+async def test_serves_files_with_their_content_types(preview: PreviewServer, workspaces: Path):
+    write(workspaces, "index.html", "<!doctype html><title>x</title><h1>Hello</h1>")
+    write(workspaces, "css/style.css", "h1 { color: red }")
+    write(workspaces, "js/app.js", "console.log(1)")
+    write(workspaces, "js/mod.mjs", "export const a = 1")
+    write(workspaces, "data.json", '{"a": 1}')
+    write(workspaces, "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    write(workspaces, "img/cat.png", PNG)
+    write(workspaces, "font.woff2", b"wOF2")
+    write(workspaces, "blob.unknownext", b"\x00\x01")
+    expected = {
+        "index.html": "text/html; charset=utf-8",
+        "css/style.css": "text/css; charset=utf-8",
+        "js/app.js": "text/javascript; charset=utf-8",
+        "js/mod.mjs": "text/javascript; charset=utf-8",
+        "data.json": "application/json; charset=utf-8",
+        "logo.svg": "image/svg+xml; charset=utf-8",
+        "img/cat.png": "image/png",
+        "font.woff2": "font/woff2",
+        "blob.unknownext": "application/octet-stream",
+    }
+    for rel, kind in expected.items():
+        response = await get(preview, f"/p/{CONV}/{rel}")
+        assert response.status_code == 200, rel
+        assert response.headers["content-type"] == kind, rel
+    assert (await get(preview, f"/p/{CONV}/img/cat.png")).content == PNG
+    assert (await get(preview, f"/p/{CONV}/css/style.css")).text == "h1 { color: red }"
+    # HEAD and ranges work for media files
+    async with httpx.AsyncClient(base_url=preview.url) as client:
+        head = await client.head(f"/p/{CONV}/img/cat.png")
+        assert head.status_code == 200 and head.headers["content-length"] == str(len(PNG))
+        part = await client.get(f"/p/{CONV}/img/cat.png", headers={"Range": "bytes=0-3"})
+        assert part.status_code == 206 and part.content == PNG[:4]
+
+
+def test_content_type_table() -> None:
+    assert content_type("a/b.HTML") == "text/html; charset=utf-8"
+    assert content_type("x.webmanifest") == "application/manifest+json; charset=utf-8"
+    assert content_type("x.wasm") == "application/wasm"
+    assert content_type("noext") == "application/octet-stream"
+
+
+async def test_folders_redirect_and_serve_their_index(preview: PreviewServer, workspaces: Path):
+    write(workspaces, "index.html", "<p>root</p>")
+    write(workspaces, "docs/index.html", "<p>docs</p>")
+    async with httpx.AsyncClient(base_url=preview.url) as client:
+        root = await client.get(f"/p/{CONV}")
+        assert root.status_code == 307 and root.headers["location"] == f"/p/{CONV}/"
+        assert "<p>root</p>" in (await client.get(f"/p/{CONV}/")).text
+        folder = await client.get(f"/p/{CONV}/docs")
+        assert folder.status_code == 307 and folder.headers["location"] == f"/p/{CONV}/docs/"
+        assert "<p>docs</p>" in (await client.get(f"/p/{CONV}/docs/")).text
+    assert preview.url_for(CONV) == f"{preview.url}/p/{CONV}/"
+    assert preview.url_for(CONV, "docs/a page.html") == f"{preview.url}/p/{CONV}/docs/a%20page.html"
+
+
+async def test_missing_files(preview: PreviewServer, workspaces: Path) -> None:
+    missing = await get(preview, f"/p/{CONV}/nope.js")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/plain")
+    # A page not written yet is a placeholder with the live client: it turns into the page.
+    page = await get(preview, f"/p/{CONV}/")
+    assert page.status_code == 404
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert CLIENT_URL in page.text and "Waiting for" in page.text and "index.html" in page.text
+    # ...also for a conversation that has no workspace folder yet
+    fresh = await get(preview, "/p/c_new/")
+    assert fresh.status_code == 404 and CLIENT_URL in fresh.text
+
+
+# -- confinement ---------------------------------------------------------------------------------
+
+
+async def test_paths_cannot_leave_the_workspace(preview: PreviewServer, workspaces: Path):
+    write(workspaces, "index.html", "<p>mine</p>")
+    write(workspaces, "index.html", "<p>other conversation</p>", conv="c_other")
+    (workspaces / "secret.txt").write_text("workspaces-level secret")
+    (workspaces.parent / "outside.txt").write_text("outside secret")
+    (workspaces / CONV / ".git").mkdir()
+    (workspaces / CONV / ".git" / "config").write_text("[core]")
+    write(workspaces, ".gcw-12345678.tmp", "half-written")
+    os.symlink(workspaces.parent / "outside.txt", workspaces / CONV / "link.txt")
+    os.symlink(workspaces / "c_other", workspaces / CONV / "linkdir")
+    os.symlink("/etc", workspaces / CONV / "etc")
+
+    targets = [
+        f"/p/{CONV}/../secret.txt",
+        f"/p/{CONV}/%2e%2e/secret.txt",
+        f"/p/{CONV}/%2e%2e%2fsecret.txt",
+        f"/p/{CONV}/..%2f..%2foutside.txt",
+        f"/p/{CONV}/%2e%2e/c_other/index.html",
+        f"/p/{CONV}/..%5csecret.txt",
+        f"/p/{CONV}//etc/passwd",
+        f"/p/{CONV}/%2fetc%2fpasswd",
+        f"/p/{CONV}/C:%5cWindows%5cwin.ini",
+        f"/p/{CONV}/link.txt",
+        f"/p/{CONV}/linkdir/index.html",
+        f"/p/{CONV}/etc/passwd",
+        f"/p/{CONV}/.git/config",
+        f"/p/{CONV}/.GIT/config",
+        f"/p/{CONV}/.gcw-12345678.tmp",
+        "/p/..%2fsecret.txt/x",
+        "/p/%2e%2e/secret.txt",
+        "/p/c_bad%2f..%2fc_other/index.html",
+    ]
+    for target in targets:
+        status, body = await get_raw(preview, target)
+        assert status in (404, 307), target
+        assert b"secret" not in body and b"other conversation" not in body, target
+        assert b"root:" not in body and b"[core]" not in body, target
+        if status == 307:  # only a folder redirect that stays inside the preview
+            assert target.startswith("/p/"), target
+    status, body = await get_raw(preview, f"/p/{CONV}/index.html")
+    assert status == 200 and b"mine" in body
+
+
+async def test_only_loopback_host_names(preview: PreviewServer, workspaces: Path) -> None:
+    write(workspaces, "index.html", "<p>hi</p>")
+    async with httpx.AsyncClient(base_url=preview.url) as client:
+        ok = await client.get(f"/p/{CONV}/", headers={"Host": f"localhost:{preview.port}"})
+        assert ok.status_code == 200
+        rebound = await client.get(f"/p/{CONV}/", headers={"Host": "evil.example"})
+        assert rebound.status_code == 400
+        assert "hi" not in rebound.text
+
+
+async def test_never_serves_the_app(preview: PreviewServer) -> None:
+    for path in ("/", "/api/health", "/api/conversations", "/static/app.js", "/p/"):
+        assert (await get(preview, path)).status_code == 404, path
+
+
+# -- headers and injection -----------------------------------------------------------------------
+
+
+async def test_strict_headers_on_every_response(preview: PreviewServer, workspaces: Path):
+    write(workspaces, "index.html", "<p>x</p>")
+    write(workspaces, "a.css", "p{}")
+    write(workspaces, "a.png", PNG)
+    for path in (f"/p/{CONV}/", f"/p/{CONV}/a.css", f"/p/{CONV}/a.png", f"/p/{CONV}/gone.js"):
+        response = await get(preview, path)
+        csp = response.headers["content-security-policy"]
+        assert "connect-src 'self'" in csp, path
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["cache-control"] == "no-store", path
+    client = await get(preview, CLIENT_URL)
+    assert client.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "Idiomorph" in client.text and "gemma-preview-error" in client.text
+    assert "export {" not in client.text  # a classic script, not a module
+    library = await get(preview, "/__gemma/idiomorph.js")
+    assert library.status_code == 200 and "window.Idiomorph" in library.text
+
+
+async def test_html_pages_get_the_client(preview: PreviewServer, workspaces: Path) -> None:
+    write(
+        workspaces, "index.html", "<!doctype html><html><head><title>A</title></head><body></body>"
+    )
+    text = (await get(preview, f"/p/{CONV}/index.html")).text
+    tag = f'<script src="{CLIENT_URL}" data-conv="{CONV}"></script>'
+    assert text == f"<!doctype html><html><head>{tag}<title>A</title></head><body></body>"
+    # not into other file types
+    write(workspaces, "a.js", "var s = '<head></head>'")
+    assert (await get(preview, f"/p/{CONV}/a.js")).text == "var s = '<head></head>'"
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (
+            "<html><head><title>a</title></head></html>",
+            "<html><head>TAG<title>a</title></head></html>",
+        ),
+        ('<HEAD lang="x"><b>', '<HEAD lang="x">TAG<b>'),
+        ("<html lang=en><header>h</header>", "<html lang=en>TAG<header>h</header>"),
+        ("<!DOCTYPE html>\n<h1>x</h1>", "<!DOCTYPE html>TAG\n<h1>x</h1>"),
+        ("<h1>bare fragment</h1>", "TAG<h1>bare fragment</h1>"),
+        ("\ufeff<!doctype html><p>", "\ufeff<!doctype html>TAG<p>"),
+    ],
+)
+def test_injection_placement(page: str, expected: str) -> None:
+    tag = f'<script src="{CLIENT_URL}" data-conv="c_1"></script>'
+    assert inject_client(page.encode(), "c_1").decode() == expected.replace("TAG", tag)
+
+
+def test_page_scripts_are_marked_crossorigin() -> None:
+    page = (
+        '<head><script src="app.js"></script><script src=js/b.js defer></script>'
+        '<script type="module" src="./m.js" crossorigin="use-credentials"></script>'
+        '<script src="https://cdn.example/lib.js"></script><script src="//cdn.example/x.js">'
+        "</script><script>inline()</script></head>"
+    )
+    out = inject_client(page.encode(), "c_1").decode()
+    assert '<script crossorigin src="app.js">' in out
+    assert "<script crossorigin src=js/b.js defer>" in out
+    assert '<script type="module" src="./m.js" crossorigin="use-credentials">' in out
+    assert '<script src="https://cdn.example/lib.js">' in out
+    assert '<script src="//cdn.example/x.js">' in out
+    assert "<script>inline()</script>" in out
+
+
+# -- live events ---------------------------------------------------------------------------------
+
+
+class Events:
+    """The live-update stream of one conversation, as parsed JSON messages."""
+
+    def __init__(self, server: PreviewServer, conv: str = CONV) -> None:
+        self.server, self.conv = server, conv
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.connected = asyncio.Event()
+
+    async def run(self) -> None:
+        async with (
+            httpx.AsyncClient(base_url=self.server.url, timeout=None) as client,
+            client.stream("GET", f"/__gemma/events/{self.conv}") as response,
+        ):
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert "connect-src 'self'" in response.headers["content-security-policy"]
+            self.connected.set()
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    await self.queue.put(json.loads(line[5:]))
+
+    async def next(self, timeout: float = 5) -> dict[str, Any]:
+        return await asyncio.wait_for(self.queue.get(), timeout)
+
+    async def take(self, n: int) -> list[dict[str, Any]]:
+        return [await self.next() for _ in range(n)]
+
+
+@pytest.fixture
+async def events(preview: PreviewServer) -> AsyncIterator[Events]:
+    stream = Events(preview)
+    task = asyncio.create_task(stream.run())
+    await asyncio.wait_for(stream.connected.wait(), 5)
+    await asyncio.sleep(0.05)  # the server has registered the subscriber
+    yield stream
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_deltas_stream_as_events(preview: PreviewServer, events: Events, workspaces: Path):
+    preview.file_started(CONV, "index.html")
+    preview.file_delta(CONV, "index.html", "<h1>Hel")
+    await asyncio.sleep(0.05)
+    preview.file_delta(CONV, "index.html", "lo</h1>")
+    got = await events.take(3)
+    assert got == [
+        {"t": "start", "path": "index.html"},
+        {"t": "delta", "path": "index.html", "text": "<h1>Hel"},
+        {"t": "delta", "path": "index.html", "text": "lo</h1>"},
+    ]
+    # done: the file on disk is what was typed, so the text is not sent again
+    write(workspaces, "index.html", "<h1>Hello</h1>")
+    preview.file_done(CONV, "index.html")
+    assert await events.next() == {"t": "done", "path": "index.html"}
+    # done for a file that differs from what streamed (or never streamed: edit_file)
+    write(workspaces, "css/a.css", "p { color: red }")
+    preview.file_done(CONV, "./css\\a.css")
+    assert await events.next() == {"t": "done", "path": "css/a.css", "text": "p { color: red }"}
+    # done for a file that is gone
+    preview.file_done(CONV, "gone.js")
+    assert await events.next() == {"t": "done", "path": "gone.js", "text": None}
+    preview.reload(CONV)
+    assert await events.next() == {"t": "reload"}
+
+
+async def test_end_turn_settles_a_half_typed_file(
+    preview: PreviewServer, events: Events, workspaces: Path
+) -> None:
+    write(workspaces, "index.html", "<h1>on disk</h1>")
+    preview.end_turn(CONV)  # nothing typing: nothing sent
+    preview.file_started(CONV, "index.html")
+    preview.file_delta(CONV, "index.html", "<h1>half")
+    assert await events.take(2) == [
+        {"t": "start", "path": "index.html"},
+        {"t": "delta", "path": "index.html", "text": "<h1>half"},
+    ]
+    preview.end_turn(CONV)  # stopped mid-file: the preview goes back to the file on disk
+    assert await events.next() == {"t": "done", "path": "index.html", "text": "<h1>on disk</h1>"}
+    preview.end_turn(CONV)
+    with pytest.raises(TimeoutError):
+        await events.next(timeout=0.3)
+
+
+async def test_bad_paths_and_other_conversations_are_not_sent(
+    preview: PreviewServer, events: Events
+) -> None:
+    preview.file_started(CONV, "../escape.html")
+    preview.file_delta(CONV, "/etc/passwd", "x")
+    preview.file_started("c_other", "index.html")
+    preview.file_delta("c_other", "index.html", "not for you")
+    preview.file_delta("bad id/..", "index.html", "x")
+    preview.file_started(CONV, "ok.css")
+    assert await events.next() == {"t": "start", "path": "ok.css"}
+    with pytest.raises(TimeoutError):
+        await events.next(timeout=0.3)
+
+
+async def test_a_late_client_gets_the_text_so_far(preview: PreviewServer) -> None:
+    preview.file_started(CONV, "index.html")
+    preview.file_delta(CONV, "index.html", "<h1>one ")
+    preview.file_delta(CONV, "index.html", "two ")
+    late = Events(preview)
+    task = asyncio.create_task(late.run())
+    try:
+        assert await late.take(2) == [
+            {"t": "start", "path": "index.html"},
+            {"t": "delta", "path": "index.html", "text": "<h1>one two "},
+        ]
+        preview.file_delta(CONV, "index.html", "three")
+        assert await late.next() == {"t": "delta", "path": "index.html", "text": "three"}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_calls_from_another_thread_arrive_in_order(
+    preview: PreviewServer, events: Events
+) -> None:
+    pieces = [f"<p>{i}</p>" for i in range(200)]
+
+    def agent() -> None:
+        preview.file_started(CONV, "index.html")
+        for piece in pieces:
+            preview.file_delta(CONV, "index.html", piece)
+
+    thread = threading.Thread(target=agent)
+    thread.start()
+    thread.join()
+    assert await events.next() == {"t": "start", "path": "index.html"}
+    text = ""
+    while text != "".join(pieces):
+        message = await events.next()
+        assert message["t"] == "delta"
+        text += message["text"]  # a lagging client may get pieces merged, never reordered
+
+
+async def test_stop_ends_open_streams_quickly(workspaces: Path) -> None:
+    server = PreviewServer(workspaces)
+    await server.start()
+    stream = Events(server)
+    task = asyncio.create_task(stream.run())
+    await asyncio.wait_for(stream.connected.wait(), 5)
+    started = time.monotonic()
+    await server.stop()
+    assert time.monotonic() - started < 1.5
+    await asyncio.wait_for(task, 5)  # the stream ended cleanly
+    with pytest.raises(httpx.ConnectError):
+        await get_raw_url(f"http://127.0.0.1:{server.port}/p/{CONV}/")
+
+
+async def get_raw_url(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=2) as client:
+        return await client.get(url)
+
+
+async def test_two_servers_and_restart(workspaces: Path) -> None:
+    a, b = PreviewServer(workspaces), PreviewServer(workspaces)
+    await a.start()
+    await b.start()
+    try:
+        assert a.port != b.port
+        write(workspaces, "index.html", "<p>shared</p>")
+        assert "shared" in (await get(a, f"/p/{CONV}/")).text
+        assert "shared" in (await get(b, f"/p/{CONV}/")).text
+    finally:
+        await a.stop()
+        await b.stop()
+    a.file_delta(CONV, "x.html", "typed while stopped")  # harmless
