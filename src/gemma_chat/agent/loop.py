@@ -9,7 +9,6 @@ in it changes between rounds, so the engine reuses its prompt cache round after 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -103,6 +102,7 @@ class BuildAgent:
         self.grammar = grammar if runtime.capabilities.grammar else None
         self.max_rounds = max_rounds
         self.live = live
+        self._decoded, self._decode_s = 0, 0.0  # decode totals of the running turn
 
     async def run(
         self, history: list[ChatMessage], cancel: CancelToken, publish: Publish
@@ -110,12 +110,12 @@ class BuildAgent:
         outcome = BuildOutcome()
         messages = [ChatMessage("system", BUILD_SYSTEM_PROMPT), *history]
         cut: _Cut | None = None
-        started = time.perf_counter()
+        self._decoded, self._decode_s = 0, 0.0
         for round_index in range(self.max_rounds):
             raw, finish, results, cut = await self._round(
                 messages, round_index, cut, cancel, publish, outcome
             )
-            self._add_usage(outcome.usage, finish.usage, started, first=round_index == 0)
+            self._add_usage(outcome.usage, finish.usage, first=round_index == 0)
             await publish("stats", outcome.usage.as_dict())
             turn = [{"role": "assistant", "content": raw}]
             if finish.reason == "cancelled":
@@ -297,13 +297,15 @@ class BuildAgent:
         if self.live:
             self.live.file_delta(self.conversation_id, path, text)
 
-    @staticmethod
-    def _add_usage(total: Usage, round_usage: Usage, started: float, first: bool) -> None:
+    def _add_usage(self, total: Usage, round_usage: Usage, first: bool) -> None:
+        """Turn totals over all rounds; tokens/s is the decode rate, not counting tool time."""
         if first:
             total.ttft_ms = round_usage.ttft_ms
         total.prompt_tokens = round_usage.prompt_tokens
         total.cached_tokens = round_usage.cached_tokens
         total.completion_tokens += round_usage.completion_tokens
-        elapsed = time.perf_counter() - started
-        if total.completion_tokens and elapsed > 0:
-            total.tokens_per_s = total.completion_tokens / elapsed
+        if round_usage.tokens_per_s and round_usage.completion_tokens > 1:
+            self._decoded += round_usage.completion_tokens - 1
+            self._decode_s += (round_usage.completion_tokens - 1) / round_usage.tokens_per_s
+        if self._decode_s > 0:
+            total.tokens_per_s = self._decoded / self._decode_s
