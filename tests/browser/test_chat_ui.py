@@ -320,3 +320,39 @@ def test_embedded_model_replies_with_stats(start_server, page: Page) -> None:
     expect(stats).to_be_visible()
     expect(stats).to_contain_text("tok/s")
     expect(stats).to_contain_text("to first token")
+
+
+def test_regenerate_and_edit_replace_the_later_messages(
+    start_server, replay_file, page: Page
+) -> None:
+    server = start_server(
+        replay_file("First answer.\n=== turn ===\nSecond answer.\n=== turn ===\nThird answer.")
+    )
+    open_app(page, server)
+    send(page, "Original question")
+    reply = messages(page, "assistant")
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.get_by_test_id("message-content")).to_have_text("First answer.")
+
+    reply.hover()
+    reply.get_by_test_id("regenerate").click()
+    expect(messages(page)).to_have_count(2)
+    expect(messages(page, "assistant").get_by_test_id("message-content")).to_have_text(
+        "Second answer."
+    )
+
+    user = messages(page, "user")
+    user.hover()
+    user.get_by_test_id("edit-message").click()
+    box = page.get_by_test_id("composer-input")
+    expect(box).to_have_value("Original question")
+    box.fill("Edited question")
+    box.press("Enter")
+    expect(messages(page, "user")).to_have_text("Edited question")
+    expect(messages(page, "assistant").get_by_test_id("message-content")).to_have_text(
+        "Third answer."
+    )
+    expect(messages(page)).to_have_count(2)
+    stored = httpx.get(f"{server.url}/api/conversations").json()["conversations"][0]
+    saved = httpx.get(f"{server.url}/api/conversations/{stored['id']}").json()["messages"]
+    assert [m["content"] for m in saved] == ["Edited question", "Third answer."]

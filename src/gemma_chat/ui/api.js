@@ -84,6 +84,7 @@ export const api = {
   renameConversation: (id, title) => request('PATCH', conv(id), { title }),
   deleteConversation: (id) => request('DELETE', conv(id)),
   stop: (id) => request('POST', `${conv(id)}/stop`),
+  rewind: (id, messageId) => request('POST', `${conv(id)}/rewind`, { message_id: messageId }),
 };
 
 /**

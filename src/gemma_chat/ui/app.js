@@ -27,6 +27,8 @@ const BUILD_SUGGESTIONS = [
 
 const state = {
   currentId: null,
+  rewindTo: null, // a user message id: the next send replaces it and all after (edit, retry)
+  placeholderBeforeEdit: null,
   mode: 'chat', // Build mode: the open conversation's mode, or the one a new chat will get
   buildAvailable: false, // the server does Build mode (health `features`)
   title: 'New chat',
@@ -67,6 +69,32 @@ const canvas = new Canvas({
   },
 });
 thread.onOpenFile = (path) => canvas.openFile(path);
+// Regenerate and edit both rewind to a user message (files too, in Build mode) and resend.
+thread.onRegenerate = (userView) => {
+  state.rewindTo = userView.root.dataset.id;
+  send(userView.content);
+};
+thread.onEdit = (userView) => {
+  state.rewindTo = userView.root.dataset.id;
+  state.placeholderBeforeEdit ??= composer.input.placeholder;
+  composer.value = userView.content;
+  composer.input.placeholder = 'Edit your message… (Esc cancels)';
+  $('composer').classList.add('editing');
+  composer.focus();
+};
+function cancelEdit() {
+  state.rewindTo = null;
+  if (state.placeholderBeforeEdit != null) composer.input.placeholder = state.placeholderBeforeEdit;
+  state.placeholderBeforeEdit = null;
+  $('composer').classList.remove('editing');
+}
+composer.input.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && state.rewindTo) {
+    e.preventDefault();
+    composer.clear();
+    cancelEdit();
+  }
+});
 
 /** Show a mode on the header toggle, the composer and the empty state. */
 function setMode(mode) {
@@ -308,6 +336,19 @@ function syncBusy() {
 async function send(text) {
   toast.hide();
   composer.clear();
+  const rewindTo = state.rewindTo;
+  cancelEdit();
+  if (rewindTo && state.currentId) {
+    try {
+      await api.rewind(state.currentId, rewindTo);
+    } catch (e) {
+      composer.value = text;
+      toast.error(e.message);
+      return;
+    }
+    await openConversation(state.currentId);
+    canvas.refresh(); // Build mode: the files went back
+  }
   let id = state.currentId;
   if (!id) {
     try {

@@ -78,7 +78,20 @@ class MessageView {
 
   buildUser() {
     this.body = el('div', { class: 'bubble', 'data-testid': 'message-content' });
-    this.root.append(this.body);
+    const edit = el(
+      'button',
+      {
+        type: 'button',
+        class: 'msg-action edit-message',
+        'data-testid': 'edit-message',
+        'aria-label': 'Edit message',
+        title: 'Edit and resend (replaces everything after it)',
+      },
+      // The label comes from CSS, so the message's text stays just what the user wrote.
+    );
+    const foot = el('div', { class: 'msg-foot user-foot' });
+    foot.append(edit);
+    this.root.append(this.body, foot);
   }
 
   buildAssistant() {
@@ -112,7 +125,18 @@ class MessageView {
       },
       `${icons.copy}<span>Copy</span>`,
     );
-    this.foot.append(this.badge, this.stats, this.copyBtn);
+    this.retryBtn = el(
+      'button',
+      {
+        type: 'button',
+        class: 'msg-action regenerate',
+        'data-testid': 'regenerate',
+        'aria-label': 'Regenerate reply',
+        title: 'Regenerate (in Build mode the files go back first)',
+      },
+      '<span>Retry</span>',
+    );
+    this.foot.append(this.badge, this.stats, this.copyBtn, this.retryBtn);
     // Build mode: one compact chip per action ("✓ Wrote index.html"), not the raw XML.
     this.chips = el('div', { class: 'action-chips', role: 'group', 'aria-label': 'Actions' });
     this.chips.hidden = true;
@@ -350,6 +374,21 @@ export class Thread {
     if (codeBtn) {
       const code = codeBtn.closest('.code-block')?.querySelector('code');
       if (code && (await copyText(code.textContent))) flashCopied(codeBtn);
+      return;
+    }
+    const retry = e.target.closest('.regenerate');
+    if (retry) {
+      const view = this.views.get(retry.closest('.msg'));
+      let node = view?.root.previousElementSibling;
+      while (node && !node.classList.contains('user')) node = node.previousElementSibling;
+      const user = node && this.views.get(node);
+      if (user?.root.dataset.id) this.onRegenerate?.(user);
+      return;
+    }
+    const edit = e.target.closest('.edit-message');
+    if (edit) {
+      const view = this.views.get(edit.closest('.msg'));
+      if (view?.root.dataset.id) this.onEdit?.(view);
       return;
     }
     const msgBtn = e.target.closest('.copy-message');
