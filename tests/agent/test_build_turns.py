@@ -3,6 +3,7 @@
 import io
 import itertools
 import subprocess
+import time
 import zipfile
 
 import httpx
@@ -15,7 +16,7 @@ from gemma_chat.runtimes.registry import RuntimePool
 from gemma_chat.runtimes.replay import replay_tokens
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.projects import Projects
-from tests.sse_client import send
+from tests.sse_client import iter_sse, send
 
 PAGE = """I'll create the page and its styles.
 <action name="write_file">
@@ -276,3 +277,33 @@ def test_rewinding_to_an_earlier_message_rolls_the_files_back(start_server, repl
     assert httpx.get(f"{base}/{conv}").json()["messages"] == []
     bad = httpx.post(f"{base}/{conv}/rewind", json={"message_id": "m_nope"})
     assert bad.status_code == 404
+
+
+def test_stop_cancels_a_build_turn_at_once_and_still_records_a_version(
+    start_server, replay_file
+) -> None:
+    long_file = "".join(f"<p>line {i}</p>\n" for i in range(2000))
+    script = (
+        f'Writing.\n<action name="write_file">\n<path>index.html</path>\n<content>\n{long_file}'
+    )
+    server = start_server(replay_file(script, tps=50))
+    conv = create_build(server.url)
+    url = f"{server.url}/api/conversations/{conv}"
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", f"{url}/messages", json={"content": "go"}) as response,
+    ):
+        events = iter_sse(response)
+        for name, _ in events:
+            if name == "file.delta":
+                break
+        stopped_at = time.monotonic()
+        assert httpx.post(f"{url}/stop").json() == {"stopped": True}
+        rest = list(events)
+        elapsed = time.monotonic() - stopped_at
+    assert rest[-1] == ("turn.end", rest[-1][1]) and rest[-1][1]["reason"] == "cancelled"
+    assert elapsed < 1.0, f"stop took {elapsed:.2f}s"
+    assert [n for n, _ in rest].count("version") == 1
+    saved = httpx.get(url).json()["messages"][1]
+    assert saved["status"] == "interrupted" and saved["version"]
+    assert httpx.get(f"{url}/files").json()["files"] == []  # the half-written file never landed

@@ -59,3 +59,33 @@ def test_build_command_with_the_embedded_model_makes_a_page_that_loads(tmp_path:
         browser.close()
     assert not problems, problems
     assert title.strip()
+
+
+async def test_the_actions_grammar_makes_every_action_well_formed(tmp_path: Path) -> None:
+    """The general grammar (used for gguf: models) on a real model: nothing malformed."""
+    from gemma_chat.agent.loop import BuildAgent
+    from gemma_chat.runtimes.base import CancelToken, ChatMessage, GenerationOptions
+    from gemma_chat.runtimes.registry import create_runtime
+    from gemma_chat.workspace import Workspace
+
+    runtime = create_runtime("embedded")
+    await runtime.load()
+    agent = BuildAgent(
+        runtime,
+        Workspace(tmp_path / "ws"),
+        "c_test",
+        options=GenerationOptions(max_tokens=400, temperature=0),
+        grammar="actions",
+        max_rounds=2,
+    )
+    ends: list[dict] = []
+
+    async def collect(name: str, data: dict) -> None:
+        if name == "action.end":
+            ends.append(data)
+
+    await agent.run([ChatMessage("user", "a page with a title")], CancelToken(), collect)
+    assert ends, "the first round must act"
+    for end in ends:
+        # A failed tool is fine (a 135M model picks odd paths); a malformed action is not.
+        assert "not finished" not in end["result"], end

@@ -47,7 +47,8 @@ def create_runtime(spec: str) -> Runtime:
         raw = spec.removeprefix("gguf:").partition("?")[0]
         if not raw:
             raise UnknownModelSpec("gguf: needs a path, e.g. gguf:/models/gemma.gguf")
-        return LlamaCppRuntime(spec, Path(raw).expanduser())
+        # Any GGUF model gets well-formed Build actions from the grammar.
+        return LlamaCppRuntime(spec, Path(raw).expanduser(), build_grammar="actions")
     if spec.startswith("replay:"):
         if not spec.removeprefix("replay:").partition("?")[0]:
             raise UnknownModelSpec("replay: needs a path, e.g. replay:/tmp/script.txt")
