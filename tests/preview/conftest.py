@@ -11,18 +11,9 @@ from pathlib import Path
 import pytest
 
 from gemma_chat.workspace.preview import PreviewServer
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 CONV = "c_0123456789abcdef"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import { workspaceApi as ws } from './api.js';
 import hljs from './vendor/highlight.min.js';
 import { escapeHtml } from './render.js';
 import { confirmDialog } from './confirm.js';
+import { copyText } from './clipboard.js';
 
 const WIDTH_KEY = 'gemma-chat.canvas-width';
 const COLLAPSED_KEY = 'gemma-chat.canvas-collapsed';
@@ -159,22 +160,6 @@ const h = (tag, attrs = {}, html = '') => {
   if (html) node.innerHTML = html;
   return node;
 };
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const ta = h('textarea', { readonly: true, 'aria-hidden': 'true' });
-    ta.value = text;
-    ta.style.cssText = 'position:fixed;opacity:0;pointer-events:none';
-    document.body.append(ta);
-    ta.select();
-    const ok = document.execCommand('copy');
-    ta.remove();
-    return ok;
-  }
-}
 
 /** The workspace as a tree: {dirs: Map name → tree, files: [{name, path, size}]}. */
 function buildTree(files) {

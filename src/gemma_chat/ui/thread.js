@@ -8,6 +8,7 @@ import { actionChip, updateActionChip } from './canvas.js'; // Build mode: actio
 const SPARK =
   '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" ' +
   'd="M12 2c.5 4.9 5.1 9.5 10 10-4.9.5-9.5 5.1-10 10-.5-4.9-5.1-9.5-10-10 4.9-.5 9.5-5.1 10-10Z"/></svg>';
+import { copyText } from './clipboard.js';
 
 const STATUS_BADGE = { interrupted: 'Stopped', error: 'Error' };
 
@@ -23,23 +24,6 @@ function el(tag, attrs = {}, html = '') {
 function morph(target, html) {
   if (target.innerHTML === html) return;
   Idiomorph.morph(target, html, { morphStyle: 'innerHTML' });
-}
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // Clipboard API needs a secure context; the app may be opened over a LAN address.
-    const ta = el('textarea', { readonly: '', 'aria-hidden': 'true' });
-    ta.value = text;
-    ta.style.cssText = 'position:fixed;opacity:0;pointer-events:none';
-    document.body.append(ta);
-    ta.select();
-    const ok = document.execCommand('copy');
-    ta.remove();
-    return ok;
-  }
 }
 
 function flashCopied(button) {
