@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gemma_chat.runtimes.base import GenerationOptions, ModelLoadError, Runtime, UnknownModelSpec
 from gemma_chat.runtimes.llama import LlamaCppRuntime
+from gemma_chat.runtimes.openai_compat import OpenAICompatRuntime
 from gemma_chat.runtimes.replay import ReplayRuntime
 
 EMBEDDED_SPEC = "embedded"
@@ -53,8 +54,11 @@ def create_runtime(spec: str) -> Runtime:
         if not spec.removeprefix("replay:").partition("?")[0]:
             raise UnknownModelSpec("replay: needs a path, e.g. replay:/tmp/script.txt")
         return ReplayRuntime(spec)
+    if spec.startswith("openai:"):
+        return OpenAICompatRuntime(spec)  # raises UnknownModelSpec when the URL is missing
     raise UnknownModelSpec(
-        f"Unknown model spec {spec!r}. Use 'embedded', 'gguf:PATH' or 'replay:PATH'."
+        f"Unknown model spec {spec!r}. Use 'embedded', 'gguf:PATH', 'openai:URL[#MODEL]' "
+        "or 'replay:PATH'."
     )
 
 

@@ -1,0 +1,569 @@
+"""`openai:URL[#MODEL]`: any OpenAI-compatible chat-completions server.
+
+Works with llama.cpp's llama-server, llama-cpp-python's `llama_cpp.server`, mlx_lm.server,
+Ollama's `/v1`, LM Studio, vLLM and SGLang. We speak plain HTTP through httpx (no SDK):
+`GET /v1/models` to find the model, `POST /v1/chat/completions` with `stream: true` read as
+Server-Sent Events.
+
+Engine-specific request fields (`cache_prompt`, `grammar`, `top_k`, `chat_template_kwargs`)
+go only to engines known to accept them (see `detect_engine`); every other server gets the
+standard OpenAI fields alone, since some reject unknown fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gemma_chat.runtimes.base import (
+    LIVE_USAGE_EVERY_S,
+    CancelToken,
+    Capabilities,
+    ChatMessage,
+    Delta,
+    Finish,
+    FinishReason,
+    GenerationOptions,
+    ModelLoadError,
+    RuntimeFailure,
+    TextDelta,
+    ThinkingDelta,
+    UnknownModelSpec,
+    Usage,
+)
+from gemma_chat.runtimes.thinking import ThinkingSplitter
+
+API_KEY_ENV = "GEMMA_CHAT_OPENAI_API_KEY"
+API_KEY_FALLBACK_ENV = "OPENAI_API_KEY"
+DEFAULT_CONTEXT = 8192
+PROBE_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# A long prompt on a slow machine may take minutes before the first token.
+STREAM_TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=30.0, pool=30.0)
+REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
+_CONTEXT_WORDS = re.compile(
+    r"context|too long|maximum.{0,20}length|exceed|n_ctx|too many tokens", re.IGNORECASE
+)
+_EOF = object()  # the response body ended
+_DONE = object()  # the server sent `data: [DONE]`
+_CANCELLED = object()  # cancel.cancel() was called
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """What kind of server answers, and which non-standard request fields it accepts."""
+
+    name: str
+    extras: frozenset[str] = frozenset()
+
+    @property
+    def llama_cpp(self) -> bool:
+        return self.name in ("llama-server", "llama_cpp.server")
+
+
+LLAMA_SERVER = Engine(
+    "llama-server", frozenset({"cache_prompt", "grammar", "top_k", "chat_template_kwargs"})
+)
+LLAMA_CPP_PYTHON = Engine("llama_cpp.server", frozenset({"grammar", "top_k"}))
+VLLM = Engine("vllm", frozenset({"top_k", "chat_template_kwargs"}))
+GENERIC = Engine("generic")
+
+
+def detect_engine(owned_by: str | None, props: dict[str, Any] | None) -> Engine:
+    """Pick the engine from what the server told us.
+
+    | evidence                                              | engine           | extras sent                                          |
+    |-------------------------------------------------------|------------------|------------------------------------------------------|
+    | `GET /props` answers a JSON object                    | llama-server     | cache_prompt, grammar, top_k, chat_template_kwargs   |
+    | `/v1/models` `owned_by` == "llamacpp"                 | llama-server     | (same)                                               |
+    | `/v1/models` `owned_by` == "me" (no `/props`)         | llama_cpp.server | grammar, top_k (its request model has both fields)   |
+    | `/v1/models` `owned_by` == "vllm"                     | vllm             | top_k, chat_template_kwargs                          |
+    | anything else (Ollama, LM Studio, mlx_lm, SGLang, …)  | generic          | none: model, messages, stream, temperature, top_p,   |
+    |                                                       |                  | max_tokens, seed, stop only                          |
+    """  # noqa: E501
+    if isinstance(props, dict) or owned_by == "llamacpp":
+        return LLAMA_SERVER
+    if owned_by == "me":
+        return LLAMA_CPP_PYTHON
+    if owned_by == "vllm":
+        return VLLM
+    return GENERIC
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """`openai:URL[#MODEL]` → (base URL ending in /v1, model id or None)."""
+    body = spec.strip().removeprefix("openai:")
+    url, _, model = body.partition("#")
+    url = url.strip().rstrip("/")
+    if not url:
+        raise UnknownModelSpec(
+            "openai: needs a server URL, e.g. openai:http://127.0.0.1:8080/v1#MODEL"
+        )
+    if "://" not in url:
+        url = "http://" + url
+    if not url.endswith("/v1"):
+        url += "/v1"
+    return url, model.strip() or None
+
+
+def api_key_from_env() -> str | None:
+    return os.environ.get(API_KEY_ENV) or os.environ.get(API_KEY_FALLBACK_ENV) or None
+
+
+class OpenAICompatRuntime:
+    def __init__(
+        self,
+        spec: str,
+        *,
+        api_key: str | None = None,
+        chat_template_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.base_url, self.requested_model = parse_spec(spec)
+        self.root_url = self.base_url.removesuffix("/v1")
+        self.model: str | None = self.requested_model
+        self.name = f"{self.requested_model or 'OpenAI-compatible'} ({self.root_url})"
+        self.chat_template_kwargs = chat_template_kwargs
+        self.engine = GENERIC
+        self._api_key = api_key if api_key is not None else api_key_from_env()
+        self._client: httpx.AsyncClient | None = None
+        self._capabilities = Capabilities(context_length=DEFAULT_CONTEXT)
+        self._model_ids: list[str] = []
+        self._loaded = False
+        self._load_lock = asyncio.Lock()
+
+    # -- setup -------------------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            headers = {"Accept": "application/json"}
+            if self._api_key:
+                headers["Authorization"] = f"Bearer {self._api_key}"
+            self._client = httpx.AsyncClient(headers=headers, timeout=PROBE_TIMEOUT)
+        return self._client
+
+    async def load(self) -> None:
+        """Check the server answers and has the model; learn its engine and context."""
+        async with self._load_lock:
+            if self._loaded:
+                return
+            try:
+                models = await self._list_models()
+            except RuntimeFailure as exc:
+                raise ModelLoadError(str(exc)) from exc
+            self._model_ids = [str(m.get("id")) for m in models if m.get("id")]
+            if not self._model_ids:
+                raise ModelLoadError(
+                    f"The OpenAI-compatible server at {self.base_url} lists no models."
+                )
+            if self.requested_model is None:
+                self.model = self._model_ids[0]
+            elif self.requested_model not in self._model_ids:
+                raise ModelLoadError(self._unknown_model_message(self.requested_model))
+            entry = next(m for m in models if str(m.get("id")) == self.model)
+            props = await self._props()
+            owned_by = entry.get("owned_by")
+            self.engine = detect_engine(owned_by if isinstance(owned_by, str) else None, props)
+            self._capabilities = _capabilities(entry, props, grammar=self.engine.llama_cpp)
+            self.name = f"{self.model} ({self.engine.name} at {self.root_url})"
+            self._loaded = True
+
+    async def _list_models(self) -> list[dict[str, Any]]:
+        url = f"{self.base_url}/models"
+        try:
+            response = await self._http().get(url)
+        except httpx.HTTPError as exc:
+            raise RuntimeFailure(self._connection_message(exc)) from exc
+        if response.status_code == 404:
+            raise RuntimeFailure(
+                f"{url} was not found (HTTP 404); is {self.base_url} the base URL of an "
+                "OpenAI-compatible API (usually ending in /v1)?"
+            )
+        if response.status_code != 200:
+            raise self._status_failure(response.status_code, response.content)
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise RuntimeFailure(
+                f"{url} did not answer with JSON; is {self.base_url} an OpenAI-compatible API?"
+            ) from exc
+        items = data.get("data") if isinstance(data, dict) else None
+        if items is None and isinstance(data, dict):
+            items = data.get("models")  # some servers use this key
+        if not isinstance(items, list):
+            raise RuntimeFailure(f"{url} answered without a model list.")
+        return [item for item in items if isinstance(item, dict)]
+
+    async def _props(self) -> dict[str, Any] | None:
+        """llama-server's `/props`; None from anything else."""
+        try:
+            response = await self._http().get(f"{self.root_url}/props")
+            data = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        if isinstance(data, dict) and "default_generation_settings" in data:
+            return data
+        return None
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        self._loaded = False
+        if client is not None:
+            await client.aclose()
+
+    # -- requests ------------------------------------------------------------------------
+
+    def request_body(self, messages: list[ChatMessage], options: GenerationOptions) -> dict:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        for key in ("temperature", "top_p", "max_tokens", "seed"):
+            value = getattr(options, key)
+            if value is not None:
+                body[key] = value
+        if options.stop:
+            body["stop"] = list(options.stop)
+        extras = self.engine.extras
+        if "cache_prompt" in extras:
+            body["cache_prompt"] = True
+        if "grammar" in extras and options.grammar:
+            body["grammar"] = options.grammar
+        if "top_k" in extras and options.top_k is not None:
+            body["top_k"] = options.top_k
+        template_kwargs = getattr(options, "chat_template_kwargs", None) or (
+            self.chat_template_kwargs
+        )
+        if "chat_template_kwargs" in extras and template_kwargs:
+            body["chat_template_kwargs"] = dict(template_kwargs)
+        return body
+
+    async def stream(
+        self, messages: list[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> AsyncIterator[Delta]:
+        await self.load()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        def on_cancel() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop may be gone by then
+                loop.call_soon_threadsafe(queue.put_nowait, _CANCELLED)
+
+        body = self.request_body(messages, options)
+        started = time.perf_counter()
+        reader = asyncio.create_task(self._read_events(body, queue))
+        cancel.on_cancel(on_cancel)
+        # Estimates, replaced by the server's own counts when it sends them.
+        usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
+        splitter = ThinkingSplitter()
+        reason: FinishReason | None = None
+        server_usage = server_speed = False
+        first_at: float | None = None
+        last_at = started
+        last_live = 0.0
+        try:
+            while True:
+                if cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                item = await queue.get()
+                if item is _CANCELLED:
+                    reason = "cancelled"
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if item is _DONE or item is _EOF:
+                    if reason is None and item is _EOF:
+                        raise RuntimeFailure(
+                            f"The OpenAI-compatible server at {self.root_url} closed the "
+                            "stream mid-reply."
+                        )
+                    break
+                chunk = _json_or_none(item)
+                if chunk is None:
+                    continue
+                if isinstance(chunk.get("error"), (dict, str)):
+                    raise RuntimeFailure(
+                        f"The OpenAI-compatible server at {self.root_url} failed mid-reply: "
+                        f"{_error_text(chunk)}"
+                    )
+                counts, speed = _apply_usage(chunk, usage)
+                server_usage = server_usage or counts
+                server_speed = server_speed or speed
+                for choice in chunk.get("choices") or []:
+                    if not isinstance(choice, dict):
+                        continue
+                    delta = choice.get("delta") or {}
+                    for out in _choice_deltas(delta, splitter):
+                        yield out
+                    if _has_text(delta):
+                        now = time.perf_counter()
+                        if first_at is None:
+                            first_at = now
+                            usage.ttft_ms = (now - started) * 1000
+                        if not server_usage:  # best effort: one chunk ≈ one token
+                            usage.completion_tokens += 1
+                        if usage.completion_tokens > 1:
+                            usage.tokens_per_s = (usage.completion_tokens - 1) / max(
+                                now - first_at, 1e-9
+                            )
+                        last_at = now
+                        if now - last_live >= LIVE_USAGE_EVERY_S:
+                            last_live = now
+                            yield Usage(**usage.as_dict())
+                    finish = choice.get("finish_reason")
+                    if finish:
+                        reason = "length" if finish == "length" else "stop"
+        finally:
+            reader.cancel()  # closes the response; a stop never waits on the server
+            reader.add_done_callback(_retrieve)
+            await asyncio.wait({reader}, timeout=0.05)
+        for delta in splitter.flush():
+            yield delta
+        if server_usage and not server_speed and first_at and usage.completion_tokens > 1:
+            usage.tokens_per_s = (usage.completion_tokens - 1) / max(last_at - first_at, 1e-9)
+        yield Finish(reason or "stop", usage)
+
+    async def _read_events(self, body: dict[str, Any], queue: asyncio.Queue[Any]) -> None:
+        """Send the request and queue each SSE `data:` payload, then _DONE or _EOF.
+
+        Runs as its own task so that a cancel never waits on a slow read; cancelling the
+        task closes the response.
+        """
+        url = f"{self.base_url}/chat/completions"
+        try:
+            async with self._http().stream(
+                "POST", url, json=body, timeout=STREAM_TIMEOUT
+            ) as response:
+                if response.status_code != 200:
+                    raise await self._stream_status_failure(response)
+                data: list[str] = []
+                async for line in response.aiter_lines():
+                    if line.startswith("data:"):
+                        data.append(line[5:].removeprefix(" "))
+                        continue
+                    if line or not data:
+                        continue  # event:, id:, comments, keep-alives
+                    payload, data = "\n".join(data), []
+                    if payload.strip() == "[DONE]":
+                        queue.put_nowait(_DONE)
+                        return
+                    queue.put_nowait(payload)
+                if data:  # a last event without its blank line
+                    payload = "\n".join(data)
+                    if payload.strip() == "[DONE]":
+                        queue.put_nowait(_DONE)
+                        return
+                    queue.put_nowait(payload)
+                queue.put_nowait(_EOF)
+        except RuntimeFailure as exc:
+            queue.put_nowait(exc)
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            queue.put_nowait(_EOF)  # cut off: stream() decides whether the reply was whole
+        except httpx.HTTPError as exc:
+            queue.put_nowait(RuntimeFailure(self._connection_message(exc)))
+
+    async def _stream_status_failure(self, response: httpx.Response) -> RuntimeFailure:
+        try:
+            content = await response.aread()
+        except httpx.HTTPError:
+            content = b""
+        failure = self._status_failure(response.status_code, content)
+        if isinstance(failure, _UnknownModel):
+            with contextlib.suppress(RuntimeFailure):
+                models = await self._list_models()
+                self._model_ids = [str(m.get("id")) for m in models if m.get("id")]
+            return RuntimeFailure(self._unknown_model_message(self.model or ""))
+        return failure
+
+    # -- messages ------------------------------------------------------------------------
+
+    def _connection_message(self, exc: httpx.HTTPError) -> str:
+        where = f"the OpenAI-compatible server at {self.base_url}"
+        if isinstance(exc, httpx.ConnectError):
+            if _refused(exc):
+                return f"Cannot reach {where}: connection refused. Is it running?"
+            return f"Cannot reach {where}: {exc or 'connection failed'}. Is the URL right?"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"Cannot reach {where}: it did not answer in time."
+        return f"Cannot talk to {where}: {exc or type(exc).__name__}."
+
+    def _status_failure(self, status: int, content: bytes) -> RuntimeFailure:
+        text = content.decode("utf-8", "replace")
+        data = _json_or_none(text) or {}
+        error = data.get("error")
+        message = _error_text(data) or text.strip()[:300]
+        where = f"The OpenAI-compatible server at {self.base_url}"
+        if status in (401, 403):
+            return RuntimeFailure(
+                f"{where} rejected the API key (HTTP {status}); set {API_KEY_ENV} "
+                "to a key it accepts."
+            )
+        lowered = message.lower()
+        model_words = "model" in lowered and any(
+            word in lowered for word in ("not found", "does not exist", "unknown", "no such")
+        )
+        if self.model and ((status == 404 and "model" in lowered) or model_words):
+            return _UnknownModel(message)
+        if status in (400, 413, 422) and _CONTEXT_WORDS.search(message):
+            n_ctx = _int(error.get("n_ctx")) if isinstance(error, dict) else None
+            if n_ctx is None and self._loaded:
+                n_ctx = self._capabilities.context_length
+            limit = f" ({n_ctx} tokens)" if n_ctx else ""
+            return RuntimeFailure(
+                f"The conversation is too long for the model's context{limit}. "
+                f"Start a new conversation or shorten it. (Server said: {message})"
+            )
+        detail = f": {message}" if message else ""
+        return RuntimeFailure(f"{where} answered HTTP {status}{detail}")
+
+    def _unknown_model_message(self, model: str) -> str:
+        available = ", ".join(self._model_ids) or "none"
+        return (
+            f"The OpenAI-compatible server at {self.base_url} has no model {model!r}. "
+            f"Available: {available}. Use openai:{self.base_url}#ID with one of them."
+        )
+
+
+class _UnknownModel(RuntimeFailure):
+    """Internal marker: the server says the requested model does not exist."""
+
+
+def _capabilities(
+    entry: dict[str, Any], props: dict[str, Any] | None, *, grammar: bool
+) -> Capabilities:
+    context: int | None = None
+    modalities = ["text"]
+    if props:
+        settings = props.get("default_generation_settings") or {}
+        context = _int(settings.get("n_ctx")) or _int(props.get("n_ctx"))
+        found = props.get("modalities") or {}
+        if isinstance(found, dict):
+            if found.get("vision"):
+                modalities.append("image")
+            if found.get("audio"):
+                modalities.append("audio")
+    if context is None:
+        meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+        for value in (
+            entry.get("max_model_len"),  # vLLM
+            entry.get("context_length"),  # SGLang, OpenRouter
+            entry.get("max_context_length"),  # LM Studio
+            entry.get("context_window"),
+            meta.get("n_ctx"),
+            meta.get("n_ctx_train"),  # llama-server without /props: the trained size
+        ):
+            context = _int(value)
+            if context:
+                break
+    return Capabilities(
+        context_length=context or DEFAULT_CONTEXT, modalities=tuple(modalities), grammar=grammar
+    )
+
+
+def _choice_deltas(delta: dict[str, Any], splitter: ThinkingSplitter) -> list[Delta]:
+    out: list[Delta] = []
+    for key in REASONING_FIELDS:
+        value = delta.get(key)
+        if isinstance(value, str) and value:
+            out.append(ThinkingDelta(value))
+            break  # servers that send two of these send the same text twice
+    content = delta.get("content")
+    if isinstance(content, str) and content:
+        out.extend(splitter.feed(content))
+    return [d for d in out if not isinstance(d, TextDelta | ThinkingDelta) or d.text]
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # seen: asyncio must not log it as never retrieved
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a connection error was, underneath, a refused connection."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or "refused" in str(current).lower():
+            return True
+        nested = getattr(current, "exceptions", None)  # ExceptionGroup from happy eyeballs
+        if nested and any(_refused(inner) for inner in nested):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _has_text(delta: dict[str, Any]) -> bool:
+    return any(isinstance(delta.get(k), str) and delta[k] for k in ("content", *REASONING_FIELDS))
+
+
+def _apply_usage(chunk: dict[str, Any], usage: Usage) -> tuple[bool, bool]:
+    """Copy the server's own counts (OpenAI `usage`, llama-server `timings`) into usage;
+    says whether it gave token counts, and whether it gave the decode speed."""
+    found = speed_found = False
+    reported = chunk.get("usage")
+    if isinstance(reported, dict):
+        prompt = _int(reported.get("prompt_tokens"))
+        completion = _int(reported.get("completion_tokens"))
+        if completion is not None:
+            usage.completion_tokens = completion
+            found = True
+        if prompt is not None:
+            usage.prompt_tokens = prompt
+        details = reported.get("prompt_tokens_details")
+        if isinstance(details, dict) and _int(details.get("cached_tokens")) is not None:
+            usage.cached_tokens = _int(details.get("cached_tokens")) or 0
+    timings = chunk.get("timings")
+    if isinstance(timings, dict):  # llama-server
+        if _int(timings.get("cache_n")) is not None:
+            usage.cached_tokens = _int(timings.get("cache_n")) or 0
+        speed = timings.get("predicted_per_second")
+        if isinstance(speed, int | float) and speed > 0:
+            usage.tokens_per_s = float(speed)
+            speed_found = True
+    return found, speed_found
+
+
+def _error_text(data: dict[str, Any]) -> str:
+    error = data.get("error", data.get("detail", data.get("message")))
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("msg") or json.dumps(error)
+    if isinstance(error, list) and error:  # FastAPI validation errors
+        first = error[0]
+        error = first.get("msg") if isinstance(first, dict) else str(first)
+    return str(error).strip() if error else ""
+
+
+def _json_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None

@@ -1,0 +1,545 @@
+"""`openai:URL[#MODEL]` against a real llama_cpp.server and against small fake servers
+that replay response shapes recorded from vLLM, Ollama, llama-server and mlx_lm."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gemma_chat.runtimes.base import (
+    CancelToken,
+    ChatMessage,
+    Delta,
+    Finish,
+    GenerationOptions,
+    ModelLoadError,
+    RuntimeFailure,
+    TextDelta,
+    ThinkingDelta,
+    UnknownModelSpec,
+    Usage,
+)
+from gemma_chat.runtimes.openai_compat import (
+    GENERIC,
+    LLAMA_CPP_PYTHON,
+    LLAMA_SERVER,
+    VLLM,
+    OpenAICompatRuntime,
+    detect_engine,
+    parse_spec,
+)
+from gemma_chat.runtimes.registry import create_runtime, embedded_model_path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HELLO = [ChatMessage("user", "Say hello.")]
+STANDARD_FIELDS = {
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "stop",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def collect(
+    runtime: OpenAICompatRuntime,
+    options: GenerationOptions | None = None,
+    messages: list[ChatMessage] | None = None,
+) -> list[Delta]:
+    return [
+        d
+        async for d in runtime.stream(
+            messages or HELLO, options or GenerationOptions(), CancelToken()
+        )
+    ]
+
+
+def texts(deltas: list[Delta], kind: type) -> str:
+    return "".join(d.text for d in deltas if isinstance(d, kind))
+
+
+# -- a real llama_cpp.server -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, model id) of a llama_cpp.server running the embedded model."""
+    model = str(embedded_model_path())
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama_cpp_server") / "server.log"
+    log = log_path.open("wb")  # a file, not a pipe: its verbose log would fill a pipe
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama_cpp.server did not start within 60 s")
+            time.sleep(0.2)
+        yield url, model
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+async def test_real_server_default_model_streams_in_pieces(llama_cpp_server) -> None:
+    url, model = llama_cpp_server
+    runtime = OpenAICompatRuntime(f"openai:{url}")
+    try:
+        await runtime.load()
+        assert runtime.model == model
+        assert runtime.engine == LLAMA_CPP_PYTHON
+        assert runtime.capabilities.grammar is True
+        deltas = await collect(runtime, GenerationOptions(max_tokens=24, temperature=0, seed=1))
+        pieces = [d for d in deltas if isinstance(d, TextDelta)]
+        assert len(pieces) >= 3 and texts(deltas, TextDelta).strip()
+        finish = deltas[-1]
+        assert isinstance(finish, Finish) and finish.reason in ("stop", "length")
+        assert sum(isinstance(d, Finish) for d in deltas) == 1
+        assert finish.usage.completion_tokens >= len(pieces) > 0
+        assert finish.usage.prompt_tokens > 0 and finish.usage.ttft_ms is not None
+    finally:
+        await runtime.close()
+
+
+async def test_real_server_model_selection_and_length(llama_cpp_server) -> None:
+    url, model = llama_cpp_server
+    runtime = create_runtime(f"openai:{url.removesuffix('/v1')}/#{model}")
+    assert isinstance(runtime, OpenAICompatRuntime)
+    try:
+        deltas = await collect(runtime, GenerationOptions(max_tokens=5, temperature=0))
+        assert runtime.model == model
+        finish = deltas[-1]
+        assert isinstance(finish, Finish) and finish.reason == "length"
+        assert finish.usage.completion_tokens == 5
+    finally:
+        await runtime.close()
+
+
+async def test_real_server_grammar_forces_output(llama_cpp_server) -> None:
+    url, _ = llama_cpp_server
+    runtime = OpenAICompatRuntime(f"openai:{url}")
+    try:
+        options = GenerationOptions(
+            max_tokens=8, temperature=0.9, grammar='root ::= "yes" | "no"', top_k=5
+        )
+        question = [ChatMessage("user", "Write a long poem about the sea.")]
+        deltas = await collect(runtime, options, question)
+        assert texts(deltas, TextDelta) in ("yes", "no")
+    finally:
+        await runtime.close()
+
+
+async def test_real_server_cancel_within_100ms(llama_cpp_server) -> None:
+    url, _ = llama_cpp_server
+    runtime = OpenAICompatRuntime(f"openai:{url}")
+    cancel = CancelToken()
+    try:
+        options = GenerationOptions(max_tokens=1500, temperature=1.0)
+        stream = runtime.stream([ChatMessage("user", "Tell a long story.")], options, cancel)
+        cancelled_at = None
+        deltas: list[Delta] = []
+        async for delta in stream:
+            deltas.append(delta)
+            if isinstance(delta, TextDelta) and cancelled_at is None:
+                cancelled_at = time.perf_counter()
+                cancel.cancel()
+        assert cancelled_at is not None
+        assert time.perf_counter() - cancelled_at < 0.1
+        assert isinstance(deltas[-1], Finish) and deltas[-1].reason == "cancelled"
+        # The server is free for the next request afterwards.
+        again = await collect(runtime, GenerationOptions(max_tokens=3))
+        assert isinstance(again[-1], Finish)
+    finally:
+        await runtime.close()
+
+
+async def test_real_server_unknown_model_lists_ids(llama_cpp_server) -> None:
+    url, model = llama_cpp_server
+    runtime = OpenAICompatRuntime(f"openai:{url}#no-such-model")
+    with pytest.raises(ModelLoadError) as error:
+        await runtime.load()
+    assert "no-such-model" in str(error.value) and model in str(error.value)
+    await runtime.close()
+
+
+# -- fake servers replaying recorded shapes ----------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    pause_s: float = 0.0  # between SSE events
+    cut_after: int | None = None  # close the connection after this many events
+
+
+@dataclass
+class FakeServer:
+    routes: dict[str, Reply]
+    requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
+    url: str = ""
+
+    def bodies(self, path: str) -> list[Any]:
+        return [body for _, p, _, body in self.requests if p == path]
+
+
+def sse(name: str) -> Reply:
+    return Reply(body=(FIXTURES / name).read_bytes(), content_type="text/event-stream")
+
+
+def json_reply(name_or_data: str | dict, status: int = 200) -> Reply:
+    if isinstance(name_or_data, str):
+        return Reply(status=status, body=(FIXTURES / name_or_data).read_bytes())
+    return Reply(status=status, body=json.dumps(name_or_data).encode())
+
+
+@pytest.fixture
+def fake_server() -> Iterator[Any]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(routes: dict[str, Reply]) -> FakeServer:
+        fake = FakeServer(routes)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                fake.requests.append((method, self.path, dict(self.headers), body))
+                reply = fake.routes.get(f"{method} {self.path}")
+                if reply is None:
+                    reply = Reply(status=404, body=b'{"detail":"Not Found"}')
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                if reply.content_type != "text/event-stream":
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    return
+                self.send_header("Connection", "close")
+                self.end_headers()
+                events = [e for e in reply.body.split(b"\n\n") if e.strip()]
+                for index, event in enumerate(events):
+                    if reply.cut_after is not None and index >= reply.cut_after:
+                        break
+                    self.wfile.write(event + b"\n\n")
+                    self.wfile.flush()
+                    time.sleep(reply.pause_s)
+                self.close_connection = True
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+        return fake
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_vllm_reasoning_field(fake_server) -> None:
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("vllm_models.json"),
+            "POST /v1/chat/completions": sse("vllm_reasoning.sse"),
+        }
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1/")
+    try:
+        options = GenerationOptions(
+            max_tokens=50, top_k=20, grammar='root ::= "x"', temperature=0.6
+        )
+        deltas = await collect(runtime, options)
+        assert runtime.engine == VLLM
+        assert runtime.capabilities.context_length == 40960
+        assert runtime.capabilities.grammar is False
+        assert texts(deltas, ThinkingDelta) == "The user says hi."
+        assert texts(deltas, TextDelta) == "Hello there!"
+        finish = deltas[-1]
+        assert isinstance(finish, Finish) and finish.reason == "stop"
+        assert (finish.usage.prompt_tokens, finish.usage.completion_tokens) == (12, 8)
+        assert finish.usage.cached_tokens == 4
+        (body,) = fake.bodies("/v1/chat/completions")
+        assert body["model"] == "Qwen/Qwen3-0.6B" and body["top_k"] == 20
+        assert "grammar" not in body and "cache_prompt" not in body
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    finally:
+        await runtime.close()
+
+
+async def test_ollama_v1_reasoning_and_model_pick(fake_server) -> None:
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("ollama_models.json"),
+            "POST /v1/chat/completions": sse("ollama_reasoning.sse"),
+        }
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1#gemma3:1b")
+    try:
+        deltas = await collect(runtime, GenerationOptions(top_k=3, stop=["END"]))
+        assert runtime.engine == GENERIC and runtime.capabilities.context_length == 8192
+        assert texts(deltas, ThinkingDelta) == "Okay, a greeting."
+        assert texts(deltas, TextDelta) == "Hi!"
+        assert isinstance(deltas[-1], Finish) and deltas[-1].usage.completion_tokens == 7
+        (body,) = fake.bodies("/v1/chat/completions")
+        assert body["model"] == "gemma3:1b" and body["stop"] == ["END"]
+        assert set(body) <= STANDARD_FIELDS
+    finally:
+        await runtime.close()
+
+
+async def test_llama_server_extras_props_and_reasoning_content(fake_server, monkeypatch) -> None:
+    monkeypatch.setenv("GEMMA_CHAT_OPENAI_API_KEY", "sekrit")
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("llama_server_models.json"),
+            "GET /props": json_reply("llama_server_props.json"),
+            "POST /v1/chat/completions": sse("llama_server_reasoning.sse"),
+        }
+    )
+    runtime = OpenAICompatRuntime(
+        f"openai:{fake.url}", chat_template_kwargs={"enable_thinking": True}
+    )
+    try:
+        options = GenerationOptions(grammar='root ::= "yes" | "no"', top_k=7, seed=3)
+        deltas = await collect(runtime, options)
+        assert runtime.engine == LLAMA_SERVER
+        caps = runtime.capabilities
+        assert caps.context_length == 4096 and caps.grammar is True
+        assert caps.modalities == ("text", "image")
+        assert texts(deltas, ThinkingDelta) == "Let me answer."
+        assert texts(deltas, TextDelta) == "yes"
+        finish = deltas[-1]
+        assert isinstance(finish, Finish)
+        assert finish.usage.completion_tokens == 4 and finish.usage.prompt_tokens == 14
+        assert finish.usage.cached_tokens == 6 and finish.usage.tokens_per_s == 80.0
+        (body,) = fake.bodies("/v1/chat/completions")
+        assert body["cache_prompt"] is True and body["grammar"] == 'root ::= "yes" | "no"'
+        assert body["top_k"] == 7 and body["seed"] == 3
+        assert body["chat_template_kwargs"] == {"enable_thinking": True}
+        assert all(h.get("Authorization") == "Bearer sekrit" for _, _, h, _ in fake.requests)
+    finally:
+        await runtime.close()
+
+
+async def test_generic_server_gets_no_extras_and_think_tags_split(fake_server) -> None:
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("generic_models.json"),
+            "POST /v1/chat/completions": sse("generic_think.sse"),
+        }
+    )
+    runtime = OpenAICompatRuntime(
+        f"openai:{fake.url}/v1", chat_template_kwargs={"enable_thinking": True}
+    )
+    try:
+        options = GenerationOptions(
+            max_tokens=4, temperature=0.1, top_p=0.5, top_k=9, seed=1, grammar="root ::= x"
+        )
+        deltas = await collect(runtime, options)
+        assert texts(deltas, ThinkingDelta) == "Short plan."
+        assert texts(deltas, TextDelta) == "Done."
+        assert all("<" not in d.text for d in deltas if isinstance(d, TextDelta))
+        finish = deltas[-1]
+        assert isinstance(finish, Finish) and finish.reason == "length"
+        assert finish.usage.completion_tokens == 4  # estimated: one per content chunk
+        (body,) = fake.bodies("/v1/chat/completions")
+        assert set(body) <= STANDARD_FIELDS
+        assert body["max_tokens"] == 4 and body["top_p"] == 0.5
+    finally:
+        await runtime.close()
+
+
+async def test_live_usage_while_streaming(fake_server) -> None:
+    reply = sse("ollama_reasoning.sse")
+    reply.pause_s = 0.15
+    fake = fake_server(
+        {"GET /v1/models": json_reply("ollama_models.json"), "POST /v1/chat/completions": reply}
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    try:
+        deltas = await collect(runtime)
+        assert any(isinstance(d, Usage) for d in deltas)
+    finally:
+        await runtime.close()
+
+
+async def test_rejected_api_key(fake_server) -> None:
+    error = {"error": {"code": 401, "message": "Invalid API Key", "type": "authentication_error"}}
+    fake = fake_server({"GET /v1/models": json_reply(error, status=401)})
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    with pytest.raises(ModelLoadError, match=r"rejected the API key.*GEMMA_CHAT_OPENAI_API_KEY"):
+        await runtime.load()
+    await runtime.close()
+
+
+async def test_context_exceeded(fake_server) -> None:
+    error = {
+        "error": {
+            "code": 400,
+            "message": "the request exceeds the available context size, try increasing it",
+            "type": "exceed_context_size_error",
+            "n_prompt_tokens": 5000,
+            "n_ctx": 4096,
+        }
+    }
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("llama_server_models.json"),
+            "GET /props": json_reply("llama_server_props.json"),
+            "POST /v1/chat/completions": json_reply(error, status=400),
+        }
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    try:
+        with pytest.raises(RuntimeFailure, match=r"too long for the model's context \(4096"):
+            await collect(runtime)
+    finally:
+        await runtime.close()
+
+
+async def test_unknown_model_from_chat_endpoint_lists_ids(fake_server) -> None:
+    error = {"error": {"message": 'model "qwen3:0.6b" not found, try pulling it first'}}
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("ollama_models.json"),
+            "POST /v1/chat/completions": json_reply(error, status=404),
+        }
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    try:
+        with pytest.raises(RuntimeFailure, match=r"no model 'qwen3:0.6b'.*gemma3:1b"):
+            await collect(runtime)
+    finally:
+        await runtime.close()
+
+
+async def test_stream_cut_mid_reply(fake_server) -> None:
+    reply = sse("vllm_reasoning.sse")
+    reply.cut_after = 4
+    fake = fake_server(
+        {"GET /v1/models": json_reply("vllm_models.json"), "POST /v1/chat/completions": reply}
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    seen: list[Delta] = []
+    try:
+        with pytest.raises(RuntimeFailure, match="closed the stream mid-reply"):
+            async for delta in runtime.stream(HELLO, GenerationOptions(), CancelToken()):
+                seen.append(delta)
+        assert texts(seen, TextDelta) == "Hello"
+    finally:
+        await runtime.close()
+
+
+async def test_cancel_during_slow_read(fake_server) -> None:
+    reply = sse("vllm_reasoning.sse")
+    reply.pause_s = 2.0
+    fake = fake_server(
+        {"GET /v1/models": json_reply("vllm_models.json"), "POST /v1/chat/completions": reply}
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    cancel = CancelToken()
+    try:
+        await runtime.load()
+        asyncio.get_running_loop().call_later(0.3, cancel.cancel)
+        started = time.perf_counter()
+        deltas = [d async for d in runtime.stream(HELLO, GenerationOptions(), cancel)]
+        assert time.perf_counter() - started < 0.3 + 0.1
+        assert isinstance(deltas[-1], Finish) and deltas[-1].reason == "cancelled"
+    finally:
+        await runtime.close()
+
+
+async def test_connection_refused() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    runtime = create_runtime(f"openai:{url}")
+    with pytest.raises(ModelLoadError, match=r"connection refused\. Is it running"):
+        await runtime.load()
+    await runtime.close()
+
+
+async def test_wrong_base_path(fake_server) -> None:
+    fake = fake_server({})
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/api")
+    with pytest.raises(ModelLoadError, match="not found"):
+        await runtime.load()
+    await runtime.close()
+
+
+def test_spec_parsing_and_detection() -> None:
+    assert parse_spec("openai:http://h:8080/v1#m") == ("http://h:8080/v1", "m")
+    assert parse_spec("openai:http://h:8080/") == ("http://h:8080/v1", None)
+    assert parse_spec("openai:localhost:1234") == ("http://localhost:1234/v1", None)
+    with pytest.raises(UnknownModelSpec):
+        create_runtime("openai:")
+    assert detect_engine("llamacpp", None) == LLAMA_SERVER
+    assert detect_engine(None, {"default_generation_settings": {}}) == LLAMA_SERVER
+    assert detect_engine("me", None) == LLAMA_CPP_PYTHON
+    assert detect_engine("vllm", None) == VLLM
+    assert detect_engine("library", None) == GENERIC
+    assert detect_engine(None, None) == GENERIC
