@@ -15,7 +15,9 @@ COMMANDS = ("serve", "chat", "build")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="model spec: embedded (default), gguf:PATH, openai:URL[#MODEL], replay:PATH")
+    parser.add_argument(
+        "--model", help="model spec: embedded (default), gguf:PATH, openai:URL[#MODEL], replay:PATH"
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
