@@ -9,6 +9,7 @@ in it changes between rounds, so the engine reuses its prompt cache round after 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -197,15 +198,7 @@ class BuildAgent:
             grammar = guided_page_grammar() if round_index == 0 else summary_grammar()
         else:
             grammar = action_grammar(require_action=round_index == 0)
-        return GenerationOptions(
-            max_tokens=self.options.max_tokens,
-            temperature=self.options.temperature,
-            top_p=self.options.top_p,
-            top_k=self.options.top_k,
-            seed=self.options.seed,
-            stop=self.options.stop,
-            grammar=grammar,
-        )
+        return dataclasses.replace(self.options, grammar=grammar)
 
     def _cut_from(
         self,

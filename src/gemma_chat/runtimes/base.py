@@ -57,6 +57,35 @@ class Usage:
         return data
 
 
+class TokenClock:
+    """Times a stream into its Usage: TTFT at the first token, the decode rate after it.
+
+    The decode rate leaves out the first token, whose time is the prompt's, not decoding's.
+    """
+
+    def __init__(self, usage: Usage, started: float) -> None:
+        self.usage = usage
+        self.started = started
+        self.first_at: float | None = None
+        self.last_at: float | None = None
+
+    def first(self, now: float) -> None:
+        if self.first_at is None:
+            self.first_at = now
+            self.usage.ttft_ms = (now - self.started) * 1000
+
+    def count(self, now: float, tokens: int = 1) -> None:
+        self.first(now)
+        self.last_at = now
+        self.usage.completion_tokens += tokens
+        self.rate(now)
+
+    def rate(self, now: float) -> None:
+        if self.first_at is not None and self.usage.completion_tokens > 1:
+            elapsed = max(now - self.first_at, 1e-9)
+            self.usage.tokens_per_s = (self.usage.completion_tokens - 1) / elapsed
+
+
 @dataclass(frozen=True, slots=True)
 class Finish:
     reason: FinishReason

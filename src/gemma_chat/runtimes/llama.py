@@ -34,6 +34,7 @@ from gemma_chat.runtimes.base import (
     GenerationOptions,
     ModelLoadError,
     RuntimeFailure,
+    TokenClock,
     Usage,
 )
 from gemma_chat.runtimes.stop_strings import StopStringFilter
@@ -261,7 +262,7 @@ class LlamaCppRuntime:
         splitter = ThinkingSplitter()
         is_eog = _eog_check(llm)
         reason: FinishReason = "length"
-        first_at: float | None = None
+        clock = TokenClock(usage, started)
         last_live = 0.0
 
         def send_text(text: str) -> None:
@@ -283,15 +284,11 @@ class LlamaCppRuntime:
                     reason = "cancelled"
                     break
                 now = time.perf_counter()
-                if first_at is None:
-                    first_at = now
-                    usage.ttft_ms = (now - started) * 1000
+                clock.first(now)
                 if is_eog(token):
                     reason = "stop"
                     break
-                usage.completion_tokens += 1
-                if usage.completion_tokens > 1:
-                    usage.tokens_per_s = (usage.completion_tokens - 1) / max(now - first_at, 1e-9)
+                clock.count(now)
                 piece = decoder.decode(llm.detokenize([token], special=False))
                 text, hit = stops.feed(piece)
                 if text:

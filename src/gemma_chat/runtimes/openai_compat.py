@@ -37,6 +37,7 @@ from gemma_chat.runtimes.base import (
     RuntimeFailure,
     TextDelta,
     ThinkingDelta,
+    TokenClock,
     UnknownModelSpec,
     Usage,
 )
@@ -272,8 +273,7 @@ class OpenAICompatRuntime:
         splitter = ThinkingSplitter()
         reason: FinishReason | None = None
         server_usage = server_speed = False
-        first_at: float | None = None
-        last_at = started
+        clock = TokenClock(usage, started)
         last_live = 0.0
         try:
             while True:
@@ -312,16 +312,8 @@ class OpenAICompatRuntime:
                         yield out
                     if _has_text(delta):
                         now = time.perf_counter()
-                        if first_at is None:
-                            first_at = now
-                            usage.ttft_ms = (now - started) * 1000
-                        if not server_usage:  # best effort: one chunk ≈ one token
-                            usage.completion_tokens += 1
-                        if usage.completion_tokens > 1:
-                            usage.tokens_per_s = (usage.completion_tokens - 1) / max(
-                                now - first_at, 1e-9
-                            )
-                        last_at = now
+                        # Best effort without server counts: one chunk ≈ one token.
+                        clock.count(now, 0 if server_usage else 1)
                         if now - last_live >= LIVE_USAGE_EVERY_S:
                             last_live = now
                             yield Usage(**usage.as_dict())
@@ -334,8 +326,8 @@ class OpenAICompatRuntime:
             await asyncio.wait({reader}, timeout=0.05)
         for delta in splitter.flush():
             yield delta
-        if server_usage and not server_speed and first_at and usage.completion_tokens > 1:
-            usage.tokens_per_s = (usage.completion_tokens - 1) / max(last_at - first_at, 1e-9)
+        if server_usage and not server_speed and clock.last_at is not None:
+            clock.rate(clock.last_at)
         yield Finish(reason or "stop", usage)
 
     async def _read_events(self, body: dict[str, Any], queue: asyncio.Queue[Any]) -> None:

@@ -22,6 +22,7 @@ from gemma_chat.runtimes.base import (
     Finish,
     GenerationOptions,
     ModelLoadError,
+    TokenClock,
     Usage,
     sleep_or_cancel,
 )
@@ -75,7 +76,7 @@ class ReplayRuntime:
         self._next += 1
         usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
         started = time.perf_counter()
-        first_at: float | None = None
+        clock = TokenClock(usage, started)
         last_live = 0.0
         splitter = ThinkingSplitter()
         delay = 1.0 / self.tps if self.tps > 0 else 0.0
@@ -88,12 +89,7 @@ class ReplayRuntime:
                 reason = "cancelled"
                 break
             now = time.perf_counter()
-            if first_at is None:
-                first_at = now
-                usage.ttft_ms = (now - started) * 1000
-            usage.completion_tokens += 1
-            if usage.completion_tokens > 1:
-                usage.tokens_per_s = (usage.completion_tokens - 1) / max(now - first_at, 1e-9)
+            clock.count(now)
             for delta in splitter.feed(token):
                 yield delta
             if now - last_live >= LIVE_USAGE_EVERY_S:
