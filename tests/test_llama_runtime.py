@@ -184,3 +184,60 @@ async def test_abandoning_a_stream_frees_the_model(embedded) -> None:
     deltas = await collect(embedded, [ChatMessage("user", "Hi")], GenerationOptions(max_tokens=3))
     assert deltas[-1].reason in ("stop", "length")
     assert time.perf_counter() - started < 2  # not stuck behind 2000 abandoned tokens
+
+
+NO_SYSTEM_TEMPLATE = (  # shaped like Gemma 2's: the template itself refuses a system turn
+    "{% for m in messages %}{% if m['role'] == 'system' %}"
+    "{{ raise_exception('System role not supported') }}{% endif %}"
+    "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if enable_thinking %}THINKING-ON{% endif %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+@pytest.fixture
+def strict_template(embedded):
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    original = embedded._formatter
+    embedded._formatter = Jinja2ChatFormatter(NO_SYSTEM_TEMPLATE, "<|im_end|>", "")
+    try:
+        yield embedded
+    finally:
+        embedded._formatter, embedded._fold_system = original, False
+
+
+def prompt_text(runtime, tokens) -> str:
+    return runtime._llm.detokenize(tokens, special=True).decode()
+
+
+async def test_template_without_system_role_gets_it_folded_into_the_user_turn(
+    strict_template,
+) -> None:
+    messages = [ChatMessage("system", "Answer in French."), ChatMessage("user", "Hello")]
+    tokens, _ = strict_template.render_prompt(messages)
+    text = prompt_text(strict_template, tokens)
+    assert "<|im_start|>system" not in text
+    assert "<|im_start|>user\nAnswer in French.\n\nHello<|im_end|>" in text
+    deltas = await collect(strict_template, messages)
+    assert isinstance(deltas[-1], Finish) and text_of(deltas).strip()
+
+
+async def test_thinking_switch_reaches_the_template(strict_template) -> None:
+    messages = [ChatMessage("user", "Hi")]
+    on = prompt_text(strict_template, strict_template.render_prompt(messages, True)[0])
+    off = prompt_text(strict_template, strict_template.render_prompt(messages, False)[0])
+    default = prompt_text(strict_template, strict_template.render_prompt(messages)[0])
+    assert "THINKING-ON" in on
+    assert "THINKING-ON" not in off and "THINKING-ON" not in default
+
+
+def test_control_tokens_that_spell_thinking_markers_are_kept(embedded) -> None:
+    from gemma_chat.runtimes.llama import _marker_tokens
+
+    llm = embedded._llm
+    (im_start,) = llm.tokenize(b"<|im_start|>", add_bos=False, special=True)
+    # A marker that is a control token in this vocabulary is kept as text...
+    assert _marker_tokens(llm, ("<|im_start|>",)) == {im_start}
+    # ...while markers written as ordinary text need nothing special.
+    assert _marker_tokens(llm, ("<think>", "</think>")) == frozenset()

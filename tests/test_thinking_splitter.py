@@ -61,3 +61,23 @@ def test_stop_string_prefix_that_does_not_complete_is_released() -> None:
     assert stops.feed("ST") == ("", False)
     assert stops.feed("ART") == ("START", False)
     assert stops.flush() == ""
+
+
+def test_gemma4_thought_channel_is_thinking() -> None:
+    text, thinking, pieces = run(
+        ["<|chan", "nel>thought", "\n", "Two plus two", " is four.<chan", "nel|>", "\n", "It is 4."]
+    )
+    assert thinking == "Two plus two is four."
+    assert text == "It is 4."
+    assert all("channel" not in p for p in pieces)
+
+
+def test_gemma4_empty_thought_channel_leaves_only_the_answer() -> None:
+    text, thinking, _ = run(["<|channel>thought\n<channel|>Hello!"])
+    assert (text, thinking) == ("Hello!", "")
+
+
+def test_newlines_inside_thinking_and_answer_are_kept() -> None:
+    text, thinking, _ = run(["<think>\nstep 1\n\nstep 2\n</think>\n\nline 1\n\nline 2\n"])
+    assert thinking == "step 1\n\nstep 2\n"
+    assert text == "line 1\n\nline 2\n"

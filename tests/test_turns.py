@@ -6,7 +6,7 @@ import pytest
 
 from gemma_chat.chat.history import model_messages
 from gemma_chat.chat.turns import TurnBusy, TurnManager
-from gemma_chat.runtimes.registry import RuntimePool
+from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store import Database, Store
 
 

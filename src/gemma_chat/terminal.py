@@ -110,7 +110,7 @@ async def _chat(settings: Settings, prompt: str | None) -> int:
     try:
         runtime = state.runtimes.get(settings.model)
         with console.status(f"Loading {runtime.name}…", spinner="dots"):
-            await runtime.load()
+            await state.runtimes.switch(settings.model)
     except RuntimeFailure as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
         await state.close()

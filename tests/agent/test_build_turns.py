@@ -12,7 +12,7 @@ import pytest
 from gemma_chat.chat.history import model_messages
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.runtimes.base import GenerationOptions
-from gemma_chat.runtimes.registry import RuntimePool
+from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.runtimes.replay import replay_tokens
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.projects import Projects

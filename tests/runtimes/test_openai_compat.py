@@ -228,7 +228,7 @@ class Reply:
 
 @dataclass
 class FakeServer:
-    routes: dict[str, Reply]
+    routes: dict[str, Reply | list[Reply]]
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     url: str = ""
 
@@ -250,7 +250,7 @@ def json_reply(name_or_data: str | dict, status: int = 200) -> Reply:
 def fake_server() -> Iterator[Any]:
     servers: list[ThreadingHTTPServer] = []
 
-    def start(routes: dict[str, Reply]) -> FakeServer:
+    def start(routes: dict[str, Any]) -> FakeServer:
         fake = FakeServer(routes)
 
         class Handler(BaseHTTPRequestHandler):
@@ -263,6 +263,8 @@ def fake_server() -> Iterator[Any]:
                 body = json.loads(raw) if raw else None
                 fake.requests.append((method, self.path, dict(self.headers), body))
                 reply = fake.routes.get(f"{method} {self.path}")
+                if isinstance(reply, list):  # a sequence of replies: one per request
+                    reply = reply.pop(0) if len(reply) > 1 else reply[0]
                 if reply is None:
                     reply = Reply(status=404, body=b'{"detail":"Not Found"}')
                 self.send_response(reply.status)
@@ -543,3 +545,41 @@ def test_spec_parsing_and_detection() -> None:
     assert detect_engine("vllm", None) == VLLM
     assert detect_engine("library", None) == GENERIC
     assert detect_engine(None, None) == GENERIC
+
+
+async def test_server_template_without_system_role_gets_it_folded(fake_server) -> None:
+    refusal = {"error": {"message": "System role not supported", "type": "invalid_request"}}
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("ollama_models.json"),
+            "POST /v1/chat/completions": [json_reply(refusal, 400), sse("ollama_reasoning.sse")],
+        }
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1#gemma3:1b")
+    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "Hi")]
+    try:
+        deltas = [d async for d in runtime.stream(messages, GenerationOptions(), CancelToken())]
+        assert texts(deltas, TextDelta) == "Hi!"
+        first, second = fake.bodies("/v1/chat/completions")
+        assert [m["role"] for m in first["messages"]] == ["system", "user"]
+        assert second["messages"] == [{"role": "user", "content": "Be brief.\n\nHi"}]
+    finally:
+        await runtime.close()
+
+
+async def test_thinking_switch_goes_to_engines_that_take_template_kwargs(fake_server) -> None:
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("vllm_models.json"),
+            "POST /v1/chat/completions": sse("vllm_reasoning.sse"),
+        }
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    try:
+        await collect(runtime, GenerationOptions(thinking=False))
+        await collect(runtime, GenerationOptions())
+        off, default = fake.bodies("/v1/chat/completions")
+        assert off["chat_template_kwargs"] == {"enable_thinking": False}
+        assert "chat_template_kwargs" not in default
+    finally:
+        await runtime.close()

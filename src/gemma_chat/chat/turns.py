@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Publish
@@ -28,7 +28,7 @@ from gemma_chat.runtimes.base import (
     ThinkingDelta,
     Usage,
 )
-from gemma_chat.runtimes.registry import RuntimePool
+from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store.repository import Message, Store
 from gemma_chat.workspace import WorkspaceError
 from gemma_chat.workspace.projects import Projects
@@ -104,12 +104,14 @@ class TurnManager:
 
     def start(self, conversation_id: str, content: str) -> Turn:
         """Save the user's message and start answering it. Raises NotFound or TurnBusy."""
-        self.store.get_conversation(conversation_id)
+        conversation = self.store.get_conversation(conversation_id)
         if conversation_id in self._running:
             raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
         user = self.store.add_message(conversation_id, "user", content)
         # Saved up front as interrupted: if the process dies mid-turn, that is the truth.
-        assistant = self.store.add_message(conversation_id, "assistant", "", status="interrupted")
+        assistant = self.store.add_message(
+            conversation_id, "assistant", "", status="interrupted", model=conversation.model
+        )
         turn = Turn(uuid.uuid4().hex[:12], conversation_id, user, assistant)
         self._running[conversation_id] = turn
         turn.task = asyncio.create_task(self._run(turn), name=f"turn-{turn.id}")
@@ -160,12 +162,13 @@ class TurnManager:
             history = [
                 m for m in self.store.list_messages(turn.conversation_id) if m.id != message.id
             ]
-            runtime = self.runtimes.get(conversation.model)
-            await runtime.load()
-            if conversation.mode == "build":
-                await self._build(turn, runtime, model_messages(history), publish, progress)
-            else:
-                await self._chat(turn, runtime, model_messages(history), publish, progress)
+            options = replace(self.options, thinking=conversation.thinking)
+            async with self.runtimes.use(conversation.model) as runtime:
+                messages = model_messages(history)
+                if conversation.mode == "build":
+                    await self._build(turn, runtime, messages, options, publish, progress)
+                else:
+                    await self._chat(turn, runtime, messages, options, publish, progress)
         except (RuntimeFailure, WorkspaceError) as exc:
             error = str(exc)
         except Exception as exc:  # the turn must always end cleanly and be saved
@@ -192,10 +195,11 @@ class TurnManager:
         turn: Turn,
         runtime: Runtime,
         messages: list[ChatMessage],
+        options: GenerationOptions,
         publish: Publish,
         progress: _Progress,
     ) -> None:
-        async for delta in runtime.stream(messages, self.options, turn.cancel):
+        async for delta in runtime.stream(messages, options, turn.cancel):
             if isinstance(delta, TextDelta):
                 await publish("text", {"text": delta.text})
             elif isinstance(delta, ThinkingDelta):
@@ -210,6 +214,7 @@ class TurnManager:
         turn: Turn,
         runtime: Runtime,
         messages: list[ChatMessage],
+        options: GenerationOptions,
         publish: Publish,
         progress: _Progress,
     ) -> None:
@@ -222,7 +227,7 @@ class TurnManager:
             runtime,
             workspace,
             turn.conversation_id,
-            options=self.options,
+            options=options,
             grammar=getattr(runtime, "build_grammar", None),
             max_rounds=self.max_rounds,
             live=self.live,

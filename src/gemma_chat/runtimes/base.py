@@ -117,6 +117,9 @@ class GenerationOptions:
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
     grammar: str | None = None  # GBNF; honoured by runtimes whose capabilities say grammar
+    # Ask a reasoning model to think first (True), not to (False), or leave its default (None).
+    # Runtimes pass it on as the template's `enable_thinking` or the engine's own switch.
+    thinking: bool | None = None
 
 
 class CancelToken:

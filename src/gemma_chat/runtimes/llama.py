@@ -38,6 +38,11 @@ from gemma_chat.runtimes.base import (
     Usage,
 )
 from gemma_chat.runtimes.stop_strings import StopStringFilter
+from gemma_chat.runtimes.system_role import (
+    fold_system_prompt,
+    has_system_prompt,
+    rejects_system_role,
+)
 from gemma_chat.runtimes.thinking import ThinkingSplitter
 
 GGUF_MAGIC = b"GGUF"
@@ -83,6 +88,8 @@ def check_gguf_file(path: Path) -> None:
 
 
 class LlamaCppRuntime:
+    resident = True  # the model lives in this process's memory (see runtimes/pool.py)
+
     def __init__(
         self,
         spec: str,
@@ -106,6 +113,10 @@ class LlamaCppRuntime:
         self._load_lock = asyncio.Lock()
         self._grammars: dict[str, Any] = {}
         self._context_length = context_length or DEFAULT_CONTEXT
+        # Control tokens that must reach the thinking splitter as text (Gemma 4's
+        # `<|channel>` / `<channel|>`); every other special token is dropped from output.
+        self._marker_tokens: frozenset[int] = frozenset()
+        self._fold_system = False  # set once the template has refused a system message
 
     @property
     def capabilities(self) -> Capabilities:
@@ -114,6 +125,16 @@ class LlamaCppRuntime:
     @property
     def loaded(self) -> bool:
         return self._llm is not None
+
+    @property
+    def memory_bytes(self) -> int:
+        """Roughly what the loaded model holds: its weights (the file is mapped whole)."""
+        if self._llm is None:
+            return 0
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
 
     async def load(self) -> None:
         async with self._load_lock:
@@ -156,14 +177,32 @@ class LlamaCppRuntime:
         )
         if not self.name or self.name == self.path.stem:
             self.name = llm.metadata.get("general.name") or self.path.stem
+        self._marker_tokens = _marker_tokens(llm, ThinkingSplitter().markers)
         self._llm = llm
 
-    def render_prompt(self, messages: list[ChatMessage]) -> tuple[list[int], list[str]]:
-        """Apply the model's own chat template; returns prompt tokens and stop strings."""
+    def render_prompt(
+        self, messages: list[ChatMessage], thinking: bool | None = None
+    ) -> tuple[list[int], list[str]]:
+        """Apply the model's own chat template; returns prompt tokens and stop strings.
+
+        `thinking` becomes the template's `enable_thinking` switch (Gemma 4, Qwen 3, ...);
+        templates without one ignore it.
+        """
         assert self._llm is not None and self._formatter is not None
-        result = self._formatter(
-            messages=[{"role": m.role, "content": m.content} for m in messages]
-        )
+        if self._fold_system:
+            messages = fold_system_prompt(messages)
+        extra = {} if thinking is None else {"enable_thinking": thinking}
+        try:
+            result = self._formatter(
+                messages=[{"role": m.role, "content": m.content} for m in messages], **extra
+            )
+        except Exception as exc:
+            if self._fold_system or not has_system_prompt(messages):
+                raise RuntimeFailure(f"The model's chat template failed: {exc}") from exc
+            if not rejects_system_role(str(exc)):
+                raise RuntimeFailure(f"The model's chat template failed: {exc}") from exc
+            self._fold_system = True  # this template has no system role: fold from now on
+            return self.render_prompt(messages, thinking)
         tokens = self._llm.tokenize(
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
@@ -240,7 +279,7 @@ class LlamaCppRuntime:
     ) -> None:
         llm = self._llm
         started = time.perf_counter()
-        prompt, template_stops = self.render_prompt(messages)
+        prompt, template_stops = self.render_prompt(messages, options.thinking)
         usage = Usage(prompt_tokens=len(prompt))
         room = self._context_length - len(prompt)
         if room <= 1:
@@ -289,7 +328,8 @@ class LlamaCppRuntime:
                     reason = "stop"
                     break
                 clock.count(now)
-                piece = decoder.decode(llm.detokenize([token], special=False))
+                special = token in self._marker_tokens
+                piece = decoder.decode(llm.detokenize([token], special=special))
                 text, hit = stops.feed(piece)
                 if text:
                     send_text(text)
@@ -361,7 +401,18 @@ def _merge(options: GenerationOptions, defaults: GenerationOptions) -> Generatio
         seed=options.seed if options.seed is not None else defaults.seed,
         stop=options.stop or defaults.stop,
         grammar=options.grammar or defaults.grammar,
+        thinking=options.thinking if options.thinking is not None else defaults.thinking,
     )
+
+
+def _marker_tokens(llm: Any, markers: tuple[str, ...]) -> frozenset[int]:
+    """The control tokens that spell (part of) a thinking marker in this vocabulary."""
+    found: set[int] = set()
+    for marker in markers:
+        for token in llm.tokenize(marker.encode("utf-8"), add_bos=False, special=True):
+            if not llm.detokenize([token], special=False) and llm.detokenize([token], special=True):
+                found.add(token)
+    return frozenset(found)
 
 
 def _token_text(llm: Any, token: int) -> str:

@@ -41,6 +41,11 @@ from gemma_chat.runtimes.base import (
     UnknownModelSpec,
     Usage,
 )
+from gemma_chat.runtimes.system_role import (
+    fold_system_prompt,
+    has_system_prompt,
+    rejects_system_role,
+)
 from gemma_chat.runtimes.thinking import ThinkingSplitter
 
 API_KEY_ENV = "GEMMA_CHAT_OPENAI_API_KEY"
@@ -133,6 +138,7 @@ class OpenAICompatRuntime:
         self.model: str | None = self.requested_model
         self.name = f"{self.requested_model or 'OpenAI-compatible'} ({self.root_url})"
         self.chat_template_kwargs = chat_template_kwargs
+        self._fold_system = False  # set once the server's template refused a system turn
         self.engine = GENERIC
         self._api_key = api_key if api_key is not None else api_key_from_env()
         self._client: httpx.AsyncClient | None = None
@@ -246,14 +252,34 @@ class OpenAICompatRuntime:
             body["grammar"] = options.grammar
         if "top_k" in extras and options.top_k is not None:
             body["top_k"] = options.top_k
-        template_kwargs = getattr(options, "chat_template_kwargs", None) or (
-            self.chat_template_kwargs
-        )
+        template_kwargs = dict(self.chat_template_kwargs or {})
+        if options.thinking is not None:
+            template_kwargs["enable_thinking"] = options.thinking
         if "chat_template_kwargs" in extras and template_kwargs:
             body["chat_template_kwargs"] = dict(template_kwargs)
         return body
 
     async def stream(
+        self, messages: list[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> AsyncIterator[Delta]:
+        """One reply; a server whose template refuses the system role gets it folded."""
+        if self._fold_system:
+            messages = fold_system_prompt(messages)
+        produced = False
+        try:
+            async for delta in self._stream_once(messages, options, cancel):
+                produced = True
+                yield delta
+        except RuntimeFailure as exc:
+            if produced or self._fold_system or not has_system_prompt(messages):
+                raise
+            if not rejects_system_role(str(exc)):
+                raise
+            self._fold_system = True
+            async for delta in self._stream_once(fold_system_prompt(messages), options, cancel):
+                yield delta
+
+    async def _stream_once(
         self, messages: list[ChatMessage], options: GenerationOptions, cancel: CancelToken
     ) -> AsyncIterator[Delta]:
         await self.load()

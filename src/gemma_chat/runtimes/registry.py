@@ -60,25 +60,3 @@ def create_runtime(spec: str) -> Runtime:
         f"Unknown model spec {spec!r}. Use 'embedded', 'gguf:PATH', 'openai:URL[#MODEL]' "
         "or 'replay:PATH'."
     )
-
-
-class RuntimePool:
-    """One runtime instance per spec, shared by every conversation that uses it."""
-
-    def __init__(self) -> None:
-        self._runtimes: dict[str, Runtime] = {}
-
-    def get(self, spec: str) -> Runtime:
-        runtime = self._runtimes.get(spec)
-        if runtime is None:
-            runtime = create_runtime(spec)
-            self._runtimes[spec] = runtime
-        return runtime
-
-    def loaded(self, spec: str) -> Runtime | None:
-        return self._runtimes.get(spec)
-
-    async def close(self) -> None:
-        runtimes, self._runtimes = list(self._runtimes.values()), {}
-        for runtime in runtimes:
-            await runtime.close()

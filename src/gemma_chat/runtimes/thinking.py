@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from gemma_chat.runtimes.base import TextDelta, ThinkingDelta
 from gemma_chat.runtimes.textscan import partial_marker_suffix
 
-# (open, close) marker pairs; Gemma 4's channel markers join this list with its issue.
-DEFAULT_MARKERS: tuple[tuple[str, str], ...] = (("<think>", "</think>"),)
+# (open, close) marker pairs. Gemma 4 writes its reasoning in a "thought" channel:
+# `<|channel>thought\n…<channel|>` (both markers are single special tokens).
+GEMMA4_THOUGHT = ("<|channel>thought", "<channel|>")
+DEFAULT_MARKERS: tuple[tuple[str, str], ...] = (("<think>", "</think>"), GEMMA4_THOUGHT)
 
 
 class ThinkingSplitter:
@@ -21,6 +23,12 @@ class ThinkingSplitter:
         self._markers = markers
         self._buffer = ""
         self._close: str | None = None  # the close marker we wait for, when thinking
+        # Templates put a newline after each marker; it is layout, not content.
+        self._skip_newlines = False
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return tuple(m for pair in self._markers for m in pair)
 
     @property
     def thinking(self) -> bool:
@@ -29,6 +37,11 @@ class ThinkingSplitter:
     def feed(self, chunk: str) -> Iterator[TextDelta | ThinkingDelta]:
         self._buffer += chunk
         while self._buffer:
+            if self._skip_newlines:
+                self._buffer = self._buffer.lstrip("\n")
+                if not self._buffer:
+                    return
+                self._skip_newlines = False
             wanted = [self._close] if self._close else [m[0] for m in self._markers]
             index, marker = self._find_first(wanted)
             if marker is not None:
@@ -37,6 +50,7 @@ class ThinkingSplitter:
                     yield self._delta(before)
                 self._buffer = self._buffer[index + len(marker) :]
                 self._close = None if self._close else self._close_for(marker)
+                self._skip_newlines = True
                 continue
             keep = partial_marker_suffix(self._buffer, wanted)
             out = self._buffer[: len(self._buffer) - keep]

@@ -27,15 +27,23 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _not_blank_if_given(value: str | None) -> str | None:
+    return None if value is None else _not_blank(value)
+
+
 class CreateConversation(BaseModel):
     mode: Literal["chat", "build"] = "chat"
     model: str | None = Field(default=None, max_length=4096)
     title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
 
 
-class RenameConversation(BaseModel):
-    title: str = Field(max_length=MAX_TITLE_CHARS)
-    _check = field_validator("title")(_not_blank)
+class UpdateConversation(BaseModel):
+    """Rename, change the model, or set the thinking switch (null: the model's default)."""
+
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    model: str | None = Field(default=None, max_length=4096)
+    thinking: bool | None = None
+    _check = field_validator("title", "model")(_not_blank_if_given)
 
 
 class Rewind(BaseModel):
@@ -84,10 +92,20 @@ async def get_conversation(conversation_id: str, state: State) -> dict[str, Any]
 
 
 @router.patch("/{conversation_id}")
-async def rename_conversation(
-    conversation_id: str, body: RenameConversation, state: State
+async def update_conversation(
+    conversation_id: str, body: UpdateConversation, state: State
 ) -> dict[str, Any]:
-    return conversation_json(state, state.store.rename_conversation(conversation_id, body.title))
+    state.store.get_conversation(conversation_id)
+    model = body.model.strip() if body.model is not None else None
+    if model is not None:
+        if state.turns.running(conversation_id):
+            raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
+        state.runtimes.get(model)  # an unknown spec is a 422 here, not a failed turn later
+    changes: dict[str, Any] = {"title": body.title, "model": model}
+    if "thinking" in body.model_fields_set:
+        changes["thinking"] = body.thinking
+    conversation = state.store.update_conversation(conversation_id, **changes)
+    return conversation_json(state, conversation)
 
 
 @router.delete("/{conversation_id}", status_code=204)

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from gemma_chat.chat.turns import TurnBusy
-from gemma_chat.runtimes.base import UnknownModelSpec
+from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.store.repository import NotFound
 
 
@@ -40,6 +40,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def busy(_: Request, exc: TurnBusy) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
-    @app.exception_handler(UnknownModelSpec)
-    async def unknown_model(_: Request, exc: UnknownModelSpec) -> JSONResponse:
+    @app.exception_handler(RuntimeFailure)
+    async def runtime_failure(_: Request, exc: RuntimeFailure) -> JSONResponse:
+        # An unknown spec, an unreachable engine, a model that will not load or fit:
+        # the request cannot be done as asked, and the message says why.
         return JSONResponse({"detail": str(exc)}, status_code=422)

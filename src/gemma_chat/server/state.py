@@ -11,7 +11,7 @@ from fastapi import Request
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
 from gemma_chat.runtimes.base import RuntimeFailure
-from gemma_chat.runtimes.registry import RuntimePool
+from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.preview import PreviewServer
 from gemma_chat.workspace.projects import Projects
@@ -49,7 +49,7 @@ class AppState:
 
     async def _load_default(self) -> None:
         try:
-            await self.runtimes.get(self.settings.model).load()
+            await self.runtimes.switch(self.settings.model)
             self.load_error = None
         except RuntimeFailure as exc:
             # The app keeps running; the error shows in /api/health and on the next turn.

@@ -37,4 +37,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE messages ADD COLUMN actions TEXT;
     ALTER TABLE messages ADD COLUMN version TEXT;
     """,
+    # 3: engines and models. A conversation's thinking switch (NULL: the model's default)
+    # and, per reply, the model that wrote it (conversations can switch models midway).
+    """
+    ALTER TABLE conversations ADD COLUMN thinking INTEGER;
+    ALTER TABLE messages ADD COLUMN model TEXT;
+    """,
 ]

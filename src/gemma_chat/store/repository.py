@@ -22,6 +22,13 @@ class NotFound(LookupError):
     pass
 
 
+class Unset:
+    """Marks an argument as not given, where None is a meaningful value."""
+
+
+UNSET = Unset()
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -48,11 +55,19 @@ class Conversation:
     model: str
     created_at: str
     updated_at: str
+    thinking: bool | None = None  # None: the model's own default
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Conversation:
+        thinking = row["thinking"]
         return cls(
-            row["id"], row["title"], row["mode"], row["model"], row["created_at"], row["updated_at"]
+            row["id"],
+            row["title"],
+            row["mode"],
+            row["model"],
+            row["created_at"],
+            row["updated_at"],
+            None if thinking is None else bool(thinking),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +76,7 @@ class Conversation:
             "title": self.title,
             "mode": self.mode,
             "model": self.model,
+            "thinking": self.thinking,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -80,6 +96,7 @@ class Message:
     transcript: list[dict[str, str]] | None = None  # Build mode: what the model saw and wrote
     actions: list[dict[str, Any]] | None = None  # Build mode: action summaries for the UI
     version: str | None = None  # Build mode: the workspace version this turn recorded
+    model: str | None = None  # the model spec that wrote an assistant reply
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Message:
@@ -96,6 +113,7 @@ class Message:
             transcript=json.loads(row["transcript"]) if row["transcript"] else None,
             actions=json.loads(row["actions"]) if row["actions"] else None,
             version=row["version"],
+            model=row["model"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +127,7 @@ class Message:
             "stats": self.stats,
             "actions": self.actions or [],
             "version": self.version,
+            "model": self.model,
             "created_at": self.created_at,
         }
 
@@ -150,10 +169,30 @@ class Store:
         return [Conversation.from_row(r) for r in rows], int(total)
 
     def rename_conversation(self, conversation_id: str, title: str) -> Conversation:
+        return self.update_conversation(conversation_id, title=title)
+
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        model: str | None = None,
+        thinking: bool | Unset | None = UNSET,
+    ) -> Conversation:
+        """Change what was given; `thinking=None` goes back to the model's default."""
+        changes: dict[str, object] = {}
+        if title is not None:
+            changes["title"], changes["titled"] = title.strip(), 1
+        if model is not None:
+            changes["model"] = model
+        if not isinstance(thinking, Unset):
+            changes["thinking"] = None if thinking is None else int(thinking)
+        changes["updated_at"] = now_iso()
+        assignments = ", ".join(f"{column} = ?" for column in changes)
         with self.db.transaction() as tx:
             cursor = tx.execute(
-                "UPDATE conversations SET title = ?, titled = 1, updated_at = ? WHERE id = ?",
-                (title.strip(), now_iso(), conversation_id),
+                f"UPDATE conversations SET {assignments} WHERE id = ?",
+                (*changes.values(), conversation_id),
             )
             if cursor.rowcount == 0:
                 raise NotFound(f"No conversation with id {conversation_id!r}")
@@ -180,9 +219,12 @@ class Store:
         content: str,
         status: Status = "complete",
         thinking: str = "",
+        model: str | None = None,
     ) -> Message:
         stamp = now_iso()
-        message = Message(new_id("m"), conversation_id, role, content, status, stamp, thinking)
+        message = Message(
+            new_id("m"), conversation_id, role, content, status, stamp, thinking, model=model
+        )
         with self.db.transaction() as tx:
             row = tx.execute(
                 "SELECT titled FROM conversations WHERE id = ?", (conversation_id,)
@@ -195,8 +237,8 @@ class Store:
             ).fetchone()[0]
             tx.execute(
                 "INSERT INTO messages (id, conversation_id, seq, role, content, thinking, status,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (message.id, conversation_id, seq, role, content, thinking, status, stamp),
+                " created_at, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (message.id, conversation_id, seq, role, content, thinking, status, stamp, model),
             )
             if role == "user" and not row["titled"]:
                 tx.execute(
