@@ -47,6 +47,8 @@ from gemma_chat.runtimes.base import (
 from gemma_chat.workspace import Workspace
 
 Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+# Trims a round's messages to the model's context window (and tells the user it did).
+FitContext = Callable[[list[ChatMessage]], Awaitable[list[ChatMessage]]]
 # "actions": any well-formed actions (capable models); "guided": one complete page and
 # then a summary, for models too small to plan (the embedded one).
 GrammarMode = Literal["actions", "guided"]
@@ -95,8 +97,10 @@ class BuildAgent:
         grammar: GrammarMode | None = None,
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         live: LiveFiles | None = None,
+        fit: FitContext | None = None,
     ) -> None:
         self.runtime = runtime
+        self.fit = fit
         self.workspace = workspace
         self.conversation_id = conversation_id
         self.options = options or GenerationOptions()
@@ -113,6 +117,8 @@ class BuildAgent:
         cut: _Cut | None = None
         self._decoded, self._decode_s = 0, 0.0
         for round_index in range(self.max_rounds):
+            if self.fit is not None:  # each round adds to the prompt; keep it in the window
+                messages = await self.fit(messages)
             raw, finish, results, cut = await self._round(
                 messages, round_index, cut, cancel, publish, outcome
             )

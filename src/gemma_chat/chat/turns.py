@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Publish
+from gemma_chat.chat.context_budget import fit_to_context, reply_tokens
 from gemma_chat.chat.history import model_messages
 from gemma_chat.runtimes.base import (
     CancelToken,
@@ -199,6 +200,7 @@ class TurnManager:
         publish: Publish,
         progress: _Progress,
     ) -> None:
+        messages = await self._fit(runtime, messages, options, publish)
         async for delta in runtime.stream(messages, options, turn.cancel):
             if isinstance(delta, TextDelta):
                 await publish("text", {"text": delta.text})
@@ -231,6 +233,7 @@ class TurnManager:
             grammar=getattr(runtime, "build_grammar", None),
             max_rounds=self.max_rounds,
             live=self.live,
+            fit=lambda msgs: self._fit(runtime, msgs, options, publish),
         )
         try:
             outcome = await agent.run(messages, turn.cancel, publish)
@@ -244,6 +247,19 @@ class TurnManager:
             version = await asyncio.to_thread(versions.record, title, turn.id)
             progress.version = version.id
             await publish("version", {"id": version.id, "index": version.index})
+
+    async def _fit(
+        self,
+        runtime: Runtime,
+        messages: list[ChatMessage],
+        options: GenerationOptions,
+        publish: Publish,
+    ) -> list[ChatMessage]:
+        """The messages that fit the model's context; a `context` event when trimmed."""
+        fitted = await fit_to_context(runtime, messages, reply_tokens(runtime, options))
+        if fitted.trimmed:
+            await publish("context", fitted.event())
+        return fitted.messages
 
     def _save(
         self, message: Message, progress: _Progress, status: str, error: str | None

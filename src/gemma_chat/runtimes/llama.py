@@ -211,6 +211,23 @@ class LlamaCppRuntime:
         )
         return tokens, [s for s in stops if s]
 
+    async def count_tokens(self, texts: list[str]) -> list[int]:
+        """Token counts by the model's own tokenizer (for the context budget)."""
+        await self.load()
+
+        def count() -> list[int]:
+            tokenize = self._llm.tokenize
+            return [len(tokenize(t.encode("utf-8"), add_bos=False, special=True)) for t in texts]
+
+        return await asyncio.get_running_loop().run_in_executor(LLAMA_THREAD, count)
+
+    async def count_prompt_tokens(self, messages: list[ChatMessage]) -> int:
+        """The exact prompt length, chat template included."""
+        await self.load()
+        loop = asyncio.get_running_loop()
+        tokens, _ = await loop.run_in_executor(LLAMA_THREAD, self.render_prompt, messages)
+        return len(tokens)
+
     async def stream(
         self, messages: list[ChatMessage], options: GenerationOptions, cancel: CancelToken
     ) -> AsyncIterator[Delta]:

@@ -1,8 +1,9 @@
-"""`replay:PATH[?tps=N]`: scripted model output for tests and demos.
+"""`replay:PATH[?tps=N&ctx=N]`: scripted model output for tests and demos.
 
 Each model call streams the next segment of the file (segments are separated by a
 line `=== turn ===`); once they run out a call streams nothing and stops. `tps` sets
-the pace in tokens per second (0 = as fast as possible).
+the pace in tokens per second (0 = as fast as possible); `ctx` the context length it
+reports (for context-budget tests). Each call's messages are kept in `calls`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from gemma_chat.runtimes.thinking import ThinkingSplitter
 SEPARATOR = re.compile(r"^=== turn ===[ \t]*\r?$\n?", re.MULTILINE)
 TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])|\s+")
 DEFAULT_TPS = 50.0
+DEFAULT_CONTEXT = 131072
 
 
 def split_segments(script: str) -> list[str]:
@@ -51,13 +53,15 @@ class ReplayRuntime:
         params = parse_qs(query)
         self.path = Path(path).expanduser()
         self.tps = float(params.get("tps", [DEFAULT_TPS])[0])
+        self.context_length = int(params.get("ctx", [DEFAULT_CONTEXT])[0])
+        self.calls: list[list[ChatMessage]] = []
         self.name = f"Replay ({self.path.name})"
         self._segments: list[str] | None = None
         self._next = 0
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(context_length=131072, modalities=("text",), grammar=False)
+        return Capabilities(self.context_length, modalities=("text",), grammar=False)
 
     async def load(self) -> None:
         if self._segments is not None:
@@ -72,6 +76,7 @@ class ReplayRuntime:
     ) -> AsyncIterator[Delta]:
         await self.load()
         assert self._segments is not None
+        self.calls.append(list(messages))
         segment = self._segments[self._next] if self._next < len(self._segments) else ""
         self._next += 1
         usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)

@@ -1,0 +1,142 @@
+"""The context budget: what is trimmed first, the notice, and the model's own tokenizer."""
+
+from __future__ import annotations
+
+import pytest
+
+from gemma_chat.chat.context_budget import (
+    ELIDED,
+    elide_tool_results,
+    estimate_tokens,
+    fit_to_context,
+    reply_reserve,
+)
+from gemma_chat.chat.turns import TurnManager
+from gemma_chat.runtimes.base import Capabilities, ChatMessage, RuntimeFailure
+from gemma_chat.runtimes.llama import LlamaCppRuntime
+from gemma_chat.runtimes.pool import RuntimePool
+from gemma_chat.runtimes.registry import embedded_model_path
+from gemma_chat.store import Database, Store
+
+
+class Estimated:
+    """A runtime without a tokenizer of its own: the budget estimates."""
+
+    def __init__(self, context_length: int) -> None:
+        self.capabilities = Capabilities(context_length)
+
+
+def tool_result(body: str) -> str:
+    return f'<tool_result name="read_file" ok="true">\n{body}\n</tool_result>'
+
+
+def conversation(turns: int, size: int) -> list[ChatMessage]:
+    messages = [ChatMessage("system", "You build web pages.")]
+    for i in range(turns):
+        messages += [
+            ChatMessage("user", f"request {i} " + "x" * size),
+            ChatMessage("assistant", f"answer {i} " + "y" * size),
+        ]
+    return [*messages, ChatMessage("user", "the newest request")]
+
+
+async def test_within_budget_nothing_changes() -> None:
+    messages = conversation(3, 30)
+    fitted = await fit_to_context(Estimated(4096), messages, 256)
+    assert fitted.messages == messages and fitted.trimmed == 0
+    assert fitted.limit == 4096 and 0 < fitted.tokens < 4096
+
+
+async def test_old_tool_results_are_elided_before_any_turn_is_dropped() -> None:
+    messages = [
+        ChatMessage("system", "sys"),
+        ChatMessage("user", "make a page"),
+        ChatMessage("assistant", '<action name="read_file"><path>a.html</path></action>'),
+        ChatMessage("user", tool_result("z" * 6000)),
+        ChatMessage("assistant", "done"),
+        ChatMessage("user", "now make it blue"),
+    ]
+    fitted = await fit_to_context(Estimated(2048), messages, 512)
+    assert fitted.trimmed == 1
+    assert [m.role for m in fitted.messages] == [m.role for m in messages]
+    assert ELIDED in fitted.messages[3].content and "z" * 100 not in fitted.messages[3].content
+    assert fitted.messages[1].content == "make a page"  # the turn itself stays
+    assert fitted.tokens <= 2048 - 512
+
+
+async def test_oldest_turns_go_next_keeping_system_and_newest_message() -> None:
+    messages = conversation(10, 600)
+    fitted = await fit_to_context(Estimated(2048), messages, 256)
+    kept = fitted.messages
+    assert kept[0].role == "system" and kept[-1].content == "the newest request"
+    assert kept[1].role == "user"  # a turn starts with the user, as templates want
+    assert "request 9" in kept[-3].content  # the most recent turns are the ones kept
+    assert "request 0" not in " ".join(m.content for m in kept)
+    assert fitted.trimmed == len(messages) - len(kept)
+    assert fitted.tokens <= 2048 - 256
+
+
+async def test_a_single_message_too_big_is_a_clear_error() -> None:
+    messages = [ChatMessage("system", "sys"), ChatMessage("user", "w" * 20_000)]
+    with pytest.raises(RuntimeFailure, match="too long for this model"):
+        await fit_to_context(Estimated(2048), messages, 256)
+
+
+def test_reserve_and_elision_helpers() -> None:
+    assert reply_reserve(8192, 1024) == 1024
+    assert reply_reserve(8192, None) == 2048
+    assert reply_reserve(1000, 4000) == 500  # never more than half the window
+    text = "before " + tool_result("secret body") + " after"
+    assert elide_tool_results(text) == (
+        f'before <tool_result name="read_file" ok="true">\n{ELIDED}\n</tool_result> after'
+    )
+    assert estimate_tokens("abcdef") >= 2
+
+
+@pytest.fixture(scope="module")
+def small_context_model():
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    runtime = LlamaCppRuntime("embedded", embedded_model_path(), context_length=512)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, runtime.load()).result()
+        yield runtime
+        pool.submit(asyncio.run, runtime.close()).result()
+
+
+async def test_counts_come_from_the_models_own_tokenizer(small_context_model) -> None:
+    runtime = small_context_model
+    (count,) = await runtime.count_tokens(["The capital of France is Paris."])
+    assert count == len(runtime._llm.tokenize(b"The capital of France is Paris.", add_bos=False))
+    messages = conversation(1, 10)
+    prompt, _ = runtime.render_prompt(messages)
+    assert await runtime.count_prompt_tokens(messages) == len(prompt)
+
+
+async def test_real_tokenizer_budget_fits_the_real_window(small_context_model) -> None:
+    runtime = small_context_model
+    messages = conversation(8, 200)
+    fitted = await fit_to_context(runtime, messages, 128)
+    assert fitted.trimmed > 0 and fitted.limit == 512
+    assert await runtime.count_prompt_tokens(fitted.messages) == fitted.tokens <= 512 - 128
+
+
+async def test_a_turn_over_budget_publishes_the_context_event(tmp_path, replay_file) -> None:
+    store = Store(Database(tmp_path / "t.db"))
+    spec = replay_file("Sure.") + "&ctx=600"
+    pool = RuntimePool()
+    manager = TurnManager(store, pool)
+    conv = store.create_conversation("chat", spec)
+    for i in range(6):
+        store.add_message(conv.id, "user", f"question {i} " + "q" * 400)
+        store.add_message(conv.id, "assistant", f"answer {i} " + "a" * 400)
+    turn = manager.start(conv.id, "and now?")
+    await turn.task
+    events = dict((name, data) for name, data in turn.log)
+    assert events["context"]["trimmed"] > 0 and events["context"]["limit"] == 600
+    assert events["turn.end"]["reason"] == "stop"
+    (sent,) = pool.loaded(spec).calls
+    assert sent[-1].content == "and now?" and "question 0" not in sent[0].content
+    # Nothing is lost: the stored conversation keeps every message.
+    assert len(store.list_messages(conv.id)) == 14
