@@ -1,4 +1,4 @@
-"""Command line: `gemma-chat` (serve), `gemma-chat chat [PROMPT]`, `gemma-chat --version`."""
+"""Command line: `gemma-chat` (serve), `chat [PROMPT]`, `build`, `models`, `doctor`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pathlib import Path
 from gemma_chat import __version__
 from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, Settings
 
-COMMANDS = ("serve", "chat", "build")
+COMMANDS = ("serve", "chat", "build", "models", "doctor")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", help="model spec: embedded (default), gguf:PATH, openai:URL[#MODEL], replay:PATH"
+        "--model",
+        help="model spec: embedded (default), a catalogue id (gemma-4-e4b), gguf:PATH, "
+        "hf:OWNER/REPO[:QUANT], openai:URL[#MODEL], ollama:NAME, mlx:REPO, replay:PATH",
     )
     parser.add_argument(
         "--data-dir",
@@ -54,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("prompt", help="what to build")
     build.add_argument("--out", type=Path, required=True, help="project folder (created if needed)")
     _common(build)
+
+    from gemma_chat.cli_doctor import register as register_doctor
+
+    register_doctor(commands)
     return parser
 
 
@@ -79,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gemma_chat.headless import run_build
 
         return run_build(args.prompt, args.out, settings_from(args).model)
+    if getattr(args, "handler", None) is not None:  # sub-commands that bring their own
+        return int(args.handler(args))
     return serve(args)
 
 
