@@ -100,7 +100,7 @@ def serve(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     settings = settings_from(args, host=args.host, port=args.port)
     try:
-        create_runtime(settings.model)
+        create_runtime(settings.model, settings.data_dir)
     except RuntimeFailure as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2

@@ -36,7 +36,9 @@ from gemma_chat.runtimes.openai_compat import (
     GENERIC,
     LLAMA_CPP_PYTHON,
     LLAMA_SERVER,
+    MIN_REPLY_ROOM,
     VLLM,
+    Engine,
     OpenAICompatRuntime,
     detect_engine,
     parse_spec,
@@ -583,3 +585,119 @@ async def test_thinking_switch_goes_to_engines_that_take_template_kwargs(fake_se
         assert "chat_template_kwargs" not in default
     finally:
         await runtime.close()
+
+
+# -- constructor options --------------------------------------------------------------------
+
+
+async def test_given_engine_replaces_detection(fake_server) -> None:
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("llama_server_models.json"),
+            "GET /props": json_reply("llama_server_props.json"),  # looks like llama-server
+            "POST /v1/chat/completions": sse("llama_server_reasoning.sse"),
+        }
+    )
+    engine = Engine("mlx_lm.server", frozenset({"top_k"}))
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1", engine=engine)
+    assert runtime.engine == engine  # before load() too
+    try:
+        options = GenerationOptions(top_k=7, grammar='root ::= "yes"', max_tokens=9)
+        await collect(runtime, options)
+        assert runtime.engine == engine and runtime.name.startswith("gemma-3-1b-it (mlx_lm")
+        assert runtime.capabilities.grammar is False
+        assert runtime.capabilities.context_length == 4096  # still learned from /props
+        (body,) = fake.bodies("/v1/chat/completions")
+        assert body["top_k"] == 7
+        assert "cache_prompt" not in body and "grammar" not in body
+    finally:
+        await runtime.close()
+
+
+async def test_trust_model_keeps_an_unlisted_model(fake_server) -> None:
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply("ollama_models.json"),
+            "POST /v1/chat/completions": sse("ollama_reasoning.sse"),
+        }
+    )
+    spec = f"openai:{fake.url}/v1#my/local-model"
+    strict = OpenAICompatRuntime(spec)
+    with pytest.raises(ModelLoadError, match=r"no model 'my/local-model'.*gemma3:1b"):
+        await strict.load()
+    await strict.close()
+
+    trusting = OpenAICompatRuntime(spec, trust_model=True)
+    try:
+        deltas = await collect(trusting)
+        assert trusting.model == "my/local-model" and texts(deltas, TextDelta) == "Hi!"
+        (body,) = fake.bodies("/v1/chat/completions")
+        assert body["model"] == "my/local-model"
+    finally:
+        await trusting.close()
+
+    empty = fake_server({"GET /v1/models": json_reply({"object": "list", "data": []})})
+    runtime = OpenAICompatRuntime(f"openai:{empty.url}/v1#served", trust_model=True)
+    try:
+        await runtime.load()  # an empty list is no reason to fail either
+        assert runtime.model == "served" and runtime.engine == GENERIC
+    finally:
+        await runtime.close()
+
+
+# -- max_tokens when the caller gives none ---------------------------------------------------
+
+
+async def test_generic_server_gets_the_room_left_in_a_known_context(fake_server) -> None:
+    models = {"object": "list", "data": [{"id": "m", "object": "model", "context_length": 4096}]}
+    fake = fake_server(
+        {
+            "GET /v1/models": json_reply(models),
+            "POST /v1/chat/completions": sse("generic_think.sse"),
+        }
+    )
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    try:
+        await collect(runtime)  # "Say hello.": 10 characters, one message
+        long_prompt = [ChatMessage("user", "word " * 4000)]
+        await collect(runtime, messages=long_prompt)
+        await collect(runtime, GenerationOptions(max_tokens=100))
+        short, long, given = fake.bodies("/v1/chat/completions")
+        assert runtime.capabilities.context_length == 4096
+        assert short["max_tokens"] == 4096 - (10 // 3 + 8)
+        assert long["max_tokens"] == MIN_REPLY_ROOM  # the prompt leaves less: a floor
+        assert given["max_tokens"] == 100  # the caller's choice stands
+    finally:
+        await runtime.close()
+
+
+async def test_no_max_tokens_without_a_known_context_or_for_llama_cpp_and_vllm(
+    fake_server,
+) -> None:
+    unknown = fake_server(
+        {
+            "GET /v1/models": json_reply("ollama_models.json"),  # says nothing of its context
+            "POST /v1/chat/completions": sse("ollama_reasoning.sse"),
+        }
+    )
+    vllm = fake_server(
+        {
+            "GET /v1/models": json_reply("vllm_models.json"),  # max_model_len 40960
+            "POST /v1/chat/completions": sse("vllm_reasoning.sse"),
+        }
+    )
+    llama = fake_server(
+        {
+            "GET /v1/models": json_reply("llama_server_models.json"),
+            "GET /props": json_reply("llama_server_props.json"),  # n_ctx 4096
+            "POST /v1/chat/completions": sse("llama_server_reasoning.sse"),
+        }
+    )
+    for fake in (unknown, vllm, llama):
+        runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+        try:
+            await collect(runtime)
+        finally:
+            await runtime.close()
+        (body,) = fake.bodies("/v1/chat/completions")
+        assert "max_tokens" not in body, fake.url

@@ -99,6 +99,8 @@ class LlamaCppRuntime:
         defaults: GenerationOptions | None = None,
         repeat_penalty: float = 1.0,
         build_grammar: str | None = None,
+        mmproj: Path | None = None,
+        n_gpu_layers: int = -1,
     ) -> None:
         self.spec = spec
         self.path = path
@@ -108,6 +110,10 @@ class LlamaCppRuntime:
         # How Build mode constrains this model's actions (agent/loop.py GrammarMode).
         self.build_grammar = build_grammar
         self._requested_context = context_length
+        self.mmproj = mmproj  # the image/audio projector, for multimodal input
+        # Layers offloaded to a GPU (-1: all); a no-op in a CPU-only build of llama.cpp.
+        # The memory preflight lowers it when free VRAM holds only part of the model.
+        self.n_gpu_layers = n_gpu_layers
         self._llm: Any = None
         self._formatter: Any = None
         self._load_lock = asyncio.Lock()
@@ -125,6 +131,10 @@ class LlamaCppRuntime:
     @property
     def loaded(self) -> bool:
         return self._llm is not None
+
+    @property
+    def requested_context(self) -> int:
+        return self._requested_context or DEFAULT_CONTEXT
 
     @property
     def memory_bytes(self) -> int:
@@ -156,6 +166,7 @@ class LlamaCppRuntime:
                 n_ctx=n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,
+                n_gpu_layers=self.n_gpu_layers,
                 verbose=False,
             )
 

@@ -8,6 +8,10 @@ Server-Sent Events.
 Engine-specific request fields (`cache_prompt`, `grammar`, `top_k`, `chat_template_kwargs`)
 go only to engines known to accept them (see `detect_engine`); every other server gets the
 standard OpenAI fields alone, since some reject unknown fields.
+
+When the caller sets no `max_tokens`, llama.cpp and vLLM servers get none (they reply until
+the context is full); other servers get the room the prompt leaves in the context when they
+report its length, since their own default may be a few hundred tokens (mlx_lm.server).
 """
 
 from __future__ import annotations
@@ -41,6 +45,16 @@ from gemma_chat.runtimes.base import (
     UnknownModelSpec,
     Usage,
 )
+from gemma_chat.runtimes.httputil import (
+    PROBE_TIMEOUT,
+    STREAM_TIMEOUT,
+    abandon_task,
+    connection_refused,
+    int_or_none,
+    json_or_none,
+    put_on_cancel,
+    read_body,
+)
 from gemma_chat.runtimes.system_role import (
     fold_system_prompt,
     has_system_prompt,
@@ -51,9 +65,11 @@ from gemma_chat.runtimes.thinking import ThinkingSplitter
 API_KEY_ENV = "GEMMA_CHAT_OPENAI_API_KEY"
 API_KEY_FALLBACK_ENV = "OPENAI_API_KEY"
 DEFAULT_CONTEXT = 8192
-PROBE_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-# A long prompt on a slow machine may take minutes before the first token.
-STREAM_TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=30.0, pool=30.0)
+# Without max_tokens some servers stop after a few hundred tokens (mlx_lm.server: 512), so
+# we send the room the prompt leaves in the context, estimated high, and never less than this.
+MIN_REPLY_ROOM = 256
+CHARS_PER_TOKEN_ESTIMATE = 3  # low on purpose: the prompt estimate must not under-count
+MESSAGE_OVERHEAD_ESTIMATE = 8  # role markers and separators per message
 REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 _CONTEXT_WORDS = re.compile(
     r"context|too long|maximum.{0,20}length|exceed|n_ctx|too many tokens", re.IGNORECASE
@@ -73,6 +89,12 @@ class Engine:
     @property
     def llama_cpp(self) -> bool:
         return self.name in ("llama-server", "llama_cpp.server")
+
+    @property
+    def replies_fill_context(self) -> bool:
+        """Whether a request without max_tokens may run until the context is full; other
+        servers may apply a short default of their own (mlx_lm.server: 512 tokens)."""
+        return self.llama_cpp or self.name == "vllm"
 
 
 LLAMA_SERVER = Engine(
@@ -125,12 +147,22 @@ def api_key_from_env() -> str | None:
 
 
 class OpenAICompatRuntime:
+    """`openai:URL[#MODEL]`.
+
+    `engine`: use this engine rather than detect one (for servers that do not identify
+    themselves, such as the MLX servers we start). `trust_model`: when `/v1/models` does not
+    list the spec's `#MODEL`, use it anyway rather than fail load() (mlx_lm.server lists only
+    Hugging Face cache entries with a sharded-weights index, not always the model it serves).
+    """
+
     def __init__(
         self,
         spec: str,
         *,
         api_key: str | None = None,
         chat_template_kwargs: dict[str, Any] | None = None,
+        engine: Engine | None = None,
+        trust_model: bool = False,
     ) -> None:
         self.spec = spec
         self.base_url, self.requested_model = parse_spec(spec)
@@ -139,10 +171,13 @@ class OpenAICompatRuntime:
         self.name = f"{self.requested_model or 'OpenAI-compatible'} ({self.root_url})"
         self.chat_template_kwargs = chat_template_kwargs
         self._fold_system = False  # set once the server's template refused a system turn
-        self.engine = GENERIC
+        self._given_engine = engine
+        self.trust_model = trust_model
+        self.engine = engine or GENERIC
         self._api_key = api_key if api_key is not None else api_key_from_env()
         self._client: httpx.AsyncClient | None = None
         self._capabilities = Capabilities(context_length=DEFAULT_CONTEXT)
+        self._context_known = False  # whether the server told us its context length
         self._model_ids: list[str] = []
         self._loaded = False
         self._load_lock = asyncio.Lock()
@@ -171,19 +206,27 @@ class OpenAICompatRuntime:
             except RuntimeFailure as exc:
                 raise ModelLoadError(str(exc)) from exc
             self._model_ids = [str(m.get("id")) for m in models if m.get("id")]
+            wanted = self.requested_model
+            if self.trust_model and wanted is not None and wanted not in self._model_ids:
+                models.append({"id": wanted, "object": "model"})
+                self._model_ids.append(wanted)
             if not self._model_ids:
                 raise ModelLoadError(
                     f"The OpenAI-compatible server at {self.base_url} lists no models."
                 )
-            if self.requested_model is None:
+            if wanted is None:
                 self.model = self._model_ids[0]
-            elif self.requested_model not in self._model_ids:
-                raise ModelLoadError(self._unknown_model_message(self.requested_model))
+            elif wanted not in self._model_ids:
+                raise ModelLoadError(self._unknown_model_message(wanted))
             entry = next(m for m in models if str(m.get("id")) == self.model)
             props = await self._props()
             owned_by = entry.get("owned_by")
-            self.engine = detect_engine(owned_by if isinstance(owned_by, str) else None, props)
-            self._capabilities = _capabilities(entry, props, grammar=self.engine.llama_cpp)
+            self.engine = self._given_engine or detect_engine(
+                owned_by if isinstance(owned_by, str) else None, props
+            )
+            context = _served_context(entry, props)
+            self._context_known = context is not None
+            self._capabilities = _capabilities(context, props, grammar=self.engine.llama_cpp)
             self.name = f"{self.model} ({self.engine.name} at {self.root_url})"
             self._loaded = True
 
@@ -243,6 +286,10 @@ class OpenAICompatRuntime:
             value = getattr(options, key)
             if value is not None:
                 body[key] = value
+        # Without max_tokens a server's own default may cut the reply short.
+        fill = not self.engine.replies_fill_context and self._context_known
+        if options.max_tokens is None and fill:
+            body["max_tokens"] = reply_room(self._capabilities.context_length, messages)
         if options.stop:
             body["stop"] = list(options.stop)
         extras = self.engine.extras
@@ -283,17 +330,11 @@ class OpenAICompatRuntime:
         self, messages: list[ChatMessage], options: GenerationOptions, cancel: CancelToken
     ) -> AsyncIterator[Delta]:
         await self.load()
-        loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-
-        def on_cancel() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop may be gone by then
-                loop.call_soon_threadsafe(queue.put_nowait, _CANCELLED)
-
         body = self.request_body(messages, options)
         started = time.perf_counter()
         reader = asyncio.create_task(self._read_events(body, queue))
-        cancel.on_cancel(on_cancel)
+        put_on_cancel(cancel, queue, _CANCELLED)
         # Estimates, replaced by the server's own counts when it sends them.
         usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
         splitter = ThinkingSplitter()
@@ -319,7 +360,7 @@ class OpenAICompatRuntime:
                             "stream mid-reply."
                         )
                     break
-                chunk = _json_or_none(item)
+                chunk = json_or_none(item)
                 if chunk is None:
                     continue
                 if isinstance(chunk.get("error"), (dict, str)):
@@ -347,9 +388,7 @@ class OpenAICompatRuntime:
                     if finish:
                         reason = "length" if finish == "length" else "stop"
         finally:
-            reader.cancel()  # closes the response; a stop never waits on the server
-            reader.add_done_callback(_retrieve)
-            await asyncio.wait({reader}, timeout=0.05)
+            await abandon_task(reader)  # a stop never waits on the server
         for delta in splitter.flush():
             yield delta
         if server_usage and not server_speed and clock.last_at is not None:
@@ -396,11 +435,7 @@ class OpenAICompatRuntime:
             queue.put_nowait(RuntimeFailure(self._connection_message(exc)))
 
     async def _stream_status_failure(self, response: httpx.Response) -> RuntimeFailure:
-        try:
-            content = await response.aread()
-        except httpx.HTTPError:
-            content = b""
-        failure = self._status_failure(response.status_code, content)
+        failure = self._status_failure(response.status_code, await read_body(response))
         if isinstance(failure, _UnknownModel):
             with contextlib.suppress(RuntimeFailure):
                 models = await self._list_models()
@@ -413,7 +448,7 @@ class OpenAICompatRuntime:
     def _connection_message(self, exc: httpx.HTTPError) -> str:
         where = f"the OpenAI-compatible server at {self.base_url}"
         if isinstance(exc, httpx.ConnectError):
-            if _refused(exc):
+            if connection_refused(exc):
                 return f"Cannot reach {where}: connection refused. Is it running?"
             return f"Cannot reach {where}: {exc or 'connection failed'}. Is the URL right?"
         if isinstance(exc, httpx.TimeoutException):
@@ -422,7 +457,7 @@ class OpenAICompatRuntime:
 
     def _status_failure(self, status: int, content: bytes) -> RuntimeFailure:
         text = content.decode("utf-8", "replace")
-        data = _json_or_none(text) or {}
+        data = json_or_none(text) or {}
         error = data.get("error")
         message = _error_text(data) or text.strip()[:300]
         where = f"The OpenAI-compatible server at {self.base_url}"
@@ -438,7 +473,7 @@ class OpenAICompatRuntime:
         if self.model and ((status == 404 and "model" in lowered) or model_words):
             return _UnknownModel(message)
         if status in (400, 413, 422) and _CONTEXT_WORDS.search(message):
-            n_ctx = _int(error.get("n_ctx")) if isinstance(error, dict) else None
+            n_ctx = int_or_none(error.get("n_ctx")) if isinstance(error, dict) else None
             if n_ctx is None and self._loaded:
                 n_ctx = self._capabilities.context_length
             limit = f" ({n_ctx} tokens)" if n_ctx else ""
@@ -461,20 +496,21 @@ class _UnknownModel(RuntimeFailure):
     """Internal marker: the server says the requested model does not exist."""
 
 
-def _capabilities(
-    entry: dict[str, Any], props: dict[str, Any] | None, *, grammar: bool
-) -> Capabilities:
+def reply_room(context_length: int, messages: list[ChatMessage]) -> int:
+    """The max_tokens to send when the caller gave none: what the prompt (estimated high)
+    leaves of the context, and at least MIN_REPLY_ROOM."""
+    prompt = sum(
+        len(m.content) // CHARS_PER_TOKEN_ESTIMATE + MESSAGE_OVERHEAD_ESTIMATE for m in messages
+    )
+    return max(context_length - prompt, MIN_REPLY_ROOM)
+
+
+def _served_context(entry: dict[str, Any], props: dict[str, Any] | None) -> int | None:
+    """The context length the server reports for the model, None when it says nothing."""
     context: int | None = None
-    modalities = ["text"]
     if props:
         settings = props.get("default_generation_settings") or {}
-        context = _int(settings.get("n_ctx")) or _int(props.get("n_ctx"))
-        found = props.get("modalities") or {}
-        if isinstance(found, dict):
-            if found.get("vision"):
-                modalities.append("image")
-            if found.get("audio"):
-                modalities.append("audio")
+        context = int_or_none(settings.get("n_ctx")) or int_or_none(props.get("n_ctx"))
     if context is None:
         meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
         for value in (
@@ -485,9 +521,22 @@ def _capabilities(
             meta.get("n_ctx"),
             meta.get("n_ctx_train"),  # llama-server without /props: the trained size
         ):
-            context = _int(value)
+            context = int_or_none(value)
             if context:
                 break
+    return context or None
+
+
+def _capabilities(
+    context: int | None, props: dict[str, Any] | None, *, grammar: bool
+) -> Capabilities:
+    modalities = ["text"]
+    found = (props or {}).get("modalities") or {}
+    if isinstance(found, dict):
+        if found.get("vision"):
+            modalities.append("image")
+        if found.get("audio"):
+            modalities.append("audio")
     return Capabilities(
         context_length=context or DEFAULT_CONTEXT, modalities=tuple(modalities), grammar=grammar
     )
@@ -506,26 +555,6 @@ def _choice_deltas(delta: dict[str, Any], splitter: ThinkingSplitter) -> list[De
     return [d for d in out if not isinstance(d, TextDelta | ThinkingDelta) or d.text]
 
 
-def _retrieve(task: asyncio.Task[None]) -> None:
-    if not task.cancelled():
-        task.exception()  # seen: asyncio must not log it as never retrieved
-
-
-def _refused(exc: BaseException) -> bool:
-    """Whether a connection error was, underneath, a refused connection."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError) or "refused" in str(current).lower():
-            return True
-        nested = getattr(current, "exceptions", None)  # ExceptionGroup from happy eyeballs
-        if nested and any(_refused(inner) for inner in nested):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
 def _has_text(delta: dict[str, Any]) -> bool:
     return any(isinstance(delta.get(k), str) and delta[k] for k in ("content", *REASONING_FIELDS))
 
@@ -536,20 +565,20 @@ def _apply_usage(chunk: dict[str, Any], usage: Usage) -> tuple[bool, bool]:
     found = speed_found = False
     reported = chunk.get("usage")
     if isinstance(reported, dict):
-        prompt = _int(reported.get("prompt_tokens"))
-        completion = _int(reported.get("completion_tokens"))
+        prompt = int_or_none(reported.get("prompt_tokens"))
+        completion = int_or_none(reported.get("completion_tokens"))
         if completion is not None:
             usage.completion_tokens = completion
             found = True
         if prompt is not None:
             usage.prompt_tokens = prompt
         details = reported.get("prompt_tokens_details")
-        if isinstance(details, dict) and _int(details.get("cached_tokens")) is not None:
-            usage.cached_tokens = _int(details.get("cached_tokens")) or 0
+        if isinstance(details, dict) and int_or_none(details.get("cached_tokens")) is not None:
+            usage.cached_tokens = int_or_none(details.get("cached_tokens")) or 0
     timings = chunk.get("timings")
     if isinstance(timings, dict):  # llama-server
-        if _int(timings.get("cache_n")) is not None:
-            usage.cached_tokens = _int(timings.get("cache_n")) or 0
+        if int_or_none(timings.get("cache_n")) is not None:
+            usage.cached_tokens = int_or_none(timings.get("cache_n")) or 0
         speed = timings.get("predicted_per_second")
         if isinstance(speed, int | float) and speed > 0:
             usage.tokens_per_s = float(speed)
@@ -565,23 +594,3 @@ def _error_text(data: dict[str, Any]) -> str:
         first = error[0]
         error = first.get("msg") if isinstance(first, dict) else str(first)
     return str(error).strip() if error else ""
-
-
-def _json_or_none(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None

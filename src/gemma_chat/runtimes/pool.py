@@ -135,6 +135,12 @@ class RuntimePool:
             except RuntimeFailure as exc:  # pragma: no cover - it loaded a moment ago
                 log.warning("could not reload %s after a failed switch: %s", other, exc)
 
+    async def unload(self, spec: str) -> None:
+        """Free a model now (its files are about to be deleted); it reloads on next use."""
+        runtime = self._runtimes.pop(spec.strip(), None)
+        if runtime is not None:
+            await runtime.close()
+
     async def close(self) -> None:
         runtimes, self._runtimes = list(self._runtimes.values()), {}
         for runtime in runtimes:

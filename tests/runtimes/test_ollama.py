@@ -1,0 +1,383 @@
+"""`ollama:NAME` against a loopback server replaying Ollama's recorded native-API shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gemma_chat.runtimes.base import (
+    CancelToken,
+    ChatMessage,
+    Delta,
+    Finish,
+    GenerationOptions,
+    ModelLoadError,
+    RuntimeFailure,
+    TextDelta,
+    ThinkingDelta,
+    UnknownModelSpec,
+    Usage,
+)
+from gemma_chat.runtimes.ollama import (
+    DEFAULT_HOST,
+    OllamaRuntime,
+    PullProgress,
+    list_models,
+    normalize_host,
+    parse_spec,
+    pull,
+)
+from tests.runtimes.fixtures.loopback import (
+    Reply,
+    free_port,
+    json_reply,
+    loopback_servers,
+    ndjson,
+)
+
+HELLO = [ChatMessage("user", "Say hello.")]
+
+
+@pytest.fixture
+def loopback() -> Iterator[Any]:
+    yield from loopback_servers()
+
+
+def ollama_routes(show: str = "ollama_show_qwen3.json", **extra: Reply) -> dict[str, Reply]:
+    routes = {
+        "GET /api/version": json_reply("ollama_version.json"),
+        "GET /api/tags": json_reply("ollama_tags.json"),
+        "POST /api/show": json_reply(show),
+        "POST /api/chat": ndjson("ollama_chat_thinking.ndjson"),
+    }
+    routes.update({key.replace("_", " ", 1): reply for key, reply in extra.items()})
+    return routes
+
+
+async def collect(runtime: OllamaRuntime, options: GenerationOptions | None = None) -> list[Delta]:
+    return [d async for d in runtime.stream(HELLO, options or GenerationOptions(), CancelToken())]
+
+
+def texts(deltas: list[Delta], kind: type) -> str:
+    return "".join(d.text for d in deltas if isinstance(d, kind))
+
+
+# -- spec grammar ---------------------------------------------------------------------------
+
+
+def test_spec_grammar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    assert parse_spec("ollama:gemma3:4b").base_url == DEFAULT_HOST
+    assert parse_spec("ollama:gemma3:4b").model == "gemma3:4b"
+    spec = parse_spec("ollama:http://gpu-box:11434/#hf.co/unsloth/gemma-3-4b-it-GGUF:Q4_K_M")
+    assert spec.base_url == "http://gpu-box:11434"
+    assert spec.model == "hf.co/unsloth/gemma-3-4b-it-GGUF:Q4_K_M"
+    assert parse_spec("ollama:gpu-box#gemma3?num_ctx=32768") == parse_spec(
+        "ollama:http://gpu-box:11434#gemma3?num_ctx=32768"
+    )
+    assert parse_spec("ollama:gemma3?num_ctx=32768").num_ctx == 32768
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0")
+    assert parse_spec("ollama:gemma3").base_url == "http://127.0.0.1:11434"
+    monkeypatch.setenv("OLLAMA_HOST", "https://ollama.example.com/")
+    assert parse_spec("ollama:gemma3").base_url == "https://ollama.example.com"
+    assert normalize_host("10.0.0.5:8080") == "http://10.0.0.5:8080"
+    assert normalize_host("") == DEFAULT_HOST
+    for bad in ("ollama:", "ollama:http://h:1#", "ollama:x?num_ctx=big", "ollama:x?ctx=1"):
+        with pytest.raises(UnknownModelSpec):
+            parse_spec(bad)
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+async def test_load_reads_context_modalities_and_thinking(loopback) -> None:
+    fake = loopback(ollama_routes("ollama_show_gemma3.json"))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#gemma3:4b")
+    try:
+        await runtime.load()
+        caps = runtime.capabilities
+        assert caps.context_length == 8192  # trained 131072, capped: Ollama reserves it all
+        assert caps.modalities == ("text", "image") and caps.grammar is False
+        assert runtime.thinking_supported is False
+        assert fake.bodies("/api/show") == [{"model": "gemma3:4b"}]
+    finally:
+        await runtime.close()
+    runtime = OllamaRuntime(f"ollama:{fake.url}#gemma3:4b?num_ctx=32768")
+    try:
+        await runtime.load()
+        assert runtime.capabilities.context_length == 32768
+    finally:
+        await runtime.close()
+
+
+async def test_modelfile_num_ctx_wins_over_the_cap(loopback) -> None:
+    show = {
+        "parameters": 'num_ctx                        16384\nstop "<end_of_turn>"',
+        "model_info": {"gemma3.context_length": 131072},
+        "capabilities": ["completion", "vision", "audio", "thinking"],
+    }
+    fake = loopback(ollama_routes(**{"POST_/api/show": json_reply(show)}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#my-gemma")
+    try:
+        await runtime.load()
+        assert runtime.capabilities.context_length == 16384
+        assert runtime.capabilities.modalities == ("text", "image", "audio")
+        assert runtime.thinking_supported
+    finally:
+        await runtime.close()
+
+
+async def test_not_running() -> None:
+    runtime = OllamaRuntime(f"ollama:http://127.0.0.1:{free_port()}#gemma3:4b")
+    with pytest.raises(ModelLoadError, match=r"Ollama is not running at .* `ollama serve`"):
+        await runtime.load()
+    await runtime.close()
+
+
+async def test_not_an_ollama_server(loopback) -> None:
+    fake = loopback({})
+    runtime = OllamaRuntime(f"ollama:{fake.url}#gemma3:4b")
+    with pytest.raises(ModelLoadError, match=r"HTTP 404 to /api/version; is it an Ollama"):
+        await runtime.load()
+    await runtime.close()
+
+
+async def test_unknown_model_says_pull_and_lists_installed(loopback) -> None:
+    missing = json_reply({"error": "model 'gemma4:e4b' not found"}, status=404)
+    fake = loopback(ollama_routes(**{"POST_/api/show": missing}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#gemma4:e4b")
+    with pytest.raises(ModelLoadError) as error:
+        await runtime.load()
+    message = str(error.value)
+    assert "run `ollama pull gemma4:e4b`" in message
+    assert "Installed: qwen3:0.6b, gemma3:4b" in message
+    await runtime.close()
+
+
+async def test_embedding_model_refused(loopback) -> None:
+    show = {"model_info": {"bert.context_length": 2048}, "capabilities": ["embedding"]}
+    fake = loopback(ollama_routes(**{"POST_/api/show": json_reply(show)}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#nomic-embed-text")
+    with pytest.raises(ModelLoadError, match="cannot chat"):
+        await runtime.load()
+    await runtime.close()
+
+
+# -- streaming ----------------------------------------------------------------------------
+
+
+async def test_thinking_text_usage_and_request_body(loopback) -> None:
+    fake = loopback(ollama_routes())
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b", keep_alive="30m")
+    try:
+        options = GenerationOptions(
+            max_tokens=64, temperature=0.6, top_p=0.95, top_k=20, seed=7, stop=["END"]
+        )
+        options.thinking = True
+        deltas = await collect(runtime, options)
+        assert texts(deltas, ThinkingDelta) == "Okay, the user greets me."
+        assert texts(deltas, TextDelta) == "Hello there!"
+        finish = deltas[-1]
+        assert isinstance(finish, Finish) and finish.reason == "stop"
+        assert sum(isinstance(d, Finish) for d in deltas) == 1
+        usage = finish.usage
+        assert (usage.prompt_tokens, usage.completion_tokens) == (14, 9)
+        assert usage.tokens_per_s == pytest.approx(50.0)  # 9 tokens in 0.18 s of eval
+        assert usage.ttft_ms is not None
+        (body,) = fake.bodies("/api/chat")
+        assert body == {
+            "model": "qwen3:0.6b",
+            "messages": [{"role": "user", "content": "Say hello."}],
+            "stream": True,
+            "options": {
+                "num_ctx": 8192,
+                "temperature": 0.6,
+                "top_p": 0.95,
+                "top_k": 20,
+                "seed": 7,
+                "num_predict": 64,
+                "stop": ["END"],
+            },
+            "think": True,
+            "keep_alive": "30m",
+        }
+    finally:
+        await runtime.close()
+
+
+async def test_think_only_sent_to_thinking_models(loopback) -> None:
+    fake = loopback(ollama_routes("ollama_show_gemma3.json"))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#gemma3:4b")
+    try:
+        options = GenerationOptions()
+        options.thinking = True
+        await collect(runtime, options)
+        await collect(runtime, GenerationOptions())
+        assert all("think" not in body for body in fake.bodies("/api/chat"))
+    finally:
+        await runtime.close()
+    fake = loopback(ollama_routes())
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
+    try:
+        options = GenerationOptions()
+        options.thinking = False
+        await collect(runtime, options)
+        await collect(runtime, GenerationOptions())
+        first, second = fake.bodies("/api/chat")
+        assert first["think"] is False and "think" not in second
+    finally:
+        await runtime.close()
+
+
+async def test_inline_think_tags_and_length(loopback) -> None:
+    chat = ndjson("ollama_chat_inline_think.ndjson")
+    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#deepseek-r1:1.5b")
+    try:
+        deltas = await collect(runtime, GenerationOptions(max_tokens=6))
+        assert texts(deltas, ThinkingDelta) == "Plan it.\n"
+        assert texts(deltas, TextDelta) == "Sure,"
+        assert all("<" not in d.text for d in deltas if isinstance(d, TextDelta))
+        finish = deltas[-1]
+        assert isinstance(finish, Finish) and finish.reason == "length"
+        assert finish.usage.completion_tokens == 6
+    finally:
+        await runtime.close()
+
+
+async def test_live_usage_while_streaming(loopback) -> None:
+    fake = loopback(
+        ollama_routes(**{"POST_/api/chat": ndjson("ollama_chat_thinking.ndjson", pause_s=0.12)})
+    )
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
+    try:
+        deltas = await collect(runtime)
+        live = [d for d in deltas if isinstance(d, Usage)]
+        assert live and live[0].completion_tokens >= 1
+    finally:
+        await runtime.close()
+
+
+async def test_error_object_mid_stream(loopback) -> None:
+    lines = [
+        {"model": "qwen3:0.6b", "message": {"role": "assistant", "content": "Hel"}, "done": False},
+        {"error": "an error was encountered while running the model: unexpected EOF"},
+    ]
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    chat = Reply(body=body, content_type="application/x-ndjson")
+    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
+    seen: list[Delta] = []
+    try:
+        with pytest.raises(RuntimeFailure, match="failed mid-reply: an error was encountered"):
+            async for delta in runtime.stream(HELLO, GenerationOptions(), CancelToken()):
+                seen.append(delta)
+        assert texts(seen, TextDelta) == "Hel"
+    finally:
+        await runtime.close()
+
+
+async def test_server_closing_mid_stream(loopback) -> None:
+    chat = ndjson("ollama_chat_thinking.ndjson", cut_after=4)
+    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
+    try:
+        with pytest.raises(RuntimeFailure, match="closed the stream mid-reply"):
+            await collect(runtime)
+    finally:
+        await runtime.close()
+
+
+async def test_model_removed_after_load(loopback) -> None:
+    gone = json_reply({"error": "model 'qwen3:0.6b' not found"}, status=404)
+    fake = loopback(ollama_routes(**{"POST_/api/chat": gone}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
+    try:
+        with pytest.raises(RuntimeFailure, match=r"run `ollama pull qwen3:0.6b`"):
+            await collect(runtime)
+    finally:
+        await runtime.close()
+
+
+async def test_other_http_error(loopback) -> None:
+    refused = json_reply({"error": "registry.ollama.ai/library/x does not support thinking"}, 400)
+    fake = loopback(ollama_routes(**{"POST_/api/chat": refused}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
+    try:
+        with pytest.raises(RuntimeFailure, match=r"HTTP 400: .*does not support thinking"):
+            await collect(runtime)
+    finally:
+        await runtime.close()
+
+
+async def test_cancel_closes_the_stream_within_100ms(loopback) -> None:
+    chat = ndjson("ollama_chat_thinking.ndjson", pause_s=0.6)
+    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
+    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
+    cancel = CancelToken()
+    try:
+        await runtime.load()
+        asyncio.get_running_loop().call_later(0.25, cancel.cancel)
+        started = time.perf_counter()
+        deltas = [d async for d in runtime.stream(HELLO, GenerationOptions(), cancel)]
+        assert time.perf_counter() - started < 0.25 + 0.1
+        assert texts(deltas, ThinkingDelta) == "Okay"  # the first line, then the long pause
+        assert isinstance(deltas[-1], Finish) and deltas[-1].reason == "cancelled"
+        assert await asyncio.to_thread(fake.closed_early.wait, 5)  # the server saw it hang up
+    finally:
+        await runtime.close()
+
+
+# -- model management helpers ---------------------------------------------------------------
+
+
+async def test_list_models(loopback) -> None:
+    fake = loopback(ollama_routes())
+    models = await list_models(fake.url)
+    assert [m.name for m in models] == ["qwen3:0.6b", "gemma3:4b"]
+    assert models[1].size_bytes == 3338801804 and models[1].parameter_size == "4.3B"
+    assert models[0].quantization == "Q4_K_M" and models[0].family == "qwen3"
+
+
+async def test_pull_reports_progress(loopback) -> None:
+    fake = loopback({"POST /api/pull": ndjson("ollama_pull.ndjson")})
+    seen: list[PullProgress] = []
+    assert await pull(fake.url, "gemma3:4b", seen.append) is True
+    assert fake.bodies("/api/pull") == [{"model": "gemma3:4b", "stream": True}]
+    assert seen[0].status == "pulling manifest"
+    assert seen[-1].status == "success"
+    layer = [p for p in seen if p.digest and p.digest.startswith("sha256:aeda")]
+    assert [p.fraction for p in layer] == [None, pytest.approx(1073741824 / 3338787040), 1.0]
+    assert layer[0].total == 3338787040
+
+
+async def test_pull_error_and_unknown_name(loopback) -> None:
+    error = {"error": "pull model manifest: file does not exist"}
+    fake = loopback({"POST /api/pull": json_reply(error, status=500)})
+    with pytest.raises(RuntimeFailure, match=r"could not pull 'nope:1b': pull model manifest"):
+        await pull(fake.url, "nope:1b", lambda _: None)
+    line = Reply(body=json.dumps(error).encode() + b"\n", content_type="application/x-ndjson")
+    fake = loopback({"POST /api/pull": line})
+    with pytest.raises(RuntimeFailure, match="file does not exist"):
+        await pull(fake.url, "nope:1b", lambda _: None)
+
+
+async def test_pull_cancel_and_not_running(loopback) -> None:
+    fake = loopback({"POST /api/pull": ndjson("ollama_pull.ndjson", pause_s=2.0)})
+    cancel = CancelToken()
+    seen: list[PullProgress] = []
+
+    def progress(item: PullProgress) -> None:
+        seen.append(item)
+        cancel.cancel()
+
+    started = time.perf_counter()
+    assert await pull(fake.url, "gemma3:4b", progress, cancel) is False
+    assert time.perf_counter() - started < 1.0 and len(seen) == 1
+    with pytest.raises(RuntimeFailure, match="Ollama is not running"):
+        await pull(f"http://127.0.0.1:{free_port()}", "gemma3:4b", lambda _: None)
