@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(build)
 
     from gemma_chat.cli_doctor import register as register_doctor
+    from gemma_chat.cli_models import register as register_models
 
+    register_models(commands)
     register_doctor(commands)
     return parser
 

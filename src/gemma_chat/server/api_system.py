@@ -40,11 +40,3 @@ async def health(state: State) -> dict[str, Any]:
         "features": ["chat", "build"],
         "model": describe_model(state, state.settings.model),
     }
-
-
-@router.get("/models")
-async def models(state: State) -> dict[str, Any]:
-    return {
-        "active": state.settings.model,
-        "models": [describe_model(state, state.settings.model)],
-    }

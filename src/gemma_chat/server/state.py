@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
+from gemma_chat.models.installed import InstalledModel
+from gemma_chat.models.library import list_models
+from gemma_chat.models.preflight import HardwareCache, memory_preflight
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.pool import RuntimePool
+from gemma_chat.runtimes.registry import create_runtime
+from gemma_chat.server.pulls import PullManager
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.preview import PreviewServer
 from gemma_chat.workspace.projects import Projects
@@ -28,6 +34,8 @@ class AppState:
     turns: TurnManager
     projects: Projects
     preview: PreviewServer
+    hardware: HardwareCache
+    pulls: PullManager
     load_error: str | None = None
     _preload: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -36,13 +44,31 @@ class AppState:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.db_path)
         store = Store(db)
-        runtimes = RuntimePool()
+        hardware = HardwareCache()
+        runtimes = RuntimePool(
+            lambda spec: create_runtime(spec, settings.data_dir),
+            preflight=memory_preflight(hardware.get),
+        )
         projects = Projects(settings.data_dir / "workspaces")
         preview = PreviewServer(projects.root)
         turns = TurnManager(
             store, runtimes, projects=projects, live=preview, max_rounds=settings.max_rounds
         )
-        return cls(settings, db, store, runtimes, turns, projects, preview)
+        pulls = PullManager(settings.data_dir)
+        state = cls(settings, db, store, runtimes, turns, projects, preview, hardware, pulls)
+        pulls.describe = state.describe_installed
+        return state
+
+    def describe_installed(self, installed: InstalledModel) -> dict[str, Any]:
+        """The picker's view of a model that has just been downloaded."""
+        hardware = self.hardware.get()
+        specs = [installed.spec]
+        for model in list_models(
+            self.runtimes, self.settings.data_dir, self.settings.model, hardware, specs
+        ):
+            if model["spec"] in (installed.id, installed.spec):
+                return model
+        return {"spec": installed.spec, "name": installed.spec, "installed": True}
 
     def start_preload(self) -> None:
         self._preload = asyncio.create_task(self._load_default())
@@ -59,6 +85,7 @@ class AppState:
     async def close(self) -> None:
         if self._preload:
             await asyncio.gather(self._preload, return_exceptions=True)
+        await self.pulls.shutdown()
         await self.turns.shutdown()
         await self.preview.stop()
         await self.runtimes.close()

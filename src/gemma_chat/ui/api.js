@@ -77,6 +77,12 @@ export const workspaceApi = {
 export const api = {
   health: () => request('GET', '/api/health'),
   models: () => request('GET', '/api/models'),
+  // The model picker (models.js)
+  loadModel: (spec) => request('POST', '/api/models/load', { model: spec }),
+  engines: () => request('GET', '/api/models/engines'),
+  cancelPull: (id) => request('POST', '/api/models/pull/cancel', { model: id }),
+  deleteModel: (id) => request('DELETE', `/api/models/${encodeURIComponent(id)}`),
+  updateConversation: (id, changes) => request('PATCH', conv(id), changes),
   listConversations: (limit = 50, offset = 0) =>
     request('GET', `/api/conversations?limit=${limit}&offset=${offset}`),
   createConversation: (body = { mode: 'chat' }) => request('POST', '/api/conversations', body),
@@ -148,22 +154,8 @@ export class SSEParser {
   }
 }
 
-/**
- * Run one turn: POST the message and call onEvent(name, data) for each turn event.
- * Rejects with ApiError on an HTTP error (404 unknown conversation, 409 busy, 422 empty).
- */
-export async function streamTurn(id, content, onEvent) {
-  let res;
-  try {
-    res = await fetch(`${conv(id)}/messages`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-      body: JSON.stringify({ content }),
-    });
-  } catch {
-    throw new ApiError(0, OFFLINE);
-  }
-  if (!res.ok) throw await errorFrom(res);
+/** Feed a fetch() response body through the SSE parser until it ends. */
+async function readEvents(res, onEvent) {
   const parser = new SSEParser(onEvent);
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
@@ -174,4 +166,39 @@ export async function streamTurn(id, content, onEvent) {
   }
   parser.push(decoder.decode());
   parser.end();
+}
+
+async function postStream(path, body, onEvent, signal) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (e) {
+    if (e?.name === 'AbortError') throw e;
+    throw new ApiError(0, OFFLINE);
+  }
+  if (!res.ok) throw await errorFrom(res);
+  await readEvents(res, onEvent);
+}
+
+/**
+ * Run one turn: POST the message and call onEvent(name, data) for each turn event.
+ * Rejects with ApiError on an HTTP error (404 unknown conversation, 409 busy, 422 empty).
+ */
+export function streamTurn(id, content, onEvent) {
+  return postStream(`${conv(id)}/messages`, { content }, onEvent);
+}
+
+/**
+ * Download a model: `progress` events, then `done {model}` or `error {message}`.
+ * A second call for a download in progress joins it (the server's rule).
+ */
+export function streamPull(id, quant, onEvent, signal) {
+  const body = { model: id };
+  if (quant) body.quant = quant;
+  return postStream('/api/models/pull', body, onEvent, signal);
 }

@@ -7,6 +7,7 @@ import { Toast } from './notify.js';
 import { confirmDialog } from './confirm.js';
 import { installShortcuts, shortcutsHtml, MOD } from './shortcuts.js';
 import { Canvas } from './canvas.js'; // Build mode
+import { ModelPicker, modelInfo, refreshModels, modelLabel, onModelsChange } from './models.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,9 +40,15 @@ const state = {
   openSeq: 0, // drops stale loads when the user switches conversations quickly
   listSeq: 0, // likewise for overlapping sidebar refreshes
   model: null, // the server's default model: {spec, name, loaded, error}
+  currentModel: null, // the open conversation's model spec (null: a new chat, the default)
+  switching: null, // {spec, name} while the model picker loads a model
+  pendingModel: null, // {id, model}: PATCH once that conversation's running turn ends
+  thinking: null, // the open conversation's thinking switch (true/false/null = default)
+  pendingThinking: null, // the Think toggle's choice for a chat not created yet
 };
 
 const toast = new Toast($('toast'));
+let picker = null; // the model picker (models.js), built once the header is set up
 const thread = new Thread({
   scroller: $('thread-scroll'),
   list: $('thread'),
@@ -53,8 +60,10 @@ const composer = new Composer({
   input: $('composer-input'),
   send: $('send-button'),
   stop: $('stop-button'),
+  think: $('think-toggle'),
   onSend: (text) => send(text),
   onStop: () => stop(),
+  onThink: (on) => setThinking(on),
 });
 // --- Build mode: the canvas ---------------------------------------------------------------
 const canvas = new Canvas({
@@ -228,6 +237,10 @@ function newChat({ focus = true, mode = state.mode } = {}) {
   sidebar.setActive(null);
   setTitle('New chat');
   showModel(null);
+  state.thinking = null;
+  state.pendingThinking = null;
+  syncThinking();
+  thread.setModel(null);
   thread.show([]);
   toast.hide();
   syncBusy();
@@ -258,6 +271,10 @@ async function openConversation(id) {
   if (seq !== state.openSeq) return;
   setTitle(conv.title);
   showModel(conv.model);
+  if (modelInfo.fetched && !modelInfo.find(conv.model)) refreshModels(); // its name, thinking
+  state.thinking = conv.thinking ?? null;
+  syncThinking();
+  thread.setModel(conv.model);
   setMode(conv.mode); // Build mode
   canvas.setConversation(conv);
   const stream = state.streams.get(id);
@@ -329,6 +346,12 @@ function syncBusy() {
   const busy = Boolean(id && (state.streams.has(id) || state.poll?.id === id));
   composer.setBusy(busy);
   canvas.setBusy(busy); // Build mode
+  // A model picked while this conversation's reply was running applies now it has ended.
+  const pending = state.pendingModel;
+  if (!busy && pending && pending.id === id) {
+    state.pendingModel = null;
+    patchConversationModel(pending.id, pending.model);
+  }
 }
 
 // --- sending -------------------------------------------------------------------
@@ -355,12 +378,27 @@ async function send(text) {
       const conv = await api.createConversation({ mode: state.mode });
       id = conv.id;
       canvas.setConversation(conv); // Build mode
+      state.currentModel = conv.model;
+      thread.setModel(conv.model);
+      state.thinking = conv.thinking ?? null;
     } catch (e) {
       composer.value = text;
       toast.error(e.message);
       return;
     }
+    // The Think toggle was set before the conversation existed: apply it before the turn.
+    if (state.pendingThinking != null) {
+      const wanted = state.pendingThinking;
+      state.pendingThinking = null;
+      try {
+        const updated = await api.updateConversation(id, { thinking: wanted });
+        state.thinking = updated.thinking ?? null;
+      } catch (e) {
+        toast.error(`Couldn't change thinking: ${e.message}`);
+      }
+    }
     state.currentId = id;
+    syncThinking();
     state.openSeq++;
     history.pushState(null, '', `#/c/${encodeURIComponent(id)}`);
     refreshList();
@@ -431,6 +469,9 @@ function onTurnEvent(stream, name, data) {
     case 'stats':
       view.setStats(data);
       break;
+    case 'context':
+      view.setContextNotice(data);
+      break;
     case 'error':
       stream.started = true;
       view.setError(data.message || 'Something went wrong.');
@@ -453,7 +494,7 @@ function onTurnEvent(stream, name, data) {
       view.actionEnd(data);
       break;
     default:
-      break; // context, file.delta (the canvas has it), version …
+      break; // file.delta (the canvas has it), version …
   }
 }
 
@@ -482,6 +523,7 @@ async function loadModel() {
     if (health.features?.includes('build') && !state.buildAvailable) enableBuild(); // Build mode
     $('empty-model').textContent = model.name;
     showModel();
+    refreshModels(); // names, thinking support and more for the picker and the Think toggle
   } catch {
     state.model = null;
     showModel();
@@ -489,27 +531,123 @@ async function loadModel() {
   }
 }
 
+const pickerKeys = `${MOD}+Shift+M`;
+
 /** The header names the open conversation's model (the server's default for a new chat). */
 function showModel(spec = state.currentModel) {
   state.currentModel = spec;
   const pill = $('model-pill');
   const name = $('model-name');
   const model = state.model;
-  if (!model) {
+  if (state.switching) {
+    name.textContent = `Loading ${state.switching.name}…`;
+    pill.dataset.state = 'loading';
+    pill.title = `Loading ${state.switching.spec}…`;
+  } else if (!model) {
     name.textContent = 'Server offline';
     pill.dataset.state = 'error';
     pill.title = 'Cannot reach the Gemma Chat server';
   } else if (spec && model.spec && spec !== model.spec) {
-    name.textContent = spec.replace(/^(gguf|replay):.*[\\/]/, '$1:');
+    name.textContent = modelLabel(spec);
     pill.dataset.state = 'ready';
-    pill.title = `This conversation uses ${spec}`;
+    pill.title = `This conversation uses ${spec} · choose a model (${pickerKeys})`;
   } else {
     name.textContent = model.name;
     pill.dataset.state = model.error ? 'error' : model.loaded === false ? 'loading' : 'ready';
     pill.title = model.error
       ? `Model failed to load: ${model.error}`
-      : `${model.spec || model.name}${model.loaded === false ? ' · loading…' : ''}`;
+      : `${model.spec || model.name}${model.loaded === false ? ' · loading…' : ''}` +
+        ` · choose a model (${pickerKeys})`;
   }
+  picker?.update();
+}
+
+/** The spec the header shows: the open conversation's model, else the default. */
+const shownSpec = () => state.currentModel || state.model?.spec || null;
+
+/**
+ * The picker chose a model: load it (it becomes the default for new chats), then move the
+ * open conversation to it. Resolves false, with the server's reason in the toast, on failure.
+ */
+async function switchModel(spec, name) {
+  const before = $('model-name').textContent;
+  const label = name || modelLabel(spec);
+  const id = state.currentId;
+  state.switching = { spec, name: label };
+  toast.hide();
+  showModel();
+  let loaded;
+  try {
+    loaded = await api.loadModel(spec);
+  } catch (e) {
+    state.switching = null;
+    showModel();
+    toast.error(`Could not switch to ${label}: ${e.message} — still using ${before}`);
+    return false;
+  }
+  state.switching = null;
+  state.model = {
+    spec: loaded?.spec || spec,
+    name: loaded?.name || label,
+    loaded: true,
+    error: loaded?.error ?? null,
+  };
+  $('empty-model').textContent = state.model.name;
+  if (id && id === state.currentId) {
+    if (state.streams.has(id) || state.poll?.id === id) {
+      // A running turn keeps its model; the conversation switches once it ends (syncBusy).
+      state.pendingModel = { id, model: spec };
+    } else {
+      await patchConversationModel(id, spec);
+    }
+  }
+  showModel();
+  refreshModels();
+  syncThinking();
+  return true;
+}
+
+async function patchConversationModel(id, spec) {
+  try {
+    const conv = await api.updateConversation(id, { model: spec });
+    if (id !== state.currentId) return;
+    state.thinking = conv.thinking ?? null;
+    thread.setModel(conv.model);
+    showModel(conv.model);
+    syncThinking();
+  } catch (e) {
+    if (id === state.currentId) {
+      toast.error(`This conversation still uses ${modelLabel(state.currentModel)}: ${e.message}`);
+    }
+  }
+}
+
+// --- the Think toggle -----------------------------------------------------------------------
+
+function syncThinking() {
+  const available = Boolean(modelInfo.find(shownSpec())?.thinking);
+  const on = state.currentId ? state.thinking === true : state.pendingThinking === true;
+  composer.setThinking({ available, on });
+}
+
+async function setThinking(on) {
+  const id = state.currentId;
+  if (!id) {
+    state.pendingThinking = on; // applied right after the conversation is created
+    syncThinking();
+    return;
+  }
+  const before = state.thinking;
+  state.thinking = on;
+  syncThinking();
+  try {
+    const conv = await api.updateConversation(id, { thinking: on });
+    if (id === state.currentId) state.thinking = conv.thinking ?? null;
+  } catch (e) {
+    if (id === state.currentId) state.thinking = before;
+    toast.error(`Couldn't change thinking: ${e.message}`);
+  }
+  syncThinking();
 }
 
 function setupHelp() {
@@ -557,6 +695,19 @@ function renderSuggestions() {
 // --- start -----------------------------------------------------------------------
 
 const closeHelp = setupHelp();
+picker = new ModelPicker({
+  menu: $('model-menu'),
+  pill: $('model-pill'),
+  dialog: $('confirm-dialog'),
+  current: shownSpec,
+  onChoose: (spec, name) => switchModel(spec, name),
+  onError: (message) => toast.error(message),
+});
+onModelsChange(() => {
+  showModel();
+  syncThinking();
+  thread.setModel(thread.model); // names for the replies' model tags
+});
 renderSuggestions();
 installShortcuts({
   newChat: () => newChat(),
@@ -567,7 +718,11 @@ installShortcuts({
   },
   focusComposer: () => composer.focus(),
   stop: () => stop(),
-  escape: closeHelp,
+  models: () => {
+    closeHelp();
+    picker.toggle();
+  },
+  escape: () => closeHelp() || picker.close(),
 });
 $('new-chat').addEventListener('click', () => {
   newChat();

@@ -1,9 +1,12 @@
-// The message box: auto-growing textarea, Enter to send, Send ⇄ Stop while a reply streams.
+// The message box: auto-growing textarea, Enter to send, Send ⇄ Stop while a reply streams,
+// and the Think toggle for models that can reason before answering.
 
 export class Composer {
-  constructor({ form, input, send, stop, onSend, onStop }) {
-    Object.assign(this, { form, input, send, stop, onSend, onStop });
+  constructor({ form, input, send, stop, think, onSend, onStop, onThink }) {
+    Object.assign(this, { form, input, send, stop, think, onSend, onStop, onThink });
     this.busy = false;
+    this.thinking = false;
+    think?.addEventListener('click', () => this.onThink?.(!this.thinking));
     input.addEventListener('input', () => this.sync());
     input.addEventListener('keydown', (e) => {
       // isComposing: Enter confirms an IME candidate (CJK input) and must not send.
@@ -51,6 +54,17 @@ export class Composer {
     this.stop.hidden = !busy;
     if (hadFocus) (busy ? this.stop : this.send).focus();
     this.sync();
+  }
+
+  /** Show the Think toggle where the model can think; `on` is the conversation's choice. */
+  setThinking({ available, on }) {
+    if (!this.think) return;
+    this.thinking = Boolean(on);
+    this.think.hidden = !available;
+    this.think.setAttribute('aria-pressed', String(this.thinking));
+    this.think.title = this.thinking
+      ? 'Thinking is on: the model reasons before it answers'
+      : 'Thinking is off: click to let the model reason before it answers';
   }
 
   sync() {

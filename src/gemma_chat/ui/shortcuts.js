@@ -6,6 +6,7 @@ export const MOD = isMac ? '⌘' : 'Ctrl';
 export const SHORTCUTS = [
   [[MOD, 'Shift', 'O'], 'New chat'],
   [[MOD, 'K'], 'Search chats'],
+  [[MOD, 'Shift', 'M'], 'Choose a model'],
   [['/'], 'Focus the message box'],
   [['Enter'], 'Send message'],
   [['Shift', 'Enter'], 'New line'],
@@ -15,13 +16,16 @@ export const SHORTCUTS = [
 const isTyping = (t) =>
   t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
 
-export function installShortcuts({ newChat, focusSearch, focusComposer, stop, escape }) {
+export function installShortcuts({ newChat, focusSearch, focusComposer, stop, escape, models }) {
   document.addEventListener('keydown', (e) => {
     const mod = isMac ? e.metaKey : e.ctrlKey;
     const key = e.key.toLowerCase();
     if (mod && e.shiftKey && key === 'o') {
       e.preventDefault();
       newChat();
+    } else if (mod && e.shiftKey && key === 'm' && models) {
+      e.preventDefault();
+      models();
     } else if (mod && !e.shiftKey && key === 'k') {
       e.preventDefault();
       focusSearch();

@@ -4,6 +4,7 @@ import { renderMarkdown } from './render.js';
 import { formatStats, estimateThinkingSeconds, thoughtLabel } from './format.js';
 import { icons } from './icons.js';
 import { actionChip, updateActionChip } from './canvas.js'; // Build mode: action chips
+import { modelLabel } from './models.js';
 
 const SPARK =
   '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" ' +
@@ -43,6 +44,8 @@ class MessageView {
     this.role = message.role;
     this.content = message.content ?? '';
     this.thinking = message.thinking ?? '';
+    this.model = message.model ?? null; // the spec that wrote this reply
+    this.thread = null; // the Thread, for the conversation's current model
     this.streaming = streaming;
     this.frame = 0;
     this.thinkStartedAt = 0;
@@ -99,6 +102,16 @@ class MessageView {
     this.foot = el('div', { class: 'msg-foot' });
     this.badge = el('span', { class: 'badge', 'data-testid': 'status-badge' });
     this.stats = el('span', { class: 'msg-stats', 'data-testid': 'message-stats' });
+    // Which model wrote the reply, shown when the conversation has since switched.
+    this.modelTag = el('span', { class: 'msg-model', 'data-testid': 'message-model' });
+    this.modelTag.hidden = true;
+    // The context notice: older messages were trimmed to fit the model's context.
+    this.notice = el('div', {
+      class: 'context-notice',
+      'data-testid': 'context-notice',
+      role: 'note',
+    });
+    this.notice.hidden = true;
     this.copyBtn = el(
       'button',
       {
@@ -120,12 +133,20 @@ class MessageView {
       },
       '<span>Retry</span>',
     );
-    this.foot.append(this.badge, this.stats, this.copyBtn, this.retryBtn);
+    this.foot.append(this.badge, this.stats, this.modelTag, this.copyBtn, this.retryBtn);
     // Build mode: one compact chip per action ("✓ Wrote index.html"), not the raw XML.
     this.chips = el('div', { class: 'action-chips', role: 'group', 'aria-label': 'Actions' });
     this.chips.hidden = true;
     this.actions = new Map(); // action id → {chip, name, params}
-    main.append(this.details, this.body, this.chips, this.typing, this.errorBox, this.foot);
+    main.append(
+      this.notice,
+      this.details,
+      this.body,
+      this.chips,
+      this.typing,
+      this.errorBox,
+      this.foot,
+    );
     this.root.append(main);
   }
 
@@ -134,6 +155,7 @@ class MessageView {
     if (message.id) this.root.dataset.id = message.id;
     this.content = message.content ?? this.content;
     this.thinking = message.thinking ?? this.thinking;
+    this.model = message.model ?? this.model ?? null;
     this.streaming = streaming;
     this.root.dataset.status = streaming ? 'streaming' : message.status || 'complete';
     if (this.role === 'user') {
@@ -253,6 +275,36 @@ class MessageView {
     this.schedule();
   }
 
+  /** A `context` turn event: older messages were shortened or left out to fit. */
+  setContextNotice({ trimmed, tokens, limit } = {}) {
+    const n = (v) => Number(v).toLocaleString();
+    const size = limit ? `${n(limit)}-token ` : '';
+    this.notice.innerHTML =
+      `${icons.alert}<span>Older messages were shortened or left out so the conversation ` +
+      `fits the model's ${size}context.</span>`;
+    const tip = [];
+    if (trimmed) tip.push(`${n(trimmed)} older message${trimmed === 1 ? '' : 's'} trimmed`);
+    if (tokens && limit) tip.push(`${n(tokens)} tokens of a ${n(limit)}-token context`);
+    tip.push('The stored conversation is unchanged.');
+    this.notice.title = tip.join(' · ');
+    this.notice.hidden = false;
+    this.onRender?.();
+  }
+
+  /** Name the reply's model in the footer when it isn't the conversation's model now. */
+  renderModel() {
+    if (this.role === 'user') return;
+    const current = this.thread?.model;
+    const show = Boolean(this.model && current && this.model !== current && !this.streaming);
+    this.modelTag.hidden = !show;
+    if (show) {
+      this.modelTag.textContent = modelLabel(this.model);
+      this.modelTag.title = `Written by ${this.model}`;
+    }
+    this.foot.hidden =
+      this.badge.hidden && this.stats.hidden && this.copyBtn.hidden && this.modelTag.hidden;
+  }
+
   setError(message) {
     this.errorBox.innerHTML = message ? `${icons.alert}<span></span>` : '';
     if (message) this.errorBox.querySelector('span').textContent = message;
@@ -316,7 +368,7 @@ class MessageView {
     if (stats) this.stats.title = stats.title;
     this.stats.hidden = !stats?.text;
     this.copyBtn.hidden = this.streaming || !this.content;
-    this.foot.hidden = this.badge.hidden && this.stats.hidden && this.copyBtn.hidden;
+    this.renderModel(); // also decides whether the footer shows
     this.onRender?.();
   }
 }
@@ -328,6 +380,7 @@ export class Thread {
     this.empty = empty;
     this.jump = jump;
     this.pinned = true;
+    this.model = null; // the open conversation's current model spec
     this.views = new WeakMap();
     this.running = el(
       'div',
@@ -417,8 +470,18 @@ export class Thread {
     });
   }
 
+  /** The conversation's current model: replies by another model say which wrote them. */
+  setModel(spec) {
+    this.model = spec || null;
+    for (const root of this.list.querySelectorAll('.msg.assistant')) {
+      this.views.get(root)?.renderModel();
+    }
+  }
+
   add(message, options) {
     const view = new MessageView(message, options);
+    view.thread = this;
+    view.renderModel();
     view.onRender = () => this.stick();
     this.views.set(view.root, view);
     this.list.insertBefore(view.root, this.running.isConnected ? this.running : null);

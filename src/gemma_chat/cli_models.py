@@ -1,0 +1,366 @@
+"""`gemma-chat models list|pull|rm|info`: the model library from the terminal.
+
+`register(subparsers)` adds the `models` command to the main parser; `run(args)` executes
+it. Failures print one line and exit 1; Ctrl+C during a pull stops it cleanly and keeps
+the partial file, so the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from gemma_chat.models.catalogue import CatalogueEntry
+from gemma_chat.models.download import DownloadCancelled, pull
+from gemma_chat.models.installed import (
+    Catalogue,
+    InstalledModel,
+    ModelError,
+    default_catalogue,
+    list_installed,
+    models_dir,
+    parse_ref,
+    pull_command,
+    remove,
+)
+from gemma_chat.models.progress import DownloadProgress, format_bytes
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `models` and its actions to the main parser's subparsers."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where models live (default: $GEMMA_CHAT_HOME or the OS data dir)",
+    )
+    models = subparsers.add_parser(
+        "models", help="list, download, inspect and remove models", parents=[common]
+    )
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = actions.add_parser(
+        "list", help="the catalogue and what is downloaded", parents=[common]
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    model_help = "catalogue id (gemma-4-e4b) or HF repo (owner/repo, owner/repo:Q8_0, :FILE.gguf)"
+    fetch = actions.add_parser(
+        "pull", help="download a model (resumes an interrupted download)", parents=[common]
+    )
+    fetch.add_argument("model", help=model_help)
+    fetch.add_argument("--quant", help="quantisation, e.g. Q8_0 (default: the entry's default)")
+    delete = actions.add_parser("rm", help="delete a downloaded model's files", parents=[common])
+    delete.add_argument("model", help=model_help)
+    delete.add_argument("--quant", help="only this quantisation (default: all)")
+    info = actions.add_parser(
+        "info", help="details, files and local paths of a model", parents=[common]
+    )
+    info.add_argument("model", help=model_help + ", or a local .gguf path")
+    info.add_argument("--quant", help="quantisation to describe")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    models.set_defaults(handler=run)
+    return models
+
+
+def run(args: argparse.Namespace, *, catalogue: Catalogue | None = None) -> int:
+    """Execute a parsed `models` command; the exit code."""
+    err = Console(stderr=True)
+    data_dir = args.data_dir.expanduser().resolve() if getattr(args, "data_dir", None) else None
+    handlers = {"list": _list, "pull": _pull, "rm": _rm, "info": _info}
+    try:
+        return handlers[args.models_command](args, data_dir, catalogue or default_catalogue(), err)
+    except (ModelError, OSError) as exc:
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m gemma_chat.cli_models ACTION ...`, for scripts and tests."""
+    parser = argparse.ArgumentParser(prog="gemma-chat")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["models", *(sys.argv[1:] if argv is None else argv)])
+    return run(args)
+
+
+# --- list ----------------------------------------------------------------------------------
+
+
+def _pull_dict(record: InstalledModel, data_dir: Path | None) -> dict[str, Any]:
+    root = models_dir(data_dir)
+    return {
+        **record.to_dict(),
+        "spec": record.spec,
+        "model_path": str(root / record.files[0].path),
+        "mmproj_path": str(root / record.mmproj.path) if record.mmproj else None,
+    }
+
+
+def _entry_dict(
+    entry: CatalogueEntry, pulls: list[InstalledModel], data_dir: Path | None
+) -> dict[str, Any]:
+    source = entry.source()
+    have = {p.quant.upper() for p in pulls}
+    download = 0
+    if source is not None:
+        download = source.quant().size_bytes + (source.mmproj.size_bytes if source.mmproj else 0)
+    return {
+        "spec": entry.id,
+        "name": entry.name,
+        "source": "builtin" if entry.builtin else "catalogue",
+        "installed": entry.builtin or bool(pulls),
+        "family": entry.family,
+        "params_b": entry.params_b,
+        "modalities": list(entry.modalities),
+        "context_length": entry.context_length,
+        "repo": source.repo if source else None,
+        "default_quant": source.default_quant if source else None,
+        "download_bytes": download,
+        "quants": [
+            {"name": q.name, "size_bytes": q.size_bytes, "installed": q.name.upper() in have}
+            for q in (source.quants if source else ())
+        ],
+        "pulls": [_pull_dict(p, data_dir) for p in pulls],
+    }
+
+
+def _listing(catalogue: Catalogue, data_dir: Path | None) -> list[dict[str, Any]]:
+    pulls = list_installed(data_dir)
+    rows = []
+    for entry in catalogue.all_entries():
+        mine = [p for p in pulls if p.id.lower() == entry.id.lower()]
+        rows.append(_entry_dict(entry, mine, data_dir))
+    known = {row["spec"].lower() for row in rows}
+    for record in pulls:
+        if record.id.lower() not in known:
+            rows.append(
+                {
+                    "spec": record.spec,
+                    "name": record.repo,
+                    "source": "installed",
+                    "installed": True,
+                    "repo": record.repo,
+                    "default_quant": record.quant,
+                    "download_bytes": record.size_bytes,
+                    "pulls": [_pull_dict(record, data_dir)],
+                }
+            )
+    return rows
+
+
+def _list(args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue, _: Console) -> int:
+    rows = _listing(catalogue, data_dir)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    table = Table(title="Models", title_justify="left")
+    for column in ("ID", "Name", "Download", "Status"):
+        table.add_column(column)
+    for row in rows:
+        if row["source"] == "builtin":
+            status = "[green]built in[/]"
+        elif row["pulls"]:
+            status = "[green]" + ", ".join(
+                f"{p['quant']} ({format_bytes(p['size_bytes'])})" for p in row["pulls"]
+            )
+        else:
+            status = "[dim]not downloaded[/]"
+        size = format_bytes(row["download_bytes"]) if row["download_bytes"] else "-"
+        table.add_row(row["spec"], row["name"], size, status)
+    Console().print(table)
+    Console().print("[dim]Download one with: gemma-chat models pull ID [--quant Q][/]")
+    return EXIT_OK
+
+
+# --- pull ----------------------------------------------------------------------------------
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _pull(
+    args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue, err: Console
+) -> int:
+    parse_ref(args.model, quant=args.quant, catalogue=catalogue)  # fail fast, before the bar
+    cancel = threading.Event()
+    outcome: dict[str, Any] = {}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=False),
+        TextColumn("{task.fields[speed]}"),
+        TextColumn("ETA {task.fields[eta]}"),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(args.model, total=None, speed="", eta="--:--")
+
+        def show(p: DownloadProgress) -> None:
+            label = f"{p.phase} {p.file}".strip()
+            if p.files_total > 1:
+                label += f" ({min(p.files_done + 1, p.files_total)}/{p.files_total})"
+            bar.update(
+                task,
+                description=label,
+                total=p.total or None,
+                completed=p.downloaded,
+                speed=f"{format_bytes(p.bytes_per_s)}/s" if p.bytes_per_s else "",
+                eta=_eta(p.eta_s),
+            )
+
+        finished = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome["model"] = pull(
+                    args.model,
+                    data_dir,
+                    quant=args.quant,
+                    on_progress=show,
+                    cancel=cancel,
+                    catalogue=catalogue,
+                )
+            except BaseException as exc:  # handed to the main thread
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        threading.Thread(target=work, name="gemma-chat-pull", daemon=True).start()
+        # Wait on an Event, not Thread.join: an interrupted join can leave the thread
+        # looking finished while it still runs.
+        while not finished.is_set():
+            try:
+                finished.wait(0.1)
+            except KeyboardInterrupt:
+                if cancel.is_set():  # a second Ctrl+C: stop waiting for a stuck request
+                    outcome["error"] = DownloadCancelled("interrupted")
+                    break
+                cancel.set()  # the worker stops at its next chunk and keeps the partial file
+    error = outcome.get("error")
+    if isinstance(error, DownloadCancelled):
+        hint = pull_command(args.model, args.quant)
+        err.print(f"Stopped. The partial download is kept: run `{hint}` to resume.", soft_wrap=True)
+        return EXIT_INTERRUPTED
+    if error is not None:
+        raise error
+    record: InstalledModel = outcome["model"]
+    root = models_dir(data_dir)
+    err.print(
+        f"[bold green]Pulled[/] {record.id} {record.quant} ({format_bytes(record.size_bytes)}). "
+        f"Run it with: gemma-chat --model {record.spec}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    print(root / record.files[0].path)
+    return EXIT_OK
+
+
+# --- rm ------------------------------------------------------------------------------------
+
+
+def _rm(args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue, _: Console) -> int:
+    removal = remove(args.model, data_dir, quant=args.quant, catalogue=catalogue)
+    what = (
+        ", ".join(f"{r.id} {r.quant}" for r in removal.removed)
+        or f"partial downloads of {args.model}"
+    )
+    print(f"Removed {what}: freed {format_bytes(removal.freed_bytes)}")
+    return EXIT_OK
+
+
+# --- info ----------------------------------------------------------------------------------
+
+
+def _info(args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue, _: Console) -> int:
+    ref = parse_ref(args.model, quant=args.quant, catalogue=catalogue)
+    data: dict[str, Any] = {"spec": ref.id, "kind": ref.kind, "entry": None, "pulls": []}
+    if ref.kind == "path":
+        assert ref.path is not None
+        if not ref.path.is_file():
+            raise ModelError(f"no GGUF file at {ref.path}")
+        data["path"] = str(ref.path)
+        data["size_bytes"] = ref.path.stat().st_size
+        data["mmproj_path"] = str(ref.mmproj) if ref.mmproj else None
+        data["gguf"] = _gguf(ref.path)
+    else:
+        pulls = [p for p in list_installed(data_dir) if p.id.lower() == ref.id.lower()]
+        if ref.quant:
+            pulls = [p for p in pulls if p.quant.upper() == ref.quant.upper()]
+        data["repo"] = ref.repo
+        data["entry"] = asdict(ref.entry) if ref.entry else None
+        data["pulls"] = [_pull_dict(p, data_dir) for p in pulls]
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        _print_info(data)
+    return EXIT_OK
+
+
+def _gguf(path: Path) -> dict[str, Any] | None:
+    from gemma_chat.models.gguf_meta import read_gguf_meta
+
+    try:
+        meta = read_gguf_meta(path)
+    except (ValueError, OSError) as exc:
+        return {"error": str(exc)}
+    keep = ("architecture", "name", "n_layers", "context_length", "quant_name", "tensor_count")
+    return {key: getattr(meta, key) for key in keep}
+
+
+def _print_info(data: dict[str, Any]) -> None:
+    out = Console()
+    table = Table(show_header=False, title=data["spec"], title_justify="left")
+    entry = data.get("entry")
+    if entry:
+        table.add_row("Name", entry["name"])
+        table.add_row("Family", entry["family"])
+        table.add_row("Parameters", f"{entry['params_b']}B")
+        table.add_row("Modalities", ", ".join(entry["modalities"]))
+        table.add_row("Context", f"{entry['context_length']:,} tokens")
+        table.add_row("Licence", entry["licence"])
+        for source in entry["gguf"]:
+            table.add_row("Repo", source["repo"])
+            for quant in source["quants"]:
+                table.add_row(
+                    f"  {quant['name']}", f"{quant['file']} ({format_bytes(quant['size_bytes'])})"
+                )
+            if source["mmproj"]:
+                mm = source["mmproj"]
+                table.add_row("  projector", f"{mm['file']} ({format_bytes(mm['size_bytes'])})")
+        if entry["builtin"]:
+            table.add_row("Status", "built in, no download needed")
+    elif data.get("repo"):
+        table.add_row("Repo", data["repo"])
+    if "path" in data:
+        table.add_row("Path", data["path"])
+        table.add_row("Size", format_bytes(data["size_bytes"]))
+        for key, value in (data.get("gguf") or {}).items():
+            table.add_row(key.replace("_", " ").capitalize(), str(value))
+    for pull_ in data["pulls"]:
+        table.add_row(f"Installed {pull_['quant']}", pull_["model_path"])
+        if pull_["mmproj_path"]:
+            table.add_row("  projector", pull_["mmproj_path"])
+        table.add_row("  size", format_bytes(pull_["size_bytes"]))
+        table.add_row("  pulled", pull_["pulled_at"])
+    if data["kind"] != "path" and not data["pulls"] and not (entry and entry["builtin"]):
+        table.add_row("Status", f"not downloaded: gemma-chat models pull {data['spec']}")
+    out.print(table)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""What the model picker shows: the catalogue, what is downloaded, what is in use.
+
+One place joins the catalogue, the download manifest, the runtime pool and the memory
+planner into the `Model` JSON of docs/api.md, so the API and the CLI never disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from gemma_chat.models import catalogue
+from gemma_chat.models.catalogue import CatalogueEntry
+from gemma_chat.models.fit import plan
+from gemma_chat.models.hardware import Hardware
+from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.runtimes.pool import RuntimePool, is_loaded
+
+log = logging.getLogger(__name__)
+
+
+def _installed(data_dir: Path) -> list[Any]:
+    from gemma_chat.models.installed import list_installed
+
+    try:
+        return list(list_installed(data_dir))
+    except (OSError, ValueError) as exc:  # an unreadable manifest must not break the picker
+        log.warning("cannot read the installed-model manifest: %s", exc)
+        return []
+
+
+def _fit(entry: CatalogueEntry, hardware: Hardware | None) -> dict[str, Any] | None:
+    if hardware is None or entry.architecture is None:
+        return None
+    try:
+        report = plan(entry, hardware=hardware)
+    except (KeyError, ValueError):
+        return None
+    return {
+        "verdict": report.verdict,
+        "message": report.message,
+        "required_bytes": report.total_bytes,
+        "available_bytes": report.available_bytes,
+        "context": report.context,
+        "quant": report.quant,
+    }
+
+
+def describe_entry(
+    entry: CatalogueEntry,
+    installed_quants: set[str],
+    hardware: Hardware | None,
+) -> dict[str, Any]:
+    source = entry.source()
+    quants = []
+    download = 0
+    if source is not None:
+        for quant in source.quants:
+            quants.append(
+                {
+                    "name": quant.name,
+                    "size_bytes": quant.size_bytes,
+                    "installed": quant.name.upper() in installed_quants,
+                }
+            )
+        download = source.quant().size_bytes + (source.mmproj.size_bytes if source.mmproj else 0)
+    return {
+        "spec": entry.id,
+        "name": entry.name,
+        "source": "builtin" if entry.builtin else "catalogue",
+        "family": entry.family,
+        "installed": entry.builtin or bool(installed_quants),
+        "params_b": entry.params_b,
+        "active_params_b": entry.active_params_b,
+        "modalities": list(entry.modalities),
+        "context_length": entry.context_length,
+        "thinking": entry.thinking,
+        "licence": entry.licence,
+        "quants": quants,
+        "default_quant": source.default_quant if source else None,
+        "download_bytes": download,
+        "repo": source.repo if source else None,
+        "mlx": list(entry.mlx),
+        "description": entry.description,
+        "fit": _fit(entry, hardware),
+        "error": None,
+    }
+
+
+def describe_spec(pool: RuntimePool, spec: str) -> dict[str, Any]:
+    """A model outside the catalogue (gguf:, openai:, ollama:, mlx:, hf:, replay:)."""
+    base: dict[str, Any] = {
+        "spec": spec,
+        "name": spec,
+        "source": "installed" if spec.startswith("hf:") else "custom",
+        "family": None,
+        "installed": True,
+        "params_b": None,
+        "active_params_b": None,
+        "modalities": ["text"],
+        "context_length": None,
+        "thinking": False,
+        "licence": None,
+        "quants": [],
+        "default_quant": None,
+        "download_bytes": 0,
+        "repo": None,
+        "mlx": [],
+        "description": "",
+        "fit": None,
+        "error": None,
+    }
+    try:
+        runtime = pool.get(spec)
+    except RuntimeFailure as exc:
+        return {**base, "error": str(exc)}
+    caps = runtime.capabilities
+    base.update(
+        name=runtime.name,
+        modalities=list(caps.modalities),
+        context_length=caps.context_length,
+    )
+    return base
+
+
+def list_models(
+    pool: RuntimePool,
+    data_dir: Path,
+    active: str,
+    hardware: Hardware | None,
+    extra_specs: list[str] = (),  # type: ignore[assignment]
+) -> list[dict[str, Any]]:
+    """Every model worth showing: the catalogue, pulled repos, and specs in use."""
+    installed = _installed(data_dir)
+    by_id: dict[str, set[str]] = {}
+    for item in installed:
+        by_id.setdefault(item.id, set()).add((item.quant or "").upper())
+    models = [
+        describe_entry(entry, by_id.get(entry.id, set()), hardware)
+        for entry in catalogue.all_entries()
+    ]
+    known = {m["spec"] for m in models}
+    others = [item.spec for item in installed if item.spec not in known]
+    for spec in dict.fromkeys([*others, active, *extra_specs]):
+        if spec and spec not in known:
+            models.append(describe_spec(pool, spec))
+            known.add(spec)
+    resident = set(pool.resident_specs())
+    for model in models:
+        runtime = pool.loaded(model["spec"])
+        model["loaded"] = model["spec"] in resident or (
+            runtime is not None and not getattr(runtime, "resident", False) and is_loaded(runtime)
+        )
+        model["active"] = model["spec"] == active
+    return models

@@ -1,0 +1,117 @@
+"""Models over HTTP: the catalogue with memory fit, switching without a restart, thinking."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from gemma_chat.runtimes.registry import embedded_model_path
+from tests.sse_client import send
+
+
+@pytest.fixture
+def server(start_server):
+    return start_server("embedded")
+
+
+def models(base: str) -> dict:
+    response = httpx.get(f"{base}/api/models", timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_catalogue_lists_gemma_with_fit_and_the_builtin_model(server) -> None:
+    data = models(server.url)
+    by_spec = {m["spec"]: m for m in data["models"]}
+    assert data["active"] == "embedded"
+    for spec in ("gemma-4-e2b", "gemma-4-e4b", "gemma-4-12b", "gemma-4-26b-a4b", "gemma-4-31b"):
+        model = by_spec[spec]
+        assert model["source"] == "catalogue" and model["installed"] is False
+        assert model["thinking"] is True and model["licence"] == "Apache-2.0"
+        assert model["download_bytes"] > 1e9 and model["quants"]
+        assert model["fit"]["verdict"] in ("fits", "tight", "wont_fit")
+        assert model["fit"]["message"]
+    assert {"gemma-3n-e2b", "gemma-3n-e4b"} <= set(by_spec)
+    embedded = by_spec["embedded"]
+    assert embedded["source"] == "builtin" and embedded["installed"] and embedded["active"]
+
+
+def test_switching_models_without_a_restart(server) -> None:
+    other = f"gguf:{embedded_model_path()}"
+    response = httpx.post(f"{server.url}/api/models/load", json={"model": other}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json()["spec"] == other and response.json()["loaded"]
+    data = models(server.url)
+    assert data["active"] == other and data["resident"] == [other]  # the previous one is freed
+    # New conversations default to it, and it answers.
+    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    assert conv["model"] == other
+    events = send(server.url, conv["id"], "Hi")
+    end = events[-1][1]
+    assert end["reason"] in ("stop", "length") and end["message"]["model"] == other
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("gguf:/nonexistent/model.gguf", "not found"),
+        ("gemma-4-e4b", "not downloaded"),
+        ("nonsense:thing", "Unknown model spec"),
+        ("openai:http://127.0.0.1:9/v1", "connection refused"),
+    ],
+)
+def test_a_failed_switch_keeps_the_previous_model(server, spec: str, words: str) -> None:
+    loaded = httpx.post(f"{server.url}/api/models/load", json={"model": "embedded"}, timeout=60)
+    assert loaded.status_code == 200 and loaded.json()["loaded"]
+    response = httpx.post(f"{server.url}/api/models/load", json={"model": spec}, timeout=60)
+    assert response.status_code == 422
+    assert words.lower() in response.json()["detail"].lower()
+    after = models(server.url)
+    assert after["active"] == "embedded" and after["resident"] == ["embedded"]
+    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    assert send(server.url, conv["id"], "Hi")[-1][1]["reason"] in ("stop", "length")
+
+
+def test_memory_fit_report(server) -> None:
+    response = httpx.get(
+        f"{server.url}/api/models/fit",
+        params={"model": "gemma-4-e4b", "quant": "Q8_0", "context": 8192, "kv": "q8_0"},
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["quant"] == "Q8_0" and data["context"] == 8192 and data["kv_type"] == "q8_0"
+    assert data["total_bytes"] == (
+        data["weights_bytes"] + data["mmproj_bytes"] + data["kv_cache_bytes"]
+        + data["overhead_bytes"]
+    )
+    assert data["hardware"]["ram_total_bytes"] > 0 and data["recommendations"]
+    local = httpx.get(
+        f"{server.url}/api/models/fit", params={"model": f"gguf:{embedded_model_path()}"}
+    )
+    assert local.status_code == 200 and local.json()["verdict"] == "fits"
+    assert httpx.get(f"{server.url}/api/models/fit", params={"model": "nope"}).status_code == 422
+    unknown_quant = httpx.get(
+        f"{server.url}/api/models/fit", params={"model": "gemma-4-e4b", "quant": "Q9_9"}
+    )
+    assert unknown_quant.status_code == 404 and "Q9_9" in unknown_quant.json()["detail"]
+    bad_kv = httpx.get(f"{server.url}/api/models/fit", params={"model": "gemma-4-e4b", "kv": "x"})
+    assert bad_kv.status_code == 422
+
+
+def test_conversation_model_and_thinking_switch(server, replay_file) -> None:
+    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    assert conv["thinking"] is None
+    url = f"{server.url}/api/conversations/{conv['id']}"
+    assert httpx.patch(url, json={"thinking": True}).json()["thinking"] is True
+    assert httpx.patch(url, json={"title": "Renamed"}).json()["thinking"] is True  # kept
+    assert httpx.patch(url, json={"thinking": None}).json()["thinking"] is None
+    spec = replay_file("From the replay model.")
+    changed = httpx.patch(url, json={"model": spec}).json()
+    assert changed["model"] == spec and changed["title"] == "Renamed"
+    events = send(server.url, conv["id"], "Hello")
+    assert events[-1][1]["message"]["model"] == spec
+    assert "".join(d["text"] for n, d in events if n == "text") == "From the replay model."
+    bad = httpx.patch(url, json={"model": "nonsense:x"})
+    assert bad.status_code == 422 and "Unknown model spec" in bad.json()["detail"]
+    assert httpx.patch(url, json={"model": " "}).status_code == 422
+    assert httpx.get(url).json()["model"] == spec
