@@ -81,7 +81,9 @@ def test_memory_fit_report(server) -> None:
     data = response.json()
     assert data["quant"] == "Q8_0" and data["context"] == 8192 and data["kv_type"] == "q8_0"
     assert data["total_bytes"] == (
-        data["weights_bytes"] + data["mmproj_bytes"] + data["kv_cache_bytes"]
+        data["weights_bytes"]
+        + data["mmproj_bytes"]
+        + data["kv_cache_bytes"]
         + data["overhead_bytes"]
     )
     assert data["hardware"]["ram_total_bytes"] > 0 and data["recommendations"]
@@ -115,3 +117,72 @@ def test_conversation_model_and_thinking_switch(server, replay_file) -> None:
     assert bad.status_code == 422 and "Unknown model spec" in bad.json()["detail"]
     assert httpx.patch(url, json={"model": " "}).status_code == 422
     assert httpx.get(url).json()["model"] == spec
+
+
+def test_pull_over_http_reports_progress_cancels_resumes_and_removes(
+    start_server, replay_file, monkeypatch
+) -> None:
+    import os
+    import threading
+
+    from gemma_chat.models import catalogue, download
+    from tests.models.fake_hf import FakeHub, StaticCatalogue, make_entry
+    from tests.sse_client import iter_sse
+
+    blob = os.urandom(2_000_000)
+    with FakeHub() as hub:
+        hub.add_repo("acme/tiny-GGUF", {"tiny-Q4_K_M.gguf": blob})
+        hub.throttle_bps = 500_000
+        tiny = make_entry("tiny-1b", "acme/tiny-GGUF", {"Q4_K_M": ("tiny-Q4_K_M.gguf", blob)})
+        entries = StaticCatalogue(tiny, *[e for e in catalogue.all_entries() if e.builtin])
+        monkeypatch.setattr(catalogue, "all_entries", entries.all_entries)
+        monkeypatch.setattr(catalogue, "find", entries.find)
+        monkeypatch.setattr(download, "RETRY_PAUSE_S", 0.0)
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        server = start_server(replay_file("Hi."))
+        base = server.url
+
+        # 1. Start, watch progress, see it in the listing, cancel it.
+        events: list[tuple[str, dict]] = []
+        seen_in_listing = threading.Event()
+
+        def watch() -> None:
+            with httpx.stream(
+                "POST", f"{base}/api/models/pull", json={"model": "tiny-1b"}, timeout=60
+            ) as response:
+                for name, data in iter_sse(response):
+                    events.append((name, data))
+                    if name == "progress" and data["downloaded"] > 200_000:
+                        listing = models(base)
+                        pull = {m["spec"]: m for m in listing["models"]}["tiny-1b"]["pull"]
+                        if pull and pull["total"] == len(blob):
+                            seen_in_listing.set()
+                        httpx.post(f"{base}/api/models/pull/cancel", json={"model": "tiny-1b"})
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        watcher.join(60)
+        assert seen_in_listing.is_set()
+        assert events[-1][0] == "cancelled" and "resumes" in events[-1][1]["message"]
+        downloaded = [d["downloaded"] for n, d in events if n == "progress"]
+        assert downloaded == sorted(downloaded) and 0 < downloaded[-1] < len(blob)
+
+        # 2. Pull again: it resumes from the partial file and finishes installed.
+        hub.throttle_bps = None
+        with httpx.stream(
+            "POST", f"{base}/api/models/pull", json={"model": "tiny-1b"}, timeout=60
+        ) as response:
+            final = list(iter_sse(response))
+        assert final[-1][0] == "done" and final[-1][1]["model"]["installed"] is True
+        ranges = [r.range for r in hub.gets("tiny-Q4_K_M.gguf")]
+        assert any(r and r.startswith("bytes=") and r != "bytes=0-" for r in ranges)
+        listed = {m["spec"]: m for m in models(base)["models"]}["tiny-1b"]
+        assert listed["installed"] and listed["pull"] is None
+
+        # 3. An unknown id is refused before anything starts; then remove it.
+        bad = httpx.post(f"{base}/api/models/pull", json={"model": "no-such-model"})
+        assert bad.status_code == 422
+        removed = httpx.delete(f"{base}/api/models/tiny-1b")
+        assert removed.status_code == 200 and removed.json()["freed_bytes"] >= len(blob)
+        assert not {m["spec"]: m for m in models(base)["models"]}["tiny-1b"]["installed"]

@@ -120,6 +120,7 @@ def describe_spec(pool: RuntimePool, spec: str) -> dict[str, Any]:
         name=runtime.name,
         modalities=list(caps.modalities),
         context_length=caps.context_length,
+        thinking=caps.thinking,
     )
     return base
 

@@ -100,6 +100,7 @@ class Capabilities:
     context_length: int
     modalities: tuple[str, ...] = ("text",)
     grammar: bool = False
+    thinking: bool = False  # has a thinking switch (GenerationOptions.thinking does something)
 
 
 @dataclass(frozen=True, slots=True)

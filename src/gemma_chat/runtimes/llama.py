@@ -123,10 +123,13 @@ class LlamaCppRuntime:
         # `<|channel>` / `<channel|>`); every other special token is dropped from output.
         self._marker_tokens: frozenset[int] = frozenset()
         self._fold_system = False  # set once the template has refused a system message
+        self._template_thinks = False  # the chat template has an enable_thinking switch
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(context_length=self._context_length, grammar=True)
+        return Capabilities(
+            context_length=self._context_length, grammar=True, thinking=self._template_thinks
+        )
 
     @property
     def loaded(self) -> bool:
@@ -181,6 +184,7 @@ class LlamaCppRuntime:
             llm = open_model(trained)
         self._context_length = llm.n_ctx()
         template = llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
+        self._template_thinks = "enable_thinking" in template
         self._formatter = Jinja2ChatFormatter(
             template=template,
             eos_token=_token_text(llm, llm.token_eos()),

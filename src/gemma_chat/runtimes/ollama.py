@@ -293,7 +293,11 @@ class OllamaRuntime:
             or _modelfile_num_ctx(show.get("parameters"))
             or min(trained or DEFAULT_NUM_CTX, DEFAULT_NUM_CTX)
         )
-        self._capabilities = Capabilities(context_length=context, modalities=tuple(modalities))
+        self._capabilities = Capabilities(
+            context_length=context,
+            modalities=tuple(modalities),
+            thinking=self.thinking_supported,
+        )
 
     async def close(self) -> None:
         client, self._client = self._client, None

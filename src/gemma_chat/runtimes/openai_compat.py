@@ -537,8 +537,13 @@ def _capabilities(
             modalities.append("image")
         if found.get("audio"):
             modalities.append("audio")
+    template = (props or {}).get("chat_template")
     return Capabilities(
-        context_length=context or DEFAULT_CONTEXT, modalities=tuple(modalities), grammar=grammar
+        context_length=context or DEFAULT_CONTEXT,
+        modalities=tuple(modalities),
+        grammar=grammar,
+        # llama-server shows its template; one with the switch honours chat_template_kwargs.
+        thinking=isinstance(template, str) and "enable_thinking" in template,
     )
 
 

@@ -53,10 +53,14 @@ async def _models(state: AppState) -> list[dict[str, Any]]:
 
 @router.get("")
 async def models(state: State) -> dict[str, Any]:
+    listed = await _models(state)
+    pulling = state.pulls.running()
+    for model in listed:
+        model["pull"] = pulling.get(model["spec"])
     return {
         "active": state.settings.model,
         "resident": state.runtimes.resident_specs(),
-        "models": await _models(state),
+        "models": listed,
     }
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from gemma_chat import __version__
+from gemma_chat.models import catalogue
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.server.state import AppState, get_state
 
@@ -29,6 +30,7 @@ def describe_model(state: AppState, spec: str) -> dict[str, Any]:
         "context_length": caps.context_length,
         "modalities": list(caps.modalities),
         "grammar": caps.grammar,
+        "thinking": caps.thinking or _catalogue_thinks(spec),
     }
 
 
@@ -40,3 +42,8 @@ async def health(state: State) -> dict[str, Any]:
         "features": ["chat", "build"],
         "model": describe_model(state, state.settings.model),
     }
+
+
+def _catalogue_thinks(spec: str) -> bool:
+    entry = catalogue.find(spec)
+    return bool(entry and entry.thinking)

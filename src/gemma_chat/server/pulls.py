@@ -31,7 +31,7 @@ class Pull:
     quant: str | None
     cancel: threading.Event = field(default_factory=threading.Event)
     latest: dict[str, Any] | None = None  # the newest progress event
-    final: Event | None = None  # ("done", …) or ("error", …)
+    final: Event | None = None  # ("done" | "cancelled" | "error", data)
     task: asyncio.Task[None] | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _version: int = 0
@@ -46,7 +46,7 @@ class Pull:
             self._changed.notify_all()
 
     async def events(self) -> AsyncIterator[Event]:
-        """The latest progress first, then each newer one, then done or error.
+        """The latest progress first, then each newer one, then done, cancelled or error.
 
         Watchers get the newest state rather than every event: a slow browser skips
         stale progress instead of falling behind.
@@ -85,6 +85,14 @@ class PullManager:
         job.task = asyncio.create_task(self._run(job), name=f"pull-{key}")
         return job
 
+    def running(self) -> dict[str, dict[str, Any]]:
+        """Pulls in progress by model spec, with their newest progress (for a reloaded UI)."""
+        return {
+            job.model: {**(job.latest or {}), "quant": job.quant}
+            for job in self._pulls.values()
+            if job.final is None
+        }
+
     def cancel(self, model: str, quant: str | None = None) -> bool:
         found = False
         for job in list(self._pulls.values()):
@@ -122,7 +130,8 @@ class PullManager:
             await asyncio.sleep(0)  # let queued progress land before the final event
             await job._set(None, ("done", {"model": self.describe(installed)}))
         except DownloadCancelled:
-            await job._set(None, ("error", {"message": "Download cancelled; it will resume."}))
+            message = "Download cancelled; the next pull resumes it."
+            await job._set(None, ("cancelled", {"message": message}))
         except RuntimeFailure as exc:
             await job._set(None, ("error", {"message": str(exc)}))
         except Exception as exc:  # a pull must always end with an answer

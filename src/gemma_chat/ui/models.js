@@ -245,7 +245,10 @@ export class ModelPicker {
         .some((node) => node === menu || node.tagName === 'DIALOG' || node.id === 'toast');
       if (!inside) this.close({ focus: false });
     });
-    onModelsChange(() => this.isOpen && this.render());
+    onModelsChange(() => {
+      this.rejoin();
+      if (this.isOpen) this.render();
+    });
   }
 
   get isOpen() {
@@ -379,11 +382,20 @@ export class ModelPicker {
     }
   }
 
-  async download(id) {
+  /** Downloads the server is running that this page is not watching (after a reload). */
+  rejoin() {
+    for (const model of modelInfo.list) {
+      if (model.pull && !downloads.has(model.spec)) {
+        this.download(model.spec, { join: true, progress: model.pull });
+      }
+    }
+  }
+
+  async download(id, { join = false, progress = null } = {}) {
     const model = modelInfo.find(id);
     const existing = downloads.get(id);
     if (existing && (existing.status === 'running' || existing.status === 'cancelling')) return;
-    if (model?.fit?.verdict === 'wont_fit' && !existing) {
+    if (model?.fit?.verdict === 'wont_fit' && !existing && !join) {
       const ok = await confirmDialog(this.dialog, {
         title: `${model.name} may not fit`,
         body:
@@ -393,17 +405,19 @@ export class ModelPicker {
       });
       if (!ok) return;
     }
-    const job = { status: 'running', progress: existing?.progress ?? null, message: null };
+    const job = { status: 'running', progress: existing?.progress ?? progress, message: null };
     downloads.set(id, job);
     this.render();
     try {
-      await streamPull(id, null, (name, data) => {
+      await streamPull(id, join ? (progress?.quant ?? null) : null, (name, data) => {
         if (name === 'progress') {
           job.progress = data;
           this.paintProgress(id);
         } else if (name === 'done') {
           job.status = 'done';
           job.model = data?.model;
+        } else if (name === 'cancelled') {
+          job.cancelled = true; // from this page or another: the partial file stays
         } else if (name === 'error') {
           job.status = 'error';
           job.message = data?.message || 'The download failed.';
