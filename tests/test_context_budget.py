@@ -44,7 +44,13 @@ async def test_within_budget_nothing_changes() -> None:
     messages = conversation(3, 30)
     fitted = await fit_to_context(Estimated(4096), messages, 256)
     assert fitted.messages == messages and fitted.trimmed == 0
-    assert fitted.limit == 4096 and 0 < fitted.tokens < 4096
+    assert fitted.limit == 4096 and fitted.tokens == 0  # clearly within: not even counted
+
+
+async def test_near_the_limit_counts_exactly_before_deciding() -> None:
+    messages = conversation(3, 1000)  # ~6 KB: over the byte bound, under the token budget
+    fitted = await fit_to_context(Estimated(4096), messages, 256)
+    assert fitted.trimmed == 0 and 0 < fitted.tokens <= 4096 - 256
 
 
 async def test_old_tool_results_are_elided_before_any_turn_is_dropped() -> None:

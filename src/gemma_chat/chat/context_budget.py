@@ -36,7 +36,7 @@ class CountsTokens(Protocol):
 class Fitted:
     messages: list[ChatMessage]
     trimmed: int  # messages elided or dropped
-    tokens: int  # prompt tokens after trimming
+    tokens: int  # prompt tokens after trimming (0 when clearly within budget: not counted)
     limit: int  # the model's context length
 
     def event(self) -> dict[str, int]:
@@ -73,6 +73,12 @@ async def _count_prompt(runtime: Runtime, messages: list[ChatMessage]) -> int:
     return sum(estimate_tokens(m.content) + MESSAGE_OVERHEAD_ESTIMATE for m in messages)
 
 
+def _upper_bound(messages: list[ChatMessage]) -> int:
+    """More tokens than any tokenizer makes of these messages: one per UTF-8 byte, plus
+    generous template overhead (BPE tokens are never shorter than a byte)."""
+    return sum(len(m.content.encode("utf-8")) + 2 * MESSAGE_OVERHEAD_ESTIMATE for m in messages)
+
+
 def elide_tool_results(text: str) -> str:
     return _TOOL_RESULT.sub(lambda m: f"{m.group(1)}\n{ELIDED}\n{m.group(3)}", text)
 
@@ -83,6 +89,9 @@ async def fit_to_context(
     """The messages to send, trimmed oldest-first when they would overflow the context."""
     limit = runtime.capabilities.context_length
     budget = limit - reply_reserve(limit, max_tokens)
+    if _upper_bound(messages) <= budget:
+        # Far from the limit: skip tokenizing the whole conversation before every reply.
+        return Fitted(messages, 0, 0, limit)
     total = await _count_prompt(runtime, messages)
     if total <= budget:
         return Fitted(messages, 0, total, limit)
