@@ -34,6 +34,7 @@ from gemma_chat.models.installed import (
     pull_command,
     remove,
 )
+from gemma_chat.models.ollama_pull import is_ollama_spec, pull_through_ollama
 from gemma_chat.models.progress import DownloadProgress, format_bytes
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
@@ -197,7 +198,9 @@ def _eta(seconds: float | None) -> str:
 def _pull(
     args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue, err: Console
 ) -> int:
-    parse_ref(args.model, quant=args.quant, catalogue=catalogue)  # fail fast, before the bar
+    ollama = is_ollama_spec(args.model)
+    if not ollama:
+        parse_ref(args.model, quant=args.quant, catalogue=catalogue)  # fail fast, before the bar
     cancel = threading.Event()
     outcome: dict[str, Any] = {}
     columns = (
@@ -227,6 +230,10 @@ def _pull(
 
         def work() -> None:
             try:
+                if ollama:
+                    pull_through_ollama(args.model, show, cancel)
+                    outcome["model"] = None
+                    return
                 outcome["model"] = pull(
                     args.model,
                     data_dir,
@@ -253,11 +260,20 @@ def _pull(
                 cancel.set()  # the worker stops at its next chunk and keeps the partial file
     error = outcome.get("error")
     if isinstance(error, DownloadCancelled):
-        hint = pull_command(args.model, args.quant)
+        hint = (
+            f"gemma-chat models pull {args.model}"
+            if ollama
+            else pull_command(args.model, args.quant)
+        )
         err.print(f"Stopped. The partial download is kept: run `{hint}` to resume.", soft_wrap=True)
         return EXIT_INTERRUPTED
     if error is not None:
         raise error
+    if ollama:
+        err.print(
+            f"[bold green]Pulled[/] {args.model}. Run it with: gemma-chat --model {args.model}"
+        )
+        return EXIT_OK
     record: InstalledModel = outcome["model"]
     root = models_dir(data_dir)
     err.print(

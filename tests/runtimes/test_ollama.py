@@ -381,3 +381,26 @@ async def test_pull_cancel_and_not_running(loopback) -> None:
     assert time.perf_counter() - started < 1.0 and len(seen) == 1
     with pytest.raises(RuntimeFailure, match="Ollama is not running"):
         await pull(f"http://127.0.0.1:{free_port()}", "gemma3:4b", lambda _: None)
+
+
+def test_ollama_pull_reports_our_progress_shape(loopback) -> None:
+    import threading
+
+    from gemma_chat.models.download import DownloadCancelled
+    from gemma_chat.models.ollama_pull import pull_through_ollama
+
+    fake = loopback({"POST /api/pull": ndjson("ollama_pull.ndjson")})
+    seen: list[dict] = []
+    pull_through_ollama(f"ollama:{fake.url}#gemma3:4b", lambda p: seen.append(p.as_dict()))
+    assert seen[0]["phase"] == "checking" and seen[-1]["phase"] == "done"
+    downloading = [p for p in seen if p["phase"] == "downloading"]
+    assert downloading and downloading[-1]["total"] >= 3338787040
+    counts = [p["downloaded"] for p in seen]
+    assert counts == sorted(counts)  # never goes backwards across layers
+
+    slow = loopback({"POST /api/pull": ndjson("ollama_pull.ndjson", pause_s=2.0)})
+    cancel = threading.Event()
+    started = time.perf_counter()
+    with pytest.raises(DownloadCancelled, match="keeps the layers"):
+        pull_through_ollama(f"ollama:{slow.url}#gemma3:4b", lambda _: cancel.set(), cancel)
+    assert time.perf_counter() - started < 1.5

@@ -15,6 +15,7 @@ from gemma_chat.models.engines import probe_engines
 from gemma_chat.models.fit import plan, plan_for_gguf
 from gemma_chat.models.installed import parse_ref, remove
 from gemma_chat.models.library import describe_spec, list_models
+from gemma_chat.models.ollama_pull import is_ollama_spec
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.server.sse import sse_event
 from gemma_chat.server.state import AppState, get_state
@@ -157,7 +158,10 @@ async def pull_model(body: PullModel, state: State) -> StreamingResponse:
     The download goes on if the browser goes away; a second request joins it.
     """
     try:
-        parse_ref(body.model, quant=body.quant)  # an unknown id is a 422 now, not an event
+        if is_ollama_spec(body.model):
+            state.runtimes.get(body.model)  # a malformed spec is a 422 now
+        else:
+            parse_ref(body.model, quant=body.quant)  # an unknown id is a 422 now
     except RuntimeFailure as exc:
         raise HTTPException(422, str(exc)) from exc
     job = state.pulls.start(body.model, body.quant)

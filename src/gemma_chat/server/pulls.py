@@ -17,6 +17,7 @@ from typing import Any
 
 from gemma_chat.models.download import DownloadCancelled, pull
 from gemma_chat.models.installed import InstalledModel
+from gemma_chat.models.ollama_pull import is_ollama_spec, pull_through_ollama
 from gemma_chat.models.progress import DownloadProgress
 from gemma_chat.runtimes.base import RuntimeFailure
 
@@ -69,6 +70,7 @@ class PullManager:
         self.data_dir = data_dir
         # How a finished download is described in its `done` event (the server sets it).
         self.describe: Callable[[InstalledModel], dict[str, Any]] = lambda m: {"spec": m.spec}
+        self.describe_spec: Callable[[str], dict[str, Any]] = lambda spec: {"spec": spec}
         self._pulls: dict[str, Pull] = {}
 
     def get(self, model: str, quant: str | None) -> Pull | None:
@@ -119,16 +121,21 @@ class PullManager:
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(job._set(data)))
 
         try:
-            installed = await asyncio.to_thread(
-                pull,
-                job.model,
-                self.data_dir,
-                quant=job.quant,
-                on_progress=on_progress,
-                cancel=job.cancel,
-            )
+            if is_ollama_spec(job.model):
+                await asyncio.to_thread(pull_through_ollama, job.model, on_progress, job.cancel)
+                described = self.describe_spec(job.model)
+            else:
+                installed = await asyncio.to_thread(
+                    pull,
+                    job.model,
+                    self.data_dir,
+                    quant=job.quant,
+                    on_progress=on_progress,
+                    cancel=job.cancel,
+                )
+                described = self.describe(installed)
             await asyncio.sleep(0)  # let queued progress land before the final event
-            await job._set(None, ("done", {"model": self.describe(installed)}))
+            await job._set(None, ("done", {"model": described}))
         except DownloadCancelled:
             message = "Download cancelled; the next pull resumes it."
             await job._set(None, ("cancelled", {"message": message}))

@@ -12,7 +12,7 @@ from fastapi import Request
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
 from gemma_chat.models.installed import InstalledModel
-from gemma_chat.models.library import list_models
+from gemma_chat.models.library import describe_spec, list_models
 from gemma_chat.models.preflight import HardwareCache, memory_preflight
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.pool import RuntimePool
@@ -57,6 +57,7 @@ class AppState:
         pulls = PullManager(settings.data_dir)
         state = cls(settings, db, store, runtimes, turns, projects, preview, hardware, pulls)
         pulls.describe = state.describe_installed
+        pulls.describe_spec = lambda spec: describe_spec(runtimes, spec)
         return state
 
     def describe_installed(self, installed: InstalledModel) -> dict[str, Any]:
