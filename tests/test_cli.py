@@ -98,3 +98,24 @@ def test_serve_picks_a_free_port_when_the_default_is_busy(tmp_path, replay_file)
     output = proc.stderr.read()
     assert "was busy" in output and info["url"] in output
     assert not server_file.exists()
+
+
+def test_the_model_picked_last_time_is_the_next_default(tmp_path, monkeypatch) -> None:
+    from gemma_chat.cli import build_parser, settings_from
+    from gemma_chat.config import save_model
+    from gemma_chat.runtimes.registry import embedded_model_path
+
+    monkeypatch.delenv("GEMMA_CHAT_MODEL", raising=False)
+    args = build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
+    assert settings_from(args).model == "embedded"
+    picked = f"gguf:{embedded_model_path()}"
+    save_model(tmp_path, picked)
+    assert settings_from(args).model == picked
+    # --model and the environment still win, and a model whose files are gone is skipped.
+    explicit = build_parser().parse_args(["serve", "--data-dir", str(tmp_path), "--model", "x:y"])
+    assert settings_from(explicit).model == "x:y"
+    monkeypatch.setenv("GEMMA_CHAT_MODEL", "embedded")
+    assert settings_from(args).model == "embedded"
+    monkeypatch.delenv("GEMMA_CHAT_MODEL")
+    save_model(tmp_path, "gemma-4-31b")  # not downloaded here
+    assert settings_from(args).model == "embedded"

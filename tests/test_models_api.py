@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gemma_chat.config import saved_model
 from gemma_chat.runtimes.registry import embedded_model_path
 from tests.sse_client import send
 
@@ -43,6 +44,7 @@ def test_switching_models_without_a_restart(server) -> None:
     assert response.json()["spec"] == other and response.json()["loaded"]
     data = models(server.url)
     assert data["active"] == other and data["resident"] == [other]  # the previous one is freed
+    assert saved_model(server.settings.data_dir) == other  # and the next start uses it
     # New conversations default to it, and it answers.
     conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
     assert conv["model"] == other
@@ -68,6 +70,7 @@ def test_a_failed_switch_keeps_the_previous_model(server, spec: str, words: str)
     assert words.lower() in response.json()["detail"].lower()
     after = models(server.url)
     assert after["active"] == "embedded" and after["resident"] == ["embedded"]
+    assert saved_model(server.settings.data_dir) == "embedded"
     conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
     assert send(server.url, conv["id"], "Hi")[-1][1]["reason"] in ("stop", "length")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from gemma_chat import __version__
-from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, Settings
+from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, MODEL_ENV, Settings, saved_model
 
 COMMANDS = ("serve", "chat", "build", "models", "doctor")
 
@@ -71,7 +72,24 @@ def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
         settings.data_dir = args.data_dir.expanduser().resolve()
     if args.model:
         settings.model = args.model
+    elif not os.environ.get(MODEL_ENV):
+        settings.model = _remembered_model(settings) or settings.model
     return settings
+
+
+def _remembered_model(settings: Settings) -> str | None:
+    """The model picked last time, if it can still be used (its files may be gone)."""
+    from gemma_chat.runtimes.base import RuntimeFailure
+    from gemma_chat.runtimes.registry import create_runtime
+
+    spec = saved_model(settings.data_dir)
+    if not spec:
+        return None
+    try:
+        create_runtime(spec, settings.data_dir)
+    except RuntimeFailure:
+        return None
+    return spec
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,3 +47,29 @@ class Settings:
     @property
     def server_file(self) -> Path:
         return self.data_dir / "server.json"
+
+
+PREFERENCES_FILE = "preferences.json"
+
+
+def saved_model(data_dir: Path) -> str | None:
+    """The model last picked in the UI, which the next start uses unless told otherwise."""
+    try:
+        data = json.loads((data_dir / PREFERENCES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    model = data.get("model") if isinstance(data, dict) else None
+    return model if isinstance(model, str) and model.strip() else None
+
+
+def save_model(data_dir: Path, spec: str) -> None:
+    path = data_dir / PREFERENCES_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    data["model"] = spec
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    temporary.replace(path)  # atomic: a crash never leaves half a file

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
+from gemma_chat.config import save_model
 from gemma_chat.models import catalogue
 from gemma_chat.models.engines import probe_engines
 from gemma_chat.models.fit import plan, plan_for_gguf
@@ -74,6 +75,7 @@ async def load_model(body: LoadModel, state: State) -> dict[str, Any]:
     """
     await state.runtimes.switch(body.model)
     state.settings.model = body.model
+    await asyncio.to_thread(save_model, state.settings.data_dir, body.model)  # next start too
     state.load_error = None
     for model in await _models(state):
         if model["spec"] == body.model:
