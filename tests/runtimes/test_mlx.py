@@ -11,9 +11,7 @@ import pytest
 
 from gemma_chat.runtimes import mlx as mlx_module
 from gemma_chat.runtimes.base import (
-    CancelToken,
     ChatMessage,
-    Delta,
     Finish,
     GenerationOptions,
     ModelLoadError,
@@ -34,20 +32,16 @@ from gemma_chat.runtimes.mlx import (
 )
 from gemma_chat.runtimes.openai_compat import reply_room
 from gemma_chat.runtimes.registry import embedded_model_path
+from tests.runtimes.fixtures.helpers import (
+    HELLO,
+    collect,
+    llama_cpp_server_command,
+    load_error,
+    texts,
+)
 
 FAKE_SERVER = Path(__file__).parent / "fixtures" / "fake_mlx_server.py"
 REPO = "mlx-community/Qwen3-0.6B-4bit"
-HELLO = [ChatMessage("user", "Say hello.")]
-
-
-def texts(deltas: list[Delta], kind: type) -> str:
-    return "".join(d.text for d in deltas if isinstance(d, kind))
-
-
-async def collect(runtime: MlxRuntime, text: str = "Say hello.", **options: object) -> list[Delta]:
-    opts = GenerationOptions(**options)  # type: ignore[arg-type]
-    messages = [ChatMessage("user", text)]
-    return [d async for d in runtime.stream(messages, opts, CancelToken())]
 
 
 class FakeEngine:
@@ -65,19 +59,9 @@ class FakeEngine:
 
     def command(self, python: Path, repo: str, port: int, vlm: bool) -> list[str]:
         self.commands.append((repo, port, vlm))
-        return [
-            str(python),
-            str(FAKE_SERVER),
-            "--model",
-            repo,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--requests",
-            str(self.requests),
-            *self.flags,
-        ]
+        real_flags = server_command(python, repo, port, vlm)[1:]  # --model --host --port
+        our_flags = ["--requests", str(self.requests), *self.flags]
+        return [str(python), str(FAKE_SERVER), *real_flags, *our_flags]
 
     def logged(self) -> list[dict]:
         lines = self.requests.read_text().splitlines() if self.requests.exists() else []
@@ -108,14 +92,10 @@ def test_spec_grammar() -> None:
 
 @pytest.mark.skipif(is_apple_silicon(), reason="the refusal is for other machines")
 async def test_off_apple_refusal_installs_nothing(tmp_path: Path) -> None:
-    runtime = MlxRuntime(f"mlx:{REPO}", tmp_path / "data")
-    with pytest.raises(ModelLoadError) as error:
-        await runtime.load()
-    message = str(error.value)
+    message = await load_error(MlxRuntime(f"mlx:{REPO}", tmp_path / "data"))
     assert message.startswith("MLX runs only on Apple Silicon Macs")
     assert "gemma-4-e4b (llama.cpp)" in message and "openai:URL" in message
     assert not (tmp_path / "data" / "engines").exists()
-    await runtime.close()
 
 
 async def test_injected_platform_check(tmp_path: Path) -> None:
@@ -205,7 +185,7 @@ async def test_start_stream_crash_restart_close(
     fake = FakeEngine(tmp_path)
     runtime = fake.runtime(tmp_path, context_length=32768)
     try:
-        deltas = await collect(runtime, top_k=20, thinking=True)
+        deltas = await collect(runtime, GenerationOptions(top_k=20, thinking=True))
         assert fake.provisioned == [(tmp_path / "data" / "engines" / "mlx", MLX_LM)]
         assert runtime.loaded and runtime.memory_bytes > 0
         assert runtime.server.starts == 1 and runtime.server.port != 11434
@@ -219,7 +199,7 @@ async def test_start_stream_crash_restart_close(
         body = first["body"]
         assert body["model"] == REPO and body["stream"] is True
         # Filled in (the servers default to ~512): the room the prompt leaves in the context.
-        assert body["max_tokens"] == reply_room(32768, [ChatMessage("user", "Say hello.")])
+        assert body["max_tokens"] == reply_room(32768, HELLO)
         assert 32768 - 64 < body["max_tokens"] < 32768
         assert runtime.name.startswith(f"{REPO} (MLX, mlx_lm.server at ")
         assert body["top_k"] == 20 and body["chat_template_kwargs"] == {"enable_thinking": True}
@@ -248,7 +228,7 @@ async def test_crash_mid_reply_then_restart(tmp_path: Path) -> None:
     runtime = fake.runtime(tmp_path)
     try:
         with pytest.raises(RuntimeFailure, match=r"mlx_lm.server stopped during the reply"):
-            await collect(runtime, "crash")
+            await collect(runtime, messages=[ChatMessage("user", "crash")])
         deltas = await collect(runtime)
         assert isinstance(deltas[-1], Finish) and runtime.server.starts == 2
     finally:
@@ -257,13 +237,9 @@ async def test_crash_mid_reply_then_restart(tmp_path: Path) -> None:
 
 async def test_server_that_fails_to_start(tmp_path: Path) -> None:
     fake = FakeEngine(tmp_path, "--fail-start")
-    runtime = fake.runtime(tmp_path)
-    with pytest.raises(ModelLoadError) as error:
-        await runtime.load()
-    message = str(error.value)
+    message = await load_error(fake.runtime(tmp_path))
     assert "mlx_lm.server exited (code 3) before it was ready" in message
     assert "is not a valid MLX model folder" in message  # the tail of its output
-    await runtime.close()
 
 
 async def test_server_that_never_answers(tmp_path: Path) -> None:
@@ -280,19 +256,7 @@ async def test_a_real_openai_server_under_management(tmp_path: Path) -> None:
     model = str(embedded_model_path())
 
     def command(python: Path, repo: str, port: int, vlm: bool) -> list[str]:
-        return [
-            str(python),
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            model,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "1024",
-        ]
+        return llama_cpp_server_command(model, port, n_ctx=1024, python=str(python))
 
     fake = FakeEngine(tmp_path)
     runtime = MlxRuntime(
@@ -304,7 +268,7 @@ async def test_a_real_openai_server_under_management(tmp_path: Path) -> None:
         command=command,
     )
     try:
-        deltas = await collect(runtime, max_tokens=8, temperature=0.0)
+        deltas = await collect(runtime, GenerationOptions(max_tokens=8, temperature=0.0))
         assert texts(deltas, TextDelta).strip()
         finish = deltas[-1]
         assert isinstance(finish, Finish) and finish.reason in ("stop", "length")

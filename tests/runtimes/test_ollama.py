@@ -5,18 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from gemma_chat.runtimes.base import (
     CancelToken,
-    ChatMessage,
-    Delta,
     Finish,
     GenerationOptions,
-    ModelLoadError,
     RuntimeFailure,
     TextDelta,
     ThinkingDelta,
@@ -32,40 +27,14 @@ from gemma_chat.runtimes.ollama import (
     parse_spec,
     pull,
 )
-from tests.runtimes.fixtures.loopback import (
-    Reply,
-    free_port,
-    json_reply,
-    loopback_servers,
-    ndjson,
+from tests.runtimes.fixtures.helpers import (
+    collect,
+    collect_cancelled_after,
+    load_error,
+    stream_error,
+    texts,
 )
-
-HELLO = [ChatMessage("user", "Say hello.")]
-
-
-@pytest.fixture
-def loopback() -> Iterator[Any]:
-    yield from loopback_servers()
-
-
-def ollama_routes(show: str = "ollama_show_qwen3.json", **extra: Reply) -> dict[str, Reply]:
-    routes = {
-        "GET /api/version": json_reply("ollama_version.json"),
-        "GET /api/tags": json_reply("ollama_tags.json"),
-        "POST /api/show": json_reply(show),
-        "POST /api/chat": ndjson("ollama_chat_thinking.ndjson"),
-    }
-    routes.update({key.replace("_", " ", 1): reply for key, reply in extra.items()})
-    return routes
-
-
-async def collect(runtime: OllamaRuntime, options: GenerationOptions | None = None) -> list[Delta]:
-    return [d async for d in runtime.stream(HELLO, options or GenerationOptions(), CancelToken())]
-
-
-def texts(deltas: list[Delta], kind: type) -> str:
-    return "".join(d.text for d in deltas if isinstance(d, kind))
-
+from tests.runtimes.fixtures.loopback import Reply, free_port, json_reply, ndjson, ollama_routes
 
 # -- spec grammar ---------------------------------------------------------------------------
 
@@ -121,7 +90,7 @@ async def test_modelfile_num_ctx_wins_over_the_cap(loopback) -> None:
         "model_info": {"gemma3.context_length": 131072},
         "capabilities": ["completion", "vision", "audio", "thinking"],
     }
-    fake = loopback(ollama_routes(**{"POST_/api/show": json_reply(show)}))
+    fake = loopback(ollama_routes(show))
     runtime = OllamaRuntime(f"ollama:{fake.url}#my-gemma")
     try:
         await runtime.load()
@@ -134,38 +103,27 @@ async def test_modelfile_num_ctx_wins_over_the_cap(loopback) -> None:
 
 async def test_not_running() -> None:
     runtime = OllamaRuntime(f"ollama:http://127.0.0.1:{free_port()}#gemma3:4b")
-    with pytest.raises(ModelLoadError, match=r"Ollama is not running at .* `ollama serve`"):
-        await runtime.load()
-    await runtime.close()
+    await load_error(runtime, r"Ollama is not running at .* `ollama serve`")
 
 
 async def test_not_an_ollama_server(loopback) -> None:
     fake = loopback({})
     runtime = OllamaRuntime(f"ollama:{fake.url}#gemma3:4b")
-    with pytest.raises(ModelLoadError, match=r"HTTP 404 to /api/version; is it an Ollama"):
-        await runtime.load()
-    await runtime.close()
+    await load_error(runtime, r"HTTP 404 to /api/version; is it an Ollama")
 
 
 async def test_unknown_model_says_pull_and_lists_installed(loopback) -> None:
     missing = json_reply({"error": "model 'gemma4:e4b' not found"}, status=404)
-    fake = loopback(ollama_routes(**{"POST_/api/show": missing}))
-    runtime = OllamaRuntime(f"ollama:{fake.url}#gemma4:e4b")
-    with pytest.raises(ModelLoadError) as error:
-        await runtime.load()
-    message = str(error.value)
+    fake = loopback(ollama_routes(missing))
+    message = await load_error(OllamaRuntime(f"ollama:{fake.url}#gemma4:e4b"))
     assert "run `ollama pull gemma4:e4b`" in message
     assert "Installed: qwen3:0.6b, gemma3:4b" in message
-    await runtime.close()
 
 
 async def test_embedding_model_refused(loopback) -> None:
     show = {"model_info": {"bert.context_length": 2048}, "capabilities": ["embedding"]}
-    fake = loopback(ollama_routes(**{"POST_/api/show": json_reply(show)}))
-    runtime = OllamaRuntime(f"ollama:{fake.url}#nomic-embed-text")
-    with pytest.raises(ModelLoadError, match="cannot chat"):
-        await runtime.load()
-    await runtime.close()
+    fake = loopback(ollama_routes(show))
+    await load_error(OllamaRuntime(f"ollama:{fake.url}#nomic-embed-text"), "cannot chat")
 
 
 # -- streaming ----------------------------------------------------------------------------
@@ -214,9 +172,7 @@ async def test_think_only_sent_to_thinking_models(loopback) -> None:
     fake = loopback(ollama_routes("ollama_show_gemma3.json"))
     runtime = OllamaRuntime(f"ollama:{fake.url}#gemma3:4b")
     try:
-        options = GenerationOptions()
-        options.thinking = True
-        await collect(runtime, options)
+        await collect(runtime, GenerationOptions(thinking=True))
         await collect(runtime, GenerationOptions())
         assert all("think" not in body for body in fake.bodies("/api/chat"))
     finally:
@@ -224,9 +180,7 @@ async def test_think_only_sent_to_thinking_models(loopback) -> None:
     fake = loopback(ollama_routes())
     runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
     try:
-        options = GenerationOptions()
-        options.thinking = False
-        await collect(runtime, options)
+        await collect(runtime, GenerationOptions(thinking=False))
         await collect(runtime, GenerationOptions())
         first, second = fake.bodies("/api/chat")
         assert first["think"] is False and "think" not in second
@@ -236,7 +190,7 @@ async def test_think_only_sent_to_thinking_models(loopback) -> None:
 
 async def test_inline_think_tags_and_length(loopback) -> None:
     chat = ndjson("ollama_chat_inline_think.ndjson")
-    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
+    fake = loopback(ollama_routes(chat=chat))
     runtime = OllamaRuntime(f"ollama:{fake.url}#deepseek-r1:1.5b")
     try:
         deltas = await collect(runtime, GenerationOptions(max_tokens=6))
@@ -251,9 +205,7 @@ async def test_inline_think_tags_and_length(loopback) -> None:
 
 
 async def test_live_usage_while_streaming(loopback) -> None:
-    fake = loopback(
-        ollama_routes(**{"POST_/api/chat": ndjson("ollama_chat_thinking.ndjson", pause_s=0.12)})
-    )
+    fake = loopback(ollama_routes(chat=ndjson("ollama_chat_thinking.ndjson", pause_s=0.12)))
     runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
     try:
         deltas = await collect(runtime)
@@ -270,64 +222,44 @@ async def test_error_object_mid_stream(loopback) -> None:
     ]
     body = "".join(json.dumps(line) + "\n" for line in lines).encode()
     chat = Reply(body=body, content_type="application/x-ndjson")
-    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
+    fake = loopback(ollama_routes(chat=chat))
     runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
-    seen: list[Delta] = []
-    try:
-        with pytest.raises(RuntimeFailure, match="failed mid-reply: an error was encountered"):
-            async for delta in runtime.stream(HELLO, GenerationOptions(), CancelToken()):
-                seen.append(delta)
-        assert texts(seen, TextDelta) == "Hel"
-    finally:
-        await runtime.close()
+    seen = await stream_error(runtime, "failed mid-reply: an error was encountered")
+    assert texts(seen, TextDelta) == "Hel"
 
 
-async def test_server_closing_mid_stream(loopback) -> None:
-    chat = ndjson("ollama_chat_thinking.ndjson", cut_after=4)
-    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
-    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
-    try:
-        with pytest.raises(RuntimeFailure, match="closed the stream mid-reply"):
-            await collect(runtime)
-    finally:
-        await runtime.close()
-
-
-async def test_model_removed_after_load(loopback) -> None:
-    gone = json_reply({"error": "model 'qwen3:0.6b' not found"}, status=404)
-    fake = loopback(ollama_routes(**{"POST_/api/chat": gone}))
-    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
-    try:
-        with pytest.raises(RuntimeFailure, match=r"run `ollama pull qwen3:0.6b`"):
-            await collect(runtime)
-    finally:
-        await runtime.close()
-
-
-async def test_other_http_error(loopback) -> None:
-    refused = json_reply({"error": "registry.ollama.ai/library/x does not support thinking"}, 400)
-    fake = loopback(ollama_routes(**{"POST_/api/chat": refused}))
-    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
-    try:
-        with pytest.raises(RuntimeFailure, match=r"HTTP 400: .*does not support thinking"):
-            await collect(runtime)
-    finally:
-        await runtime.close()
+@pytest.mark.parametrize(
+    ("chat", "message"),
+    [
+        pytest.param(
+            ndjson("ollama_chat_thinking.ndjson", cut_after=4),
+            "closed the stream mid-reply",
+            id="server-closing-mid-stream",
+        ),
+        pytest.param(
+            json_reply({"error": "model 'qwen3:0.6b' not found"}, status=404),
+            r"run `ollama pull qwen3:0.6b`",
+            id="model-removed-after-load",
+        ),
+        pytest.param(
+            json_reply({"error": "registry.ollama.ai/library/x does not support thinking"}, 400),
+            r"HTTP 400: .*does not support thinking",
+            id="other-http-error",
+        ),
+    ],
+)
+async def test_chat_failures(loopback, chat: Reply, message: str) -> None:
+    fake = loopback(ollama_routes(chat=chat))
+    await stream_error(OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b"), message)
 
 
 async def test_cancel_closes_the_stream_within_100ms(loopback) -> None:
     chat = ndjson("ollama_chat_thinking.ndjson", pause_s=0.6)
-    fake = loopback(ollama_routes(**{"POST_/api/chat": chat}))
+    fake = loopback(ollama_routes(chat=chat))
     runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
-    cancel = CancelToken()
     try:
-        await runtime.load()
-        asyncio.get_running_loop().call_later(0.25, cancel.cancel)
-        started = time.perf_counter()
-        deltas = [d async for d in runtime.stream(HELLO, GenerationOptions(), cancel)]
-        assert time.perf_counter() - started < 0.25 + 0.1
+        deltas = await collect_cancelled_after(runtime, 0.25)
         assert texts(deltas, ThinkingDelta) == "Okay"  # the first line, then the long pause
-        assert isinstance(deltas[-1], Finish) and deltas[-1].reason == "cancelled"
         assert await asyncio.to_thread(fake.closed_early.wait, 5)  # the server saw it hang up
     finally:
         await runtime.close()

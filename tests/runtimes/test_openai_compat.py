@@ -1,20 +1,11 @@
-"""`openai:URL[#MODEL]` against a real llama_cpp.server and against small fake servers
+"""`openai:URL[#MODEL]` against a real llama_cpp.server and against loopback servers
 that replay response shapes recorded from vLLM, Ollama, llama-server and mlx_lm."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -25,8 +16,6 @@ from gemma_chat.runtimes.base import (
     Delta,
     Finish,
     GenerationOptions,
-    ModelLoadError,
-    RuntimeFailure,
     TextDelta,
     ThinkingDelta,
     UnknownModelSpec,
@@ -44,44 +33,16 @@ from gemma_chat.runtimes.openai_compat import (
     parse_spec,
 )
 from gemma_chat.runtimes.registry import create_runtime, embedded_model_path
-
-FIXTURES = Path(__file__).parent / "fixtures"
-HELLO = [ChatMessage("user", "Say hello.")]
-STANDARD_FIELDS = {
-    "model",
-    "messages",
-    "stream",
-    "stream_options",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "seed",
-    "stop",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def collect(
-    runtime: OpenAICompatRuntime,
-    options: GenerationOptions | None = None,
-    messages: list[ChatMessage] | None = None,
-) -> list[Delta]:
-    return [
-        d
-        async for d in runtime.stream(
-            messages or HELLO, options or GenerationOptions(), CancelToken()
-        )
-    ]
-
-
-def texts(deltas: list[Delta], kind: type) -> str:
-    return "".join(d.text for d in deltas if isinstance(d, kind))
-
+from tests.runtimes.fixtures.helpers import (
+    OPENAI_STANDARD_FIELDS,
+    collect,
+    collect_cancelled_after,
+    llama_cpp_server_command,
+    load_error,
+    stream_error,
+    texts,
+)
+from tests.runtimes.fixtures.loopback import free_port, json_reply, openai_routes, sse
 
 # -- a real llama_cpp.server -------------------------------------------------------------
 
@@ -94,21 +55,7 @@ def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     log_path = tmp_path_factory.mktemp("llama_cpp_server") / "server.log"
     log = log_path.open("wb")  # a file, not a pipe: its verbose log would fill a pipe
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            model,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        llama_cpp_server_command(model, port, n_ctx=2048), stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -209,110 +156,15 @@ async def test_real_server_cancel_within_100ms(llama_cpp_server) -> None:
 
 async def test_real_server_unknown_model_lists_ids(llama_cpp_server) -> None:
     url, model = llama_cpp_server
-    runtime = OpenAICompatRuntime(f"openai:{url}#no-such-model")
-    with pytest.raises(ModelLoadError) as error:
-        await runtime.load()
-    assert "no-such-model" in str(error.value) and model in str(error.value)
-    await runtime.close()
+    message = await load_error(OpenAICompatRuntime(f"openai:{url}#no-such-model"))
+    assert "no-such-model" in message and model in message
 
 
-# -- fake servers replaying recorded shapes ----------------------------------------------
+# -- loopback servers replaying recorded shapes -------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "application/json"
-    pause_s: float = 0.0  # between SSE events
-    cut_after: int | None = None  # close the connection after this many events
-
-
-@dataclass
-class FakeServer:
-    routes: dict[str, Reply | list[Reply]]
-    requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
-    url: str = ""
-
-    def bodies(self, path: str) -> list[Any]:
-        return [body for _, p, _, body in self.requests if p == path]
-
-
-def sse(name: str) -> Reply:
-    return Reply(body=(FIXTURES / name).read_bytes(), content_type="text/event-stream")
-
-
-def json_reply(name_or_data: str | dict, status: int = 200) -> Reply:
-    if isinstance(name_or_data, str):
-        return Reply(status=status, body=(FIXTURES / name_or_data).read_bytes())
-    return Reply(status=status, body=json.dumps(name_or_data).encode())
-
-
-@pytest.fixture
-def fake_server() -> Iterator[Any]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(routes: dict[str, Any]) -> FakeServer:
-        fake = FakeServer(routes)
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
-                fake.requests.append((method, self.path, dict(self.headers), body))
-                reply = fake.routes.get(f"{method} {self.path}")
-                if isinstance(reply, list):  # a sequence of replies: one per request
-                    reply = reply.pop(0) if len(reply) > 1 else reply[0]
-                if reply is None:
-                    reply = Reply(status=404, body=b'{"detail":"Not Found"}')
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                if reply.content_type != "text/event-stream":
-                    self.send_header("Content-Length", str(len(reply.body)))
-                    self.end_headers()
-                    self.wfile.write(reply.body)
-                    return
-                self.send_header("Connection", "close")
-                self.end_headers()
-                events = [e for e in reply.body.split(b"\n\n") if e.strip()]
-                for index, event in enumerate(events):
-                    if reply.cut_after is not None and index >= reply.cut_after:
-                        break
-                    self.wfile.write(event + b"\n\n")
-                    self.wfile.flush()
-                    time.sleep(reply.pause_s)
-                self.close_connection = True
-
-            def do_GET(self) -> None:
-                self._serve("GET")
-
-            def do_POST(self) -> None:
-                self._serve("POST")
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-        return fake
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-async def test_vllm_reasoning_field(fake_server) -> None:
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("vllm_models.json"),
-            "POST /v1/chat/completions": sse("vllm_reasoning.sse"),
-        }
-    )
+async def test_vllm_reasoning_field(loopback) -> None:
+    fake = loopback(openai_routes("vllm_models.json", "vllm_reasoning.sse"))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1/")
     try:
         options = GenerationOptions(
@@ -336,13 +188,8 @@ async def test_vllm_reasoning_field(fake_server) -> None:
         await runtime.close()
 
 
-async def test_ollama_v1_reasoning_and_model_pick(fake_server) -> None:
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("ollama_models.json"),
-            "POST /v1/chat/completions": sse("ollama_reasoning.sse"),
-        }
-    )
+async def test_ollama_v1_reasoning_and_model_pick(loopback) -> None:
+    fake = loopback(openai_routes("ollama_models.json", "ollama_reasoning.sse"))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1#gemma3:1b")
     try:
         deltas = await collect(runtime, GenerationOptions(top_k=3, stop=["END"]))
@@ -352,20 +199,17 @@ async def test_ollama_v1_reasoning_and_model_pick(fake_server) -> None:
         assert isinstance(deltas[-1], Finish) and deltas[-1].usage.completion_tokens == 7
         (body,) = fake.bodies("/v1/chat/completions")
         assert body["model"] == "gemma3:1b" and body["stop"] == ["END"]
-        assert set(body) <= STANDARD_FIELDS
+        assert set(body) <= OPENAI_STANDARD_FIELDS
     finally:
         await runtime.close()
 
 
-async def test_llama_server_extras_props_and_reasoning_content(fake_server, monkeypatch) -> None:
+async def test_llama_server_extras_props_and_reasoning_content(loopback, monkeypatch) -> None:
     monkeypatch.setenv("GEMMA_CHAT_OPENAI_API_KEY", "sekrit")
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("llama_server_models.json"),
-            "GET /props": json_reply("llama_server_props.json"),
-            "POST /v1/chat/completions": sse("llama_server_reasoning.sse"),
-        }
+    routes = openai_routes(
+        "llama_server_models.json", "llama_server_reasoning.sse", props="llama_server_props.json"
     )
+    fake = loopback(routes)
     runtime = OpenAICompatRuntime(
         f"openai:{fake.url}", chat_template_kwargs={"enable_thinking": True}
     )
@@ -391,13 +235,8 @@ async def test_llama_server_extras_props_and_reasoning_content(fake_server, monk
         await runtime.close()
 
 
-async def test_generic_server_gets_no_extras_and_think_tags_split(fake_server) -> None:
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("generic_models.json"),
-            "POST /v1/chat/completions": sse("generic_think.sse"),
-        }
-    )
+async def test_generic_server_gets_no_extras_and_think_tags_split(loopback) -> None:
+    fake = loopback(openai_routes("generic_models.json", "generic_think.sse"))
     runtime = OpenAICompatRuntime(
         f"openai:{fake.url}/v1", chat_template_kwargs={"enable_thinking": True}
     )
@@ -413,18 +252,15 @@ async def test_generic_server_gets_no_extras_and_think_tags_split(fake_server) -
         assert isinstance(finish, Finish) and finish.reason == "length"
         assert finish.usage.completion_tokens == 4  # estimated: one per content chunk
         (body,) = fake.bodies("/v1/chat/completions")
-        assert set(body) <= STANDARD_FIELDS
+        assert set(body) <= OPENAI_STANDARD_FIELDS
         assert body["max_tokens"] == 4 and body["top_p"] == 0.5
     finally:
         await runtime.close()
 
 
-async def test_live_usage_while_streaming(fake_server) -> None:
-    reply = sse("ollama_reasoning.sse")
-    reply.pause_s = 0.15
-    fake = fake_server(
-        {"GET /v1/models": json_reply("ollama_models.json"), "POST /v1/chat/completions": reply}
-    )
+async def test_live_usage_while_streaming(loopback) -> None:
+    chat = sse("ollama_reasoning.sse", pause_s=0.15)
+    fake = loopback(openai_routes("ollama_models.json", chat))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
     try:
         deltas = await collect(runtime)
@@ -433,106 +269,72 @@ async def test_live_usage_while_streaming(fake_server) -> None:
         await runtime.close()
 
 
-async def test_rejected_api_key(fake_server) -> None:
+async def test_rejected_api_key(loopback) -> None:
     error = {"error": {"code": 401, "message": "Invalid API Key", "type": "authentication_error"}}
-    fake = fake_server({"GET /v1/models": json_reply(error, status=401)})
+    fake = loopback({"GET /v1/models": json_reply(error, status=401)})
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
-    with pytest.raises(ModelLoadError, match=r"rejected the API key.*GEMMA_CHAT_OPENAI_API_KEY"):
-        await runtime.load()
-    await runtime.close()
+    await load_error(runtime, r"rejected the API key.*GEMMA_CHAT_OPENAI_API_KEY")
 
 
-async def test_context_exceeded(fake_server) -> None:
-    error = {
-        "error": {
-            "code": 400,
-            "message": "the request exceeds the available context size, try increasing it",
-            "type": "exceed_context_size_error",
-            "n_prompt_tokens": 5000,
-            "n_ctx": 4096,
-        }
+CONTEXT_EXCEEDED = {
+    "error": {
+        "code": 400,
+        "message": "the request exceeds the available context size, try increasing it",
+        "type": "exceed_context_size_error",
+        "n_prompt_tokens": 5000,
+        "n_ctx": 4096,
     }
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("llama_server_models.json"),
-            "GET /props": json_reply("llama_server_props.json"),
-            "POST /v1/chat/completions": json_reply(error, status=400),
-        }
-    )
+}
+MODEL_NOT_FOUND = {"error": {"message": 'model "qwen3:0.6b" not found, try pulling it first'}}
+
+
+@pytest.mark.parametrize(
+    ("routes", "message"),
+    [
+        pytest.param(
+            openai_routes(
+                "llama_server_models.json",
+                json_reply(CONTEXT_EXCEEDED, status=400),
+                props="llama_server_props.json",
+            ),
+            r"too long for the model's context \(4096",
+            id="context-exceeded",
+        ),
+        pytest.param(
+            openai_routes("ollama_models.json", json_reply(MODEL_NOT_FOUND, status=404)),
+            r"no model 'qwen3:0.6b'.*gemma3:1b",  # the ids the server lists
+            id="unknown-model-lists-ids",
+        ),
+    ],
+)
+async def test_chat_endpoint_errors(loopback, routes, message) -> None:
+    await stream_error(OpenAICompatRuntime(f"openai:{loopback(routes).url}/v1"), message)
+
+
+async def test_stream_cut_mid_reply(loopback) -> None:
+    fake = loopback(openai_routes("vllm_models.json", sse("vllm_reasoning.sse", cut_after=4)))
+    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
+    seen = await stream_error(runtime, "closed the stream mid-reply")
+    assert texts(seen, TextDelta) == "Hello"
+
+
+async def test_cancel_during_slow_read(loopback) -> None:
+    fake = loopback(openai_routes("vllm_models.json", sse("vllm_reasoning.sse", pause_s=2.0)))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
     try:
-        with pytest.raises(RuntimeFailure, match=r"too long for the model's context \(4096"):
-            await collect(runtime)
-    finally:
-        await runtime.close()
-
-
-async def test_unknown_model_from_chat_endpoint_lists_ids(fake_server) -> None:
-    error = {"error": {"message": 'model "qwen3:0.6b" not found, try pulling it first'}}
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("ollama_models.json"),
-            "POST /v1/chat/completions": json_reply(error, status=404),
-        }
-    )
-    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
-    try:
-        with pytest.raises(RuntimeFailure, match=r"no model 'qwen3:0.6b'.*gemma3:1b"):
-            await collect(runtime)
-    finally:
-        await runtime.close()
-
-
-async def test_stream_cut_mid_reply(fake_server) -> None:
-    reply = sse("vllm_reasoning.sse")
-    reply.cut_after = 4
-    fake = fake_server(
-        {"GET /v1/models": json_reply("vllm_models.json"), "POST /v1/chat/completions": reply}
-    )
-    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
-    seen: list[Delta] = []
-    try:
-        with pytest.raises(RuntimeFailure, match="closed the stream mid-reply"):
-            async for delta in runtime.stream(HELLO, GenerationOptions(), CancelToken()):
-                seen.append(delta)
-        assert texts(seen, TextDelta) == "Hello"
-    finally:
-        await runtime.close()
-
-
-async def test_cancel_during_slow_read(fake_server) -> None:
-    reply = sse("vllm_reasoning.sse")
-    reply.pause_s = 2.0
-    fake = fake_server(
-        {"GET /v1/models": json_reply("vllm_models.json"), "POST /v1/chat/completions": reply}
-    )
-    runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
-    cancel = CancelToken()
-    try:
-        await runtime.load()
-        asyncio.get_running_loop().call_later(0.3, cancel.cancel)
-        started = time.perf_counter()
-        deltas = [d async for d in runtime.stream(HELLO, GenerationOptions(), cancel)]
-        assert time.perf_counter() - started < 0.3 + 0.1
-        assert isinstance(deltas[-1], Finish) and deltas[-1].reason == "cancelled"
+        await collect_cancelled_after(runtime, 0.3)
     finally:
         await runtime.close()
 
 
 async def test_connection_refused() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
-    runtime = create_runtime(f"openai:{url}")
-    with pytest.raises(ModelLoadError, match=r"connection refused\. Is it running"):
-        await runtime.load()
-    await runtime.close()
+    await load_error(create_runtime(f"openai:{url}"), r"connection refused\. Is it running")
 
 
-async def test_wrong_base_path(fake_server) -> None:
-    fake = fake_server({})
-    runtime = OpenAICompatRuntime(f"openai:{fake.url}/api")
-    with pytest.raises(ModelLoadError, match="not found"):
-        await runtime.load()
-    await runtime.close()
+async def test_wrong_base_path(loopback) -> None:
+    fake = loopback({})
+    await load_error(OpenAICompatRuntime(f"openai:{fake.url}/api"), "not found")
 
 
 def test_spec_parsing_and_detection() -> None:
@@ -549,18 +351,14 @@ def test_spec_parsing_and_detection() -> None:
     assert detect_engine(None, None) == GENERIC
 
 
-async def test_server_template_without_system_role_gets_it_folded(fake_server) -> None:
+async def test_server_template_without_system_role_gets_it_folded(loopback) -> None:
     refusal = {"error": {"message": "System role not supported", "type": "invalid_request"}}
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("ollama_models.json"),
-            "POST /v1/chat/completions": [json_reply(refusal, 400), sse("ollama_reasoning.sse")],
-        }
-    )
+    chat = [json_reply(refusal, 400), sse("ollama_reasoning.sse")]  # refused, then served
+    fake = loopback(openai_routes("ollama_models.json", chat))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1#gemma3:1b")
     messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "Hi")]
     try:
-        deltas = [d async for d in runtime.stream(messages, GenerationOptions(), CancelToken())]
+        deltas = await collect(runtime, messages=messages)
         assert texts(deltas, TextDelta) == "Hi!"
         first, second = fake.bodies("/v1/chat/completions")
         assert [m["role"] for m in first["messages"]] == ["system", "user"]
@@ -569,13 +367,8 @@ async def test_server_template_without_system_role_gets_it_folded(fake_server) -
         await runtime.close()
 
 
-async def test_thinking_switch_goes_to_engines_that_take_template_kwargs(fake_server) -> None:
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("vllm_models.json"),
-            "POST /v1/chat/completions": sse("vllm_reasoning.sse"),
-        }
-    )
+async def test_thinking_switch_goes_to_engines_that_take_template_kwargs(loopback) -> None:
+    fake = loopback(openai_routes("vllm_models.json", "vllm_reasoning.sse"))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
     try:
         await collect(runtime, GenerationOptions(thinking=False))
@@ -590,14 +383,13 @@ async def test_thinking_switch_goes_to_engines_that_take_template_kwargs(fake_se
 # -- constructor options --------------------------------------------------------------------
 
 
-async def test_given_engine_replaces_detection(fake_server) -> None:
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("llama_server_models.json"),
-            "GET /props": json_reply("llama_server_props.json"),  # looks like llama-server
-            "POST /v1/chat/completions": sse("llama_server_reasoning.sse"),
-        }
+async def test_given_engine_replaces_detection(loopback) -> None:
+    routes = openai_routes(
+        "llama_server_models.json",
+        "llama_server_reasoning.sse",
+        props="llama_server_props.json",  # looks like llama-server
     )
+    fake = loopback(routes)
     engine = Engine("mlx_lm.server", frozenset({"top_k"}))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1", engine=engine)
     assert runtime.engine == engine  # before load() too
@@ -614,18 +406,10 @@ async def test_given_engine_replaces_detection(fake_server) -> None:
         await runtime.close()
 
 
-async def test_trust_model_keeps_an_unlisted_model(fake_server) -> None:
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply("ollama_models.json"),
-            "POST /v1/chat/completions": sse("ollama_reasoning.sse"),
-        }
-    )
+async def test_trust_model_keeps_an_unlisted_model(loopback) -> None:
+    fake = loopback(openai_routes("ollama_models.json", "ollama_reasoning.sse"))
     spec = f"openai:{fake.url}/v1#my/local-model"
-    strict = OpenAICompatRuntime(spec)
-    with pytest.raises(ModelLoadError, match=r"no model 'my/local-model'.*gemma3:1b"):
-        await strict.load()
-    await strict.close()
+    await load_error(OpenAICompatRuntime(spec), r"no model 'my/local-model'.*gemma3:1b")
 
     trusting = OpenAICompatRuntime(spec, trust_model=True)
     try:
@@ -636,7 +420,7 @@ async def test_trust_model_keeps_an_unlisted_model(fake_server) -> None:
     finally:
         await trusting.close()
 
-    empty = fake_server({"GET /v1/models": json_reply({"object": "list", "data": []})})
+    empty = loopback({"GET /v1/models": json_reply({"object": "list", "data": []})})
     runtime = OpenAICompatRuntime(f"openai:{empty.url}/v1#served", trust_model=True)
     try:
         await runtime.load()  # an empty list is no reason to fail either
@@ -648,14 +432,9 @@ async def test_trust_model_keeps_an_unlisted_model(fake_server) -> None:
 # -- max_tokens when the caller gives none ---------------------------------------------------
 
 
-async def test_generic_server_gets_the_room_left_in_a_known_context(fake_server) -> None:
+async def test_generic_server_gets_the_room_left_in_a_known_context(loopback) -> None:
     models = {"object": "list", "data": [{"id": "m", "object": "model", "context_length": 4096}]}
-    fake = fake_server(
-        {
-            "GET /v1/models": json_reply(models),
-            "POST /v1/chat/completions": sse("generic_think.sse"),
-        }
-    )
+    fake = loopback(openai_routes(models, "generic_think.sse"))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")
     try:
         await collect(runtime)  # "Say hello.": 10 characters, one message
@@ -672,26 +451,18 @@ async def test_generic_server_gets_the_room_left_in_a_known_context(fake_server)
 
 
 async def test_no_max_tokens_without_a_known_context_or_for_llama_cpp_and_vllm(
-    fake_server,
+    loopback,
 ) -> None:
-    unknown = fake_server(
-        {
-            "GET /v1/models": json_reply("ollama_models.json"),  # says nothing of its context
-            "POST /v1/chat/completions": sse("ollama_reasoning.sse"),
-        }
-    )
-    vllm = fake_server(
-        {
-            "GET /v1/models": json_reply("vllm_models.json"),  # max_model_len 40960
-            "POST /v1/chat/completions": sse("vllm_reasoning.sse"),
-        }
-    )
-    llama = fake_server(
-        {
-            "GET /v1/models": json_reply("llama_server_models.json"),
-            "GET /props": json_reply("llama_server_props.json"),  # n_ctx 4096
-            "POST /v1/chat/completions": sse("llama_server_reasoning.sse"),
-        }
+    # ollama_models.json says nothing of its context; vllm_models.json has max_model_len
+    # 40960; llama-server's /props n_ctx 4096.
+    unknown = loopback(openai_routes("ollama_models.json", "ollama_reasoning.sse"))
+    vllm = loopback(openai_routes("vllm_models.json", "vllm_reasoning.sse"))
+    llama = loopback(
+        openai_routes(
+            "llama_server_models.json",
+            "llama_server_reasoning.sse",
+            props="llama_server_props.json",
+        )
     )
     for fake in (unknown, vllm, llama):
         runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1")

@@ -9,13 +9,11 @@ checks the request the app sends to a vLLM server (see docs/scale-out.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from gemma_chat.runtimes.base import (
-    CancelToken,
     ChatMessage,
     Delta,
     Finish,
@@ -26,34 +24,15 @@ from gemma_chat.runtimes.base import (
 from gemma_chat.runtimes.ollama import OllamaRuntime
 from gemma_chat.runtimes.openai_compat import GENERIC, VLLM, OpenAICompatRuntime
 from gemma_chat.runtimes.thinking import DEFAULT_MARKERS
-from tests.runtimes.fixtures.loopback import json_reply, loopback_servers, ndjson, sse
+from tests.runtimes.fixtures.helpers import OPENAI_STANDARD_FIELDS, collect, texts
+from tests.runtimes.fixtures.loopback import Routes, ndjson, ollama_routes, openai_routes
 
-HELLO = [ChatMessage("system", "Be brief."), ChatMessage("user", "Say hello.")]
-OPENAI_STANDARD = {
-    "model",
-    "messages",
-    "stream",
-    "stream_options",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "seed",
-    "stop",
-}
-
-
-@pytest.fixture
-def loopback() -> Iterator[Any]:
-    yield from loopback_servers()
-
-
-async def collect(runtime: Any, options: GenerationOptions | None = None) -> list[Delta]:
-    return [d async for d in runtime.stream(HELLO, options or GenerationOptions(), CancelToken())]
+BRIEF = [ChatMessage("system", "Be brief."), ChatMessage("user", "Say hello.")]
 
 
 def split(deltas: list[Delta]) -> tuple[str, str, Finish]:
-    thinking = "".join(d.text for d in deltas if isinstance(d, ThinkingDelta))
-    text = "".join(d.text for d in deltas if isinstance(d, TextDelta))
+    thinking = texts(deltas, ThinkingDelta)
+    text = texts(deltas, TextDelta)
     finish = deltas[-1]
     assert isinstance(finish, Finish)
     assert sum(isinstance(d, Finish) for d in deltas) == 1
@@ -67,33 +46,31 @@ async def openai_stream(
     model: str,
     options: GenerationOptions | None = None,
 ) -> tuple[OpenAICompatRuntime, list[Delta], Any]:
-    fake = loopback(
-        {"GET /v1/models": json_reply(models), "POST /v1/chat/completions": sse(stream)}
-    )
+    fake = loopback(openai_routes(models, stream))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1#{model}", api_key="")
     try:
-        deltas = await collect(runtime, options)
+        deltas = await collect(runtime, options, BRIEF)
     finally:
         await runtime.close()
     return runtime, deltas, fake
+
+
+async def ollama_stream(loopback: Any, routes: Routes, model: str) -> tuple[list[Delta], Any]:
+    fake = loopback(routes)
+    runtime = OllamaRuntime(f"ollama:{fake.url}#{model}")
+    try:
+        deltas = await collect(runtime, messages=BRIEF)
+    finally:
+        await runtime.close()
+    return deltas, fake
 
 
 # -- Ollama native NDJSON -------------------------------------------------------------------
 
 
 async def test_ollama_native_thinking_field(loopback) -> None:
-    fake = loopback(
-        {
-            "GET /api/version": json_reply("ollama_version.json"),
-            "POST /api/show": json_reply("ollama_show_qwen3.json"),
-            "POST /api/chat": ndjson("ollama_chat_thinking.ndjson"),
-        }
-    )
-    runtime = OllamaRuntime(f"ollama:{fake.url}#qwen3:0.6b")
-    try:
-        thinking, text, finish = split(await collect(runtime))
-    finally:
-        await runtime.close()
+    deltas, fake = await ollama_stream(loopback, ollama_routes(), "qwen3:0.6b")
+    thinking, text, finish = split(deltas)
     assert (thinking, text, finish.reason) == ("Okay, the user greets me.", "Hello there!", "stop")
     assert (finish.usage.prompt_tokens, finish.usage.completion_tokens) == (14, 9)
     assert finish.usage.tokens_per_s == pytest.approx(50.0)
@@ -102,18 +79,10 @@ async def test_ollama_native_thinking_field(loopback) -> None:
 
 
 async def test_ollama_native_inline_think_tags(loopback) -> None:
-    fake = loopback(
-        {
-            "GET /api/version": json_reply("ollama_version.json"),
-            "POST /api/show": json_reply({"capabilities": ["completion"], "model_info": {}}),
-            "POST /api/chat": ndjson("ollama_chat_inline_think.ndjson"),
-        }
-    )
-    runtime = OllamaRuntime(f"ollama:{fake.url}#deepseek-r1:1.5b")
-    try:
-        thinking, text, finish = split(await collect(runtime))
-    finally:
-        await runtime.close()
+    show = {"capabilities": ["completion"], "model_info": {}}
+    routes = ollama_routes(show, ndjson("ollama_chat_inline_think.ndjson"))
+    deltas, _ = await ollama_stream(loopback, routes, "deepseek-r1:1.5b")
+    thinking, text, finish = split(deltas)
     assert (thinking, text, finish.reason) == ("Plan it.\n", "Sure,", "length")
     assert finish.usage.tokens_per_s == pytest.approx(60.0)
 
@@ -207,7 +176,7 @@ async def test_lmstudio_reasoning_content(loopback) -> None:
     assert (finish.usage.prompt_tokens, finish.usage.completion_tokens) == (20, 8)
     assert runtime.engine == GENERIC
     (body,) = fake.bodies("/v1/chat/completions")
-    assert set(body) <= OPENAI_STANDARD  # LM Studio gets no engine-specific fields
+    assert set(body) <= OPENAI_STANDARD_FIELDS  # LM Studio gets no engine-specific fields
 
 
 # -- the request a vLLM server receives -------------------------------------------------------
@@ -243,7 +212,7 @@ async def test_request_shape_sent_to_vllm(loopback) -> None:
     assert body["top_k"] == 64  # vLLM's sampling params take top_k
     assert body["chat_template_kwargs"] == {"enable_thinking": True}  # Gemma 4's switch
     assert "cache_prompt" not in body and "grammar" not in body  # llama.cpp-only fields
-    assert set(body) == OPENAI_STANDARD | {"top_k", "chat_template_kwargs"}
+    assert set(body) == OPENAI_STANDARD_FIELDS | {"top_k", "chat_template_kwargs"}
 
 
 async def test_vllm_without_thinking_choice_sends_no_template_kwargs(loopback) -> None:
@@ -266,15 +235,10 @@ async def test_vllm_without_thinking_choice_sends_no_template_kwargs(loopback) -
 
 async def test_vllm_api_key_header(loopback, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMMA_CHAT_OPENAI_API_KEY", "token-abc123")
-    fake = loopback(
-        {
-            "GET /v1/models": json_reply("vllm_gemma4_models.json"),
-            "POST /v1/chat/completions": sse("vllm_gemma4_reasoning.sse"),
-        }
-    )
+    fake = loopback(openai_routes("vllm_gemma4_models.json", "vllm_gemma4_reasoning.sse"))
     runtime = OpenAICompatRuntime(f"openai:{fake.url}/v1#google/gemma-4-31B-it")
     try:
-        await collect(runtime)
+        await collect(runtime, messages=BRIEF)
     finally:
         await runtime.close()
     assert {headers.get("Authorization") for _, _, headers, _ in fake.requests} == {
