@@ -22,12 +22,21 @@ def iter_sse(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:
             data.append(line[5:].strip())
 
 
-def send(base_url: str, conversation_id: str, content: str, timeout: float = 120):
+def send(
+    base_url: str,
+    conversation_id: str,
+    content: str,
+    timeout: float = 120,
+    attachments: list[str] | None = None,
+):
     """Post a message and collect every event of the turn."""
+    body: dict = {"content": content}
+    if attachments:
+        body["attachments"] = attachments
     with (
         httpx.Client(base_url=base_url, timeout=timeout) as client,
         client.stream(
-            "POST", f"/api/conversations/{conversation_id}/messages", json={"content": content}
+            "POST", f"/api/conversations/{conversation_id}/messages", json=body
         ) as response,
     ):
         assert response.status_code == 200, response.read()

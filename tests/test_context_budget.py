@@ -146,3 +146,22 @@ async def test_a_turn_over_budget_publishes_the_context_event(tmp_path, replay_f
     assert sent[-1].content == "and now?" and "question 0" not in sent[0].content
     # Nothing is lost: the stored conversation keeps every message.
     assert len(store.list_messages(conv.id)) == 14
+
+
+async def test_media_counts_against_the_budget_and_old_media_goes_first() -> None:
+    from gemma_chat.runtimes.base import MediaPart
+
+    image = MediaPart("image", "image/png", b"x", "old.png")
+    messages = [
+        ChatMessage("system", "sys"),
+        *[
+            m
+            for i in range(6)
+            for m in (ChatMessage("user", f"look {i}", (image,)), ChatMessage("assistant", "ok"))
+        ],
+        ChatMessage("user", "and this one?", (image,)),
+    ]
+    fitted = await fit_to_context(Estimated(1024), messages, 128)
+    kept_images = sum(len(m.media) for m in fitted.messages)
+    assert 1 <= kept_images < 7 and fitted.messages[-1].media == (image,)
+    assert fitted.tokens <= 1024 - 128

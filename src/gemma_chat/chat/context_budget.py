@@ -20,6 +20,10 @@ MESSAGE_OVERHEAD_ESTIMATE = 8  # role markers and separators per message
 DEFAULT_REPLY_SHARE = 4  # without max_tokens, keep a quarter of the context for the reply
 MAX_REPLY_RESERVE = 8192
 ELIDED = "[elided to fit the context window]"
+# Media cost, estimated: Gemma encodes an image as a fixed set of soft tokens (256) and
+# audio at 25 tokens per second (40 ms frames); 16 kHz mono s16 WAV is 32,000 bytes/s.
+IMAGE_TOKENS = 280
+AUDIO_TOKENS_PER_WAV_BYTE = 25 / 32_000
 _TOOL_RESULT = re.compile(r"(<tool_result\b[^>]*>)(.*?)(</tool_result>)", re.S)
 
 
@@ -61,6 +65,17 @@ def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN_ESTIMATE) + 1
 
 
+def media_tokens(messages: list[ChatMessage]) -> int:
+    total = 0
+    for message in messages:
+        for part in message.media:
+            if part.kind == "image":
+                total += IMAGE_TOKENS
+            else:
+                total += int(len(part.data) * AUDIO_TOKENS_PER_WAV_BYTE) + 8
+    return total
+
+
 async def _count_texts(runtime: Runtime, texts: list[str]) -> list[int]:
     if isinstance(runtime, CountsTokens):
         return await runtime.count_tokens(texts)
@@ -69,14 +84,17 @@ async def _count_texts(runtime: Runtime, texts: list[str]) -> list[int]:
 
 async def _count_prompt(runtime: Runtime, messages: list[ChatMessage]) -> int:
     if isinstance(runtime, CountsTokens):
-        return await runtime.count_prompt_tokens(messages)
-    return sum(estimate_tokens(m.content) + MESSAGE_OVERHEAD_ESTIMATE for m in messages)
+        return await runtime.count_prompt_tokens(messages) + media_tokens(messages)
+    return media_tokens(messages) + sum(
+        estimate_tokens(m.content) + MESSAGE_OVERHEAD_ESTIMATE for m in messages
+    )
 
 
 def _upper_bound(messages: list[ChatMessage]) -> int:
     """More tokens than any tokenizer makes of these messages: one per UTF-8 byte, plus
     generous template overhead (BPE tokens are never shorter than a byte)."""
-    return sum(len(m.content.encode("utf-8")) + 2 * MESSAGE_OVERHEAD_ESTIMATE for m in messages)
+    text = sum(len(m.content.encode("utf-8")) + 2 * MESSAGE_OVERHEAD_ESTIMATE for m in messages)
+    return text + media_tokens(messages)
 
 
 def elide_tool_results(text: str) -> str:
@@ -102,6 +120,7 @@ async def fit_to_context(
         (i for i, m in enumerate(messages) if m.role == "user"), default=len(messages) - 1
     )
     counts = await _count_texts(runtime, [m.content for m in messages])
+    counts = [c + media_tokens([m]) for c, m in zip(counts, messages, strict=True)]
     overhead = total - sum(counts)  # the template's own tokens, spread over the messages
     trimmed = 0
 
@@ -116,6 +135,7 @@ async def fit_to_context(
         if elided != messages[index].content:
             messages[index] = ChatMessage(messages[index].role, elided)
             (counts[index],) = await _count_texts(runtime, [elided])
+            counts[index] += media_tokens([messages[index]])
             trimmed += 1
 
     # 2. The oldest turns go, keeping a user message first after the system prompt.

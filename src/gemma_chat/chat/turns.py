@@ -11,13 +11,15 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Publish
 from gemma_chat.chat.context_budget import fit_to_context, reply_tokens
-from gemma_chat.chat.history import model_messages
+from gemma_chat.chat.history import MessageMedia, model_messages
+from gemma_chat.chat.media_input import MediaInput
+from gemma_chat.media.attachments import AttachmentLinkError, AttachmentStore
 from gemma_chat.runtimes.base import (
     CancelToken,
     ChatMessage,
@@ -30,7 +32,7 @@ from gemma_chat.runtimes.base import (
     Usage,
 )
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.store.repository import Message, Store
+from gemma_chat.store.repository import Message, NotFound, Store
 from gemma_chat.workspace import WorkspaceError
 from gemma_chat.workspace.projects import Projects
 
@@ -99,16 +101,25 @@ class TurnManager:
         self.live = live
         self.max_rounds = max_rounds
         self._running: dict[str, Turn] = {}
+        self.attachments: AttachmentStore | None = None  # set by the server (media input)
+        self._media: MediaInput | None = None
 
     def running(self, conversation_id: str) -> Turn | None:
         return self._running.get(conversation_id)
 
-    def start(self, conversation_id: str, content: str) -> Turn:
-        """Save the user's message and start answering it. Raises NotFound or TurnBusy."""
+    def start(self, conversation_id: str, content: str, attachment_ids: Sequence[str] = ()) -> Turn:
+        """Save the user's message and start answering it.
+
+        Raises NotFound, TurnBusy, or AttachmentLinkError (an unknown or used upload id).
+        """
         conversation = self.store.get_conversation(conversation_id)
         if conversation_id in self._running:
             raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
+        if attachment_ids:
+            self._check_attachments(attachment_ids)
         user = self.store.add_message(conversation_id, "user", content)
+        if attachment_ids and self.attachments is not None:
+            self.attachments.link(attachment_ids, user.id)
         # Saved up front as interrupted: if the process dies mid-turn, that is the truth.
         assistant = self.store.add_message(
             conversation_id, "assistant", "", status="interrupted", model=conversation.model
@@ -117,6 +128,25 @@ class TurnManager:
         self._running[conversation_id] = turn
         turn.task = asyncio.create_task(self._run(turn), name=f"turn-{turn.id}")
         return turn
+
+    def _check_attachments(self, ids: Sequence[str]) -> None:
+        if self.attachments is None:
+            raise AttachmentLinkError("Attachments are not available here.")
+        for attachment_id in ids:
+            try:
+                attachment = self.attachments.get(attachment_id)
+            except NotFound as exc:
+                raise AttachmentLinkError(f"No uploaded file {attachment_id!r}") from exc
+            if attachment.message_id is not None:
+                raise AttachmentLinkError(f"{attachment.name} was already sent with a message")
+
+    def message_json(self, message: Message) -> dict[str, Any]:
+        """A stored message as the API shows it, with its attachments."""
+        data = message.to_dict()
+        if message.role == "user":
+            found = self.attachments.for_message(message.id) if self.attachments else []
+            data["attachments"] = [a.to_dict() for a in found]
+        return data
 
     def stop(self, conversation_id: str) -> bool:
         turn = self._running.get(conversation_id)
@@ -155,7 +185,7 @@ class TurnManager:
                 "turn.start",
                 {
                     "turn_id": turn.id,
-                    "user_message": turn.user_message.to_dict(),
+                    "user_message": self.message_json(turn.user_message),
                     "assistant_message_id": message.id,
                 },
             )
@@ -165,7 +195,8 @@ class TurnManager:
             ]
             options = replace(self.options, thinking=conversation.thinking)
             async with self.runtimes.use(conversation.model) as runtime:
-                messages = model_messages(history)
+                media = await self._media_input(history, runtime, turn, publish)
+                messages = model_messages(history, attachments=media)
                 if conversation.mode == "build":
                     await self._build(turn, runtime, messages, options, publish, progress)
                 else:
@@ -247,6 +278,21 @@ class TurnManager:
             version = await asyncio.to_thread(versions.record, title, turn.id)
             progress.version = version.id
             await publish("version", {"id": version.id, "index": version.index})
+
+    async def _media_input(
+        self, history: list[Message], runtime: Runtime, turn: Turn, publish: Publish
+    ) -> dict[str, MessageMedia]:
+        """Attachments prepared for this model; a `notice` for what it cannot take."""
+        if self.attachments is None:
+            return {}
+        if self._media is None:
+            self._media = MediaInput(self.attachments)
+        found = await self._media.for_history(
+            history, runtime.capabilities.modalities, turn.user_message.id
+        )
+        for note in found.notes:
+            await publish("notice", {"message": note})
+        return found.by_message
 
     async def _fit(
         self,

@@ -104,9 +104,23 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaPart:
+    """Media sent to the model natively, already prepared for it (media/prepare.py):
+    an image resized to the model's preferred size, or ≤30 s of 16 kHz mono WAV audio.
+    A video arrives as its frames (images labelled with their timestamps) and audio."""
+
+    kind: Literal["image", "audio"]
+    mime: str  # "image/png", "image/jpeg", "audio/wav"
+    data: bytes
+    label: str = ""  # e.g. "photo.png" or "clip.mp4 at 00:03"
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     role: Literal["system", "user", "assistant"]
     content: str
+    # Media that goes with the text, in order; engines put it before the text.
+    media: tuple[MediaPart, ...] = ()
 
 
 @dataclass(slots=True)

@@ -9,6 +9,14 @@ decode fell from ~100 to ~65 tokens/s once a second thread had called into llama
 We drive llama.cpp token by token (rather than through its chat-completion helper) to
 get exact token counts, prefix-cache accounting, and a cancel check between every token
 and every prefill slice.
+
+Images and audio: with a projector (`self.mmproj`, the model's mmproj GGUF) we open an
+mtmd context next to the model. A message with media is rendered by the model's own
+template with mtmd's media marker where each medium goes (after a short label naming it,
+such as a video frame's timestamp); mtmd splits that prompt into text and media chunks;
+text chunks go through the same sliced prefill as text prompts, media chunks through
+mtmd's encoder; then the usual token-by-token loop generates. A prompt without media
+takes the text path unchanged.
 """
 
 from __future__ import annotations
@@ -16,10 +24,13 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import ctypes
+import hashlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +43,17 @@ from gemma_chat.runtimes.base import (
     Finish,
     FinishReason,
     GenerationOptions,
+    MediaPart,
     ModelLoadError,
     RuntimeFailure,
     TokenClock,
     Usage,
+)
+from gemma_chat.runtimes.media_format import (
+    has_media,
+    label_text,
+    media_kinds,
+    media_of,
 )
 from gemma_chat.runtimes.stop_strings import StopStringFilter
 from gemma_chat.runtimes.system_role import (
@@ -72,19 +90,62 @@ def physical_cores() -> int:
     return max(1, count or os.cpu_count() or 1)
 
 
-def check_gguf_file(path: Path) -> None:
+def check_gguf_file(path: Path, what: str = "Model") -> None:
     """Fail early, with a message a user can act on, before llama.cpp sees the file."""
     if not path.exists():
-        raise ModelLoadError(f"Model file not found: {path}")
+        raise ModelLoadError(f"{what} file not found: {path}")
     if not path.is_file():
-        raise ModelLoadError(f"Model path is not a file: {path}")
+        raise ModelLoadError(f"{what} path is not a file: {path}")
     try:
         with path.open("rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
-        raise ModelLoadError(f"Cannot read model file {path}: {exc.strerror}") from exc
+        raise ModelLoadError(f"Cannot read {what.lower()} file {path}: {exc.strerror}") from exc
     if magic != GGUF_MAGIC:
-        raise ModelLoadError(f"Not a GGUF model file (bad header): {path}")
+        raise ModelLoadError(f"Not a GGUF {what.lower()} file (bad header): {path}")
+
+
+def media_template_messages(
+    messages: list[ChatMessage], marker: str
+) -> tuple[list[dict[str, str]], list[MediaPart]]:
+    """The messages to render with the chat template, each medium of a user message
+    replaced by `marker` (after its label line, if it has a label) before the message
+    text; and the media in the order their markers appear."""
+    rendered: list[dict[str, str]] = []
+    media: list[MediaPart] = []
+    for message in messages:
+        parts = media_of(message)
+        if not parts:
+            rendered.append({"role": message.role, "content": message.content})
+            continue
+        pieces: list[str] = []
+        for part in parts:
+            label = label_text(part)
+            pieces.append(f"{label}\n{marker}" if label else marker)
+            media.append(part)
+        pieces.append(message.content)
+        rendered.append({"role": message.role, "content": "\n".join(pieces)})
+    return rendered, media
+
+
+@dataclass
+class _Segment:
+    """One mtmd chunk of a media prompt: text tokens, or a medium (`chunk`) filling
+    positions [start, end) that we mark in llama's token history with `sentinel`."""
+
+    start: int
+    end: int
+    tokens: list[int] = field(default_factory=list)
+    chunk: Any = None
+    sentinel: int = 0
+
+
+@dataclass
+class _MediaPrompt:
+    tokens: list[int]  # text tokens, and each medium's sentinel over its positions
+    stops: list[str]
+    segments: list[_Segment]
+    free: Callable[[], None]
 
 
 class LlamaCppRuntime:
@@ -124,11 +185,16 @@ class LlamaCppRuntime:
         self._marker_tokens: frozenset[int] = frozenset()
         self._fold_system = False  # set once the template has refused a system message
         self._template_thinks = False  # the chat template has an enable_thinking switch
+        self._mtmd: Any = None  # the projector's mtmd context, when self.mmproj is set
+        self._media_modalities: tuple[str, ...] = ()
 
     @property
     def capabilities(self) -> Capabilities:
         return Capabilities(
-            context_length=self._context_length, grammar=True, thinking=self._template_thinks
+            context_length=self._context_length,
+            modalities=("text", *self._media_modalities),
+            grammar=True,
+            thinking=self._template_thinks,
         )
 
     @property
@@ -193,7 +259,38 @@ class LlamaCppRuntime:
         if not self.name or self.name == self.path.stem:
             self.name = llm.metadata.get("general.name") or self.path.stem
         self._marker_tokens = _marker_tokens(llm, ThinkingSplitter().markers)
+        if self.mmproj is not None:
+            try:
+                self._open_projector(llm, self.mmproj, threads)
+            except BaseException:
+                llm.close()
+                raise
         self._llm = llm
+
+    def _open_projector(self, llm: Any, path: Path, threads: int) -> None:
+        """Open the mtmd context for images/audio and learn what it takes."""
+        check_gguf_file(path, "Projector")
+        try:
+            from llama_cpp import mtmd_cpp
+        except ImportError as exc:  # pragma: no cover - a build without mtmd
+            raise ModelLoadError(f"This llama-cpp-python has no multimodal support: {exc}") from exc
+        params = mtmd_cpp.mtmd_context_params_default()
+        params.use_gpu = self.n_gpu_layers != 0
+        params.print_timings = False
+        params.n_threads = threads
+        ctx = mtmd_cpp.mtmd_init_from_file(str(path).encode(), llm.model, params)
+        if not ctx:
+            raise ModelLoadError(
+                f"llama.cpp could not load the projector {path.name}: is it the mmproj "
+                f"file made for {self.path.name}?"
+            )
+        modalities = []
+        if mtmd_cpp.mtmd_support_vision(ctx):
+            modalities.append("image")
+        if mtmd_cpp.mtmd_support_audio(ctx):
+            modalities.append("audio")
+        self._mtmd = ctx
+        self._media_modalities = tuple(modalities)
 
     def render_prompt(
         self, messages: list[ChatMessage], thinking: bool | None = None
@@ -204,20 +301,9 @@ class LlamaCppRuntime:
         templates without one ignore it.
         """
         assert self._llm is not None and self._formatter is not None
-        if self._fold_system:
-            messages = fold_system_prompt(messages)
-        extra = {} if thinking is None else {"enable_thinking": thinking}
-        try:
-            result = self._formatter(
-                messages=[{"role": m.role, "content": m.content} for m in messages], **extra
-            )
-        except Exception as exc:
-            if self._fold_system or not has_system_prompt(messages):
-                raise RuntimeFailure(f"The model's chat template failed: {exc}") from exc
-            if not rejects_system_role(str(exc)):
-                raise RuntimeFailure(f"The model's chat template failed: {exc}") from exc
-            self._fold_system = True  # this template has no system role: fold from now on
-            return self.render_prompt(messages, thinking)
+        result = self._apply_template(
+            messages, thinking, lambda ms: [{"role": m.role, "content": m.content} for m in ms]
+        )
         tokens = self._llm.tokenize(
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
@@ -225,6 +311,116 @@ class LlamaCppRuntime:
             result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
         )
         return tokens, [s for s in stops if s]
+
+    def _apply_template(
+        self,
+        messages: list[ChatMessage],
+        thinking: bool | None,
+        to_dicts: Callable[[list[ChatMessage]], list[dict[str, str]]],
+    ) -> Any:
+        """The chat template's result; folds the system prompt into the first user turn
+        (from now on) when the template refuses a system role."""
+        if self._fold_system:
+            messages = fold_system_prompt(messages)
+        extra = {} if thinking is None else {"enable_thinking": thinking}
+        try:
+            return self._formatter(messages=to_dicts(messages), **extra)
+        except Exception as exc:
+            if self._fold_system or not has_system_prompt(messages):
+                raise RuntimeFailure(f"The model's chat template failed: {exc}") from exc
+            if not rejects_system_role(str(exc)):
+                raise RuntimeFailure(f"The model's chat template failed: {exc}") from exc
+            self._fold_system = True  # this template has no system role: fold from now on
+            return self._apply_template(messages, thinking, to_dicts)
+
+    def _check_media(self, messages: list[ChatMessage]) -> None:
+        kinds = media_kinds(messages)
+        if not kinds:
+            return
+        if self._mtmd is None:
+            raise RuntimeFailure(
+                f"{self.name}: this model has no projector for images/audio; load it with "
+                "its mmproj file (gguf:MODEL?mmproj=MMPROJ, or a catalogue model that has "
+                "one) or send the message without media."
+            )
+        missing = sorted(kinds - set(self._media_modalities))
+        if missing:
+            raise RuntimeFailure(
+                f"{self.name}: this model's projector does not take {' or '.join(missing)}; "
+                "send the message without it."
+            )
+
+    def _media_prompt(self, messages: list[ChatMessage], thinking: bool | None) -> _MediaPrompt:
+        """Render a prompt with media and split it into mtmd chunks (on the llama thread)."""
+        from llama_cpp import mtmd_cpp
+
+        marker = mtmd_cpp.mtmd_default_marker().decode("utf-8")
+        found: list[MediaPart] = []
+
+        def to_dicts(ms: list[ChatMessage]) -> list[dict[str, str]]:
+            rendered, media = media_template_messages(ms, marker)
+            found[:] = media
+            return rendered
+
+        result = self._apply_template(messages, thinking, to_dicts)
+        text: str = result.prompt
+        if text.count(marker) != len(found):
+            raise RuntimeFailure(
+                "The model's chat template dropped images or audio from the prompt "
+                f"({text.count(marker)} of {len(found)} placed)."
+            )
+        stops = (
+            result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        )
+        bitmaps: list[Any] = []
+        chunks = None
+
+        def free() -> None:
+            if chunks is not None:
+                mtmd_cpp.mtmd_input_chunks_free(chunks)
+            for bitmap in bitmaps:
+                mtmd_cpp.mtmd_bitmap_free(bitmap)
+
+        try:
+            for part in found:
+                buffer = (ctypes.c_uint8 * len(part.data)).from_buffer(bytearray(part.data))
+                bitmap = mtmd_cpp.mtmd_helper_bitmap_init_from_buf(
+                    self._mtmd, buffer, len(part.data), False
+                )
+                if not bitmap:
+                    raise RuntimeFailure(
+                        f"llama.cpp could not read the {part.kind} {part.label or part.mime}."
+                    )
+                bitmaps.append(bitmap)
+            encoded = text.encode("utf-8")
+            source = mtmd_cpp.mtmd_input_text()
+            source.text = encoded
+            source.text_len = len(encoded)
+            source.add_special = not result.added_special
+            source.parse_special = True
+            chunks = mtmd_cpp.mtmd_input_chunks_init()
+            if not chunks:
+                raise RuntimeFailure("llama.cpp could not prepare the media prompt.")
+            array = (mtmd_cpp.mtmd_bitmap_p_ctypes * max(len(bitmaps), 1))(*bitmaps)
+            code = mtmd_cpp.mtmd_tokenize(
+                self._mtmd, chunks, ctypes.byref(source), array, len(bitmaps)
+            )
+            if code != 0:
+                raise RuntimeFailure(f"llama.cpp could not tokenize the media (error {code}).")
+            segments = _segments(mtmd_cpp, chunks, found)
+        except BaseException:
+            free()
+            raise
+        tokens: list[int] = []
+        for segment in segments:
+            if segment.chunk is None:
+                tokens.extend(segment.tokens)
+            else:
+                tokens.extend([segment.sentinel] * (segment.end - segment.start))
+        if not segments or segments[-1].chunk is not None:
+            free()
+            raise RuntimeFailure("The media prompt does not end in text; cannot generate.")
+        return _MediaPrompt(tokens, [s for s in stops if s], segments, free)
 
     async def count_tokens(self, texts: list[str]) -> list[int]:
         """Token counts by the model's own tokenizer (for the context budget)."""
@@ -309,9 +505,31 @@ class LlamaCppRuntime:
         cancel: CancelToken,
         emit: Callable[[Delta | BaseException], None],
     ) -> None:
-        llm = self._llm
         started = time.perf_counter()
-        prompt, template_stops = self.render_prompt(messages, options.thinking)
+        media: _MediaPrompt | None = None
+        if has_media(messages):
+            self._check_media(messages)
+            media = self._media_prompt(messages, options.thinking)
+        try:
+            self._run_prompt(messages, options, cancel, emit, media, started)
+        finally:
+            if media is not None:
+                media.free()
+
+    def _run_prompt(
+        self,
+        messages: list[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken,
+        emit: Callable[[Delta | BaseException], None],
+        media: _MediaPrompt | None,
+        started: float,
+    ) -> None:
+        llm = self._llm
+        if media is None:
+            prompt, template_stops = self.render_prompt(messages, options.thinking)
+        else:
+            prompt, template_stops = media.tokens, media.stops
         usage = Usage(prompt_tokens=len(prompt))
         room = self._context_length - len(prompt)
         if room <= 1:
@@ -321,7 +539,10 @@ class LlamaCppRuntime:
             )
         merged = _merge(options, self.defaults)
         max_tokens = min(merged.max_tokens or room, room)
-        usage.cached_tokens = self._prefill(prompt, cancel)
+        if media is None:
+            usage.cached_tokens = self._prefill(prompt, cancel)
+        else:
+            usage.cached_tokens = self._prefill_media(media, cancel)
         if cancel.cancelled:
             emit(Finish("cancelled", usage))
             return
@@ -415,11 +636,103 @@ class LlamaCppRuntime:
             llm.eval(prompt[begin : min(begin + PREFILL_SLICE, len(prompt) - 1)])
         return cached
 
+    def _prefill_media(self, media: _MediaPrompt, cancel: CancelToken) -> int:
+        """_prefill for a prompt with media: text chunks in slices, media chunks through
+        mtmd's encoder; all but the last token, which generate() evaluates.
+
+        Each medium leaves its sentinel (a negative id derived from its bytes) in llama's
+        token history, so a later turn with the same media in the same place reuses the
+        cache, and one with other media does not.
+        """
+        from llama_cpp import llama_cpp as lib
+        from llama_cpp import mtmd_cpp
+
+        llm = self._llm
+        prompt = media.tokens
+        cached = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens], prompt)
+        cached = min(cached, len(prompt) - 1)
+        for segment in media.segments:  # never resume inside a medium
+            if segment.chunk is not None and segment.start < cached < segment.end:
+                cached = segment.start
+        llm.n_tokens = cached
+        last = len(prompt) - 1
+        for segment in media.segments:
+            if segment.end <= cached or segment.start >= last:
+                continue
+            if cancel.cancelled:
+                break
+            if segment.chunk is None:
+                end = min(segment.end, last)
+                for begin in range(max(segment.start, cached), end, PREFILL_SLICE):
+                    if cancel.cancelled:
+                        break
+                    llm.eval(prompt[begin : min(begin + PREFILL_SLICE, end)])
+                continue
+            llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+            new_n_past = lib.llama_pos(0)
+            code = mtmd_cpp.mtmd_helper_eval_chunk_single(
+                self._mtmd,
+                llm._ctx.ctx,
+                segment.chunk,
+                lib.llama_pos(llm.n_tokens),
+                lib.llama_seq_id(0),
+                llm.n_batch,
+                False,
+                ctypes.byref(new_n_past),
+            )
+            if code != 0:
+                raise RuntimeFailure(f"llama.cpp could not encode the media (error {code}).")
+            llm.input_ids[segment.start : segment.end] = segment.sentinel
+            llm.n_tokens = segment.end
+        return cached
+
     async def close(self) -> None:
         llm, self._llm = self._llm, None
-        if llm is not None:
+        mtmd, self._mtmd = self._mtmd, None
+        if llm is not None or mtmd is not None:
             # Queued behind any generation still finishing, so it never frees a live context.
-            await asyncio.get_running_loop().run_in_executor(LLAMA_THREAD, llm.close)
+            await asyncio.get_running_loop().run_in_executor(LLAMA_THREAD, _close_all, llm, mtmd)
+
+
+def _close_all(llm: Any, mtmd: Any) -> None:
+    if mtmd is not None:
+        from llama_cpp import mtmd_cpp
+
+        mtmd_cpp.mtmd_free(mtmd)
+    if llm is not None:
+        llm.close()
+
+
+def _segments(mtmd_cpp: Any, chunks: Any, media: list[MediaPart]) -> list[_Segment]:
+    """The chunks mtmd made of a media prompt, with each medium's place and sentinel."""
+    raw: list[tuple[Any, int, list[int]]] = []
+    for index in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
+        chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, index)
+        if not chunk:
+            continue
+        if mtmd_cpp.mtmd_input_chunk_get_type(chunk) == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
+            count = ctypes.c_size_t()
+            pointer = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(count))
+            raw.append((None, count.value, [pointer[i] for i in range(count.value)]))
+        else:
+            raw.append((chunk, int(mtmd_cpp.mtmd_input_chunk_get_n_pos(chunk)), []))
+    media_chunks = sum(1 for chunk, _, _ in raw if chunk is not None)
+    digests = [hashlib.sha256(part.data).digest() for part in media]
+    segments: list[_Segment] = []
+    position = ordinal = 0
+    for chunk, length, tokens in raw:
+        if chunk is None:
+            segments.append(_Segment(position, position + length, tokens=tokens))
+        else:
+            # One chunk per medium (the usual case): key on that medium and those before
+            # it; otherwise on all of them, which stays correct but reuses less.
+            seen = digests[: ordinal + 1] if media_chunks == len(media) else digests
+            key = hashlib.sha256(b"".join(seen) + ordinal.to_bytes(4, "little")).digest()
+            sentinel = -1 - int.from_bytes(key[:4], "little") % (1 << 30)
+            segments.append(_Segment(position, position + length, chunk=chunk, sentinel=sentinel))
+            ordinal += 1
+        position += length
+    return segments
 
 
 def _merge(options: GenerationOptions, defaults: GenerationOptions) -> GenerationOptions:

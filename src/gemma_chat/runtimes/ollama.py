@@ -18,6 +18,12 @@ The context window: Ollama silently drops the start of a prompt longer than `num
 always send `num_ctx` and report that same number as the context length: the spec's
 `?num_ctx=`, else the model's Modelfile `num_ctx`, else its trained length capped at 8192
 (Ollama reserves KV-cache memory for the whole window).
+
+Media: images go in the message's `images` list as plain base64 (no `data:` prefix), with
+their labels (a video frame's timestamp) as lines before the message text. Ollama's chat
+API has no field for audio, so a message with audio raises RuntimeFailure before anything
+is sent; the caller can drop the audio (or transcribe it) and try again. Messages without
+media are sent exactly as before.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from gemma_chat.runtimes.httputil import (
     put_on_cancel,
     read_body,
 )
+from gemma_chat.runtimes.media_format import b64, label_text, media_kinds, media_of
 from gemma_chat.runtimes.thinking import ThinkingSplitter
 
 HOST_ENV = "OLLAMA_HOST"
@@ -308,6 +315,12 @@ class OllamaRuntime:
     # -- requests ------------------------------------------------------------------------
 
     def request_body(self, messages: list[ChatMessage], options: GenerationOptions) -> dict:
+        if "audio" in media_kinds(messages):
+            raise RuntimeFailure(
+                f"{self.model} on Ollama cannot hear this audio: Ollama's API does not take "
+                "audio; send the message without it (or with a transcript), or use a "
+                "runtime that does (llama.cpp with a projector, llama-server, vLLM, MLX)."
+            )
         model_options: dict[str, Any] = {"num_ctx": self._capabilities.context_length}
         for ours, theirs in (
             ("temperature", "temperature"),
@@ -323,7 +336,7 @@ class OllamaRuntime:
             model_options["stop"] = list(options.stop)
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [_message_json(m) for m in messages],
             "stream": True,
             "options": model_options,
         }
@@ -471,6 +484,17 @@ class _LineReader:
 
 
 # -- small pieces ---------------------------------------------------------------------------
+
+
+def _message_json(message: ChatMessage) -> dict[str, Any]:
+    """A message as /api/chat takes it; images (no audio: see the module docstring) as
+    base64 in `images`, their labels as lines before the text."""
+    images = [part for part in media_of(message) if part.kind == "image"]
+    if not images:
+        return {"role": message.role, "content": message.content}
+    labels = [label for label in (label_text(part) for part in images) if label]
+    content = "\n".join([*labels, message.content]) if labels else message.content
+    return {"role": message.role, "content": content, "images": [b64(p.data) for p in images]}
 
 
 async def _tags(client: httpx.AsyncClient, base: str) -> list[OllamaModel]:

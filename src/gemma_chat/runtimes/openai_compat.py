@@ -12,6 +12,15 @@ standard OpenAI fields alone, since some reject unknown fields.
 When the caller sets no `max_tokens`, llama.cpp and vLLM servers get none (they reply until
 the context is full); other servers get the room the prompt leaves in the context when they
 report its length, since their own default may be a few hundred tokens (mlx_lm.server).
+
+Media (`ChatMessage.media`, user turns only) goes as OpenAI content parts, media first and
+the message text last, each labelled part preceded by a short text part naming it (a
+video frame's timestamp): images as `image_url` with a `data:` URI; audio as `input_audio
+{data, format}` (llama-server, LM Studio, mlx_vlm.server, generic servers) or, for vLLM, as
+`audio_url` with a `data:audio/wav;base64,…` URI (the form vLLM's multimodal docs show).
+mlx_vlm.server keeps only the last text part of a message, so it gets the labels folded
+into that one text part. A message without media keeps its plain string `content`, so a
+text-only request is byte for byte what it was (servers' prompt caches depend on it).
 """
 
 from __future__ import annotations
@@ -55,6 +64,13 @@ from gemma_chat.runtimes.httputil import (
     put_on_cancel,
     read_body,
 )
+from gemma_chat.runtimes.media_format import (
+    audio_format,
+    b64,
+    data_uri,
+    label_text,
+    media_of,
+)
 from gemma_chat.runtimes.system_role import (
     fold_system_prompt,
     has_system_prompt,
@@ -95,6 +111,18 @@ class Engine:
         """Whether a request without max_tokens may run until the context is full; other
         servers may apply a short default of their own (mlx_lm.server: 512 tokens)."""
         return self.llama_cpp or self.name == "vllm"
+
+    @property
+    def audio_part(self) -> str:
+        """The content part audio goes in: vLLM documents `audio_url` with a data URI;
+        llama-server, LM Studio, mlx_vlm.server and OpenAI itself take `input_audio`."""
+        return "audio_url" if self.name == "vllm" else "input_audio"
+
+    @property
+    def one_text_part(self) -> bool:
+        """mlx_vlm.server reads only the last text part of a message (it places media by
+        its own template), so labels must share the message text's part."""
+        return self.name == "mlx_vlm.server"
 
 
 LLAMA_SERVER = Engine(
@@ -278,7 +306,7 @@ class OpenAICompatRuntime:
     def request_body(self, messages: list[ChatMessage], options: GenerationOptions) -> dict:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [message_json(m, self.engine) for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -323,7 +351,8 @@ class OpenAICompatRuntime:
             if not rejects_system_role(str(exc)):
                 raise
             self._fold_system = True
-            async for delta in self._stream_once(fold_system_prompt(messages), options, cancel):
+            folded = fold_system_prompt(messages)
+            async for delta in self._stream_once(folded, options, cancel):
                 yield delta
 
     async def _stream_once(
@@ -494,6 +523,37 @@ class OpenAICompatRuntime:
 
 class _UnknownModel(RuntimeFailure):
     """Internal marker: the server says the requested model does not exist."""
+
+
+def message_json(message: ChatMessage, engine: Engine) -> dict[str, Any]:
+    """One message as the engine takes it: plain string content without media (exactly
+    as before media existed), else content parts: each medium (after its label) and then
+    the text."""
+    media = media_of(message)
+    if not media:
+        return {"role": message.role, "content": message.content}
+    parts: list[dict[str, Any]] = []
+    labels: list[str] = []
+    for part in media:
+        label = label_text(part)
+        if label and engine.one_text_part:
+            labels.append(label)
+        elif label:
+            parts.append({"type": "text", "text": label})
+        if part.kind == "image":
+            parts.append({"type": "image_url", "image_url": {"url": data_uri(part)}})
+        elif engine.audio_part == "audio_url":
+            parts.append({"type": "audio_url", "audio_url": {"url": data_uri(part)}})
+        else:
+            parts.append(
+                {
+                    "type": "input_audio",
+                    "input_audio": {"data": b64(part.data), "format": audio_format(part)},
+                }
+            )
+    text = "\n".join([*labels, message.content]) if labels else message.content
+    parts.append({"type": "text", "text": text})
+    return {"role": message.role, "content": parts}
 
 
 def reply_room(context_length: int, messages: list[ChatMessage]) -> int:

@@ -1,9 +1,10 @@
-"""`replay:PATH[?tps=N&ctx=N]`: scripted model output for tests and demos.
+"""`replay:PATH[?tps=N&ctx=N&modalities=…]`: scripted model output for tests and demos.
 
 Each model call streams the next segment of the file (segments are separated by a
 line `=== turn ===`); once they run out a call streams nothing and stops. `tps` sets
 the pace in tokens per second (0 = as fast as possible); `ctx` the context length it
-reports (for context-budget tests). Each call's messages are kept in `calls`.
+reports (for context-budget tests); `modalities` the inputs it claims to take (e.g.
+`text,image,audio`, for media tests). Each call's messages are kept in `calls`.
 """
 
 from __future__ import annotations
@@ -55,13 +56,15 @@ class ReplayRuntime:
         self.tps = float(params.get("tps", [DEFAULT_TPS])[0])
         self.context_length = int(params.get("ctx", [DEFAULT_CONTEXT])[0])
         self.calls: list[list[ChatMessage]] = []
+        listed = params.get("modalities", ["text"])[0].split(",")
+        self.modalities = tuple(dict.fromkeys(["text", *(m.strip() for m in listed if m.strip())]))
         self.name = f"Replay ({self.path.name})"
         self._segments: list[str] | None = None
         self._next = 0
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(self.context_length, modalities=("text",), grammar=False)
+        return Capabilities(self.context_length, modalities=self.modalities, grammar=False)
 
     async def load(self) -> None:
         if self._segments is not None:

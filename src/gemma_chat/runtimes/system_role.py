@@ -8,6 +8,7 @@ first user turn, which is what Google's own Gemma templates do when they accept 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from gemma_chat.runtimes.base import ChatMessage
 
@@ -32,6 +33,6 @@ def fold_system_prompt(messages: list[ChatMessage]) -> list[ChatMessage]:
         return rest
     for index, message in enumerate(rest):
         if message.role == "user":
-            rest[index] = ChatMessage("user", f"{system}\n\n{message.content}")
+            rest[index] = replace(message, content=f"{system}\n\n{message.content}")
             return rest
     return [ChatMessage("user", system), *rest]

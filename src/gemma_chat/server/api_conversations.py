@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from gemma_chat.chat.turns import TurnBusy
 from gemma_chat.server.sse import sse_event
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 State = Annotated[AppState, Depends(get_state)]
 MAX_MESSAGE_CHARS = 500_000
 MAX_TITLE_CHARS = 200
+MAX_ATTACHMENTS = 20
 
 
 def _not_blank(value: str) -> str:
@@ -51,8 +52,16 @@ class Rewind(BaseModel):
 
 
 class SendMessage(BaseModel):
-    content: str = Field(max_length=MAX_MESSAGE_CHARS)
-    _check = field_validator("content")(_not_blank)
+    content: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    attachments: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=MAX_ATTACHMENTS
+    )
+
+    @model_validator(mode="after")
+    def _something_to_send(self) -> SendMessage:
+        if not self.content.strip() and not self.attachments:
+            raise ValueError("content: must not be empty")
+        return self
 
 
 def conversation_json(state: AppState, conversation: Conversation) -> dict[str, Any]:
@@ -87,7 +96,14 @@ async def create_conversation(body: CreateConversation, state: State) -> dict[st
 @router.get("/{conversation_id}")
 async def get_conversation(conversation_id: str, state: State) -> dict[str, Any]:
     data = conversation_json(state, state.store.get_conversation(conversation_id))
-    data["messages"] = [m.to_dict() for m in state.store.list_messages(conversation_id)]
+    messages = state.store.list_messages(conversation_id)
+    found = state.attachments.for_messages([m.id for m in messages if m.role == "user"])
+    data["messages"] = []
+    for message in messages:
+        item = message.to_dict()
+        if message.role == "user":
+            item["attachments"] = [a.to_dict() for a in found.get(message.id, [])]
+        data["messages"].append(item)
     return data
 
 
@@ -127,7 +143,7 @@ async def delete_conversation(conversation_id: str, state: State) -> Response:
     responses={200: {"content": {"text/event-stream": {}}, "description": "Turn events"}},
 )
 async def send_message(conversation_id: str, body: SendMessage, state: State) -> StreamingResponse:
-    turn = state.turns.start(conversation_id, body.content)
+    turn = state.turns.start(conversation_id, body.content, body.attachments)
 
     async def stream() -> AsyncIterator[bytes]:
         # If the client goes away this generator is cancelled; the turn itself goes on.

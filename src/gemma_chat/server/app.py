@@ -13,7 +13,14 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gemma_chat import __version__
 from gemma_chat.config import Settings
-from gemma_chat.server import api_conversations, api_models, api_system, api_workspace
+from gemma_chat.server import (
+    api_attachments,
+    api_conversations,
+    api_models,
+    api_system,
+    api_transcribe,
+    api_workspace,
+)
 from gemma_chat.server.errors import install_error_handlers
 from gemma_chat.server.state import AppState
 
@@ -51,6 +58,8 @@ def create_app(settings: Settings, on_shutdown: Callable[[], None] | None = None
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed))
     app.include_router(api_system.router)
     app.include_router(api_models.router)
+    app.include_router(api_attachments.router)
+    app.include_router(api_transcribe.router)
     app.include_router(api_conversations.router)
     app.include_router(api_workspace.router)
 

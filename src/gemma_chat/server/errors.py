@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from gemma_chat.chat.turns import TurnBusy
+from gemma_chat.media.attachments import AttachmentLinkError
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.store.repository import NotFound
 
@@ -39,6 +40,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TurnBusy)
     async def busy(_: Request, exc: TurnBusy) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(AttachmentLinkError)
+    async def bad_attachment(_: Request, exc: AttachmentLinkError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.exception_handler(RuntimeFailure)
     async def runtime_failure(_: Request, exc: RuntimeFailure) -> JSONResponse:

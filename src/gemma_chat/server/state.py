@@ -11,6 +11,7 @@ from fastapi import Request
 
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
+from gemma_chat.media.attachments import AttachmentStore
 from gemma_chat.models.installed import InstalledModel
 from gemma_chat.models.library import describe_spec, list_models
 from gemma_chat.models.preflight import HardwareCache, memory_preflight
@@ -36,6 +37,7 @@ class AppState:
     preview: PreviewServer
     hardware: HardwareCache
     pulls: PullManager
+    attachments: AttachmentStore
     load_error: str | None = None
     _preload: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -55,7 +57,11 @@ class AppState:
             store, runtimes, projects=projects, live=preview, max_rounds=settings.max_rounds
         )
         pulls = PullManager(settings.data_dir)
-        state = cls(settings, db, store, runtimes, turns, projects, preview, hardware, pulls)
+        attachments = AttachmentStore(db, settings.data_dir / "attachments")
+        turns.attachments = attachments
+        state = cls(
+            settings, db, store, runtimes, turns, projects, preview, hardware, pulls, attachments
+        )
         pulls.describe = state.describe_installed
         pulls.describe_spec = lambda spec: describe_spec(runtimes, spec)
         return state

@@ -43,4 +43,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE conversations ADD COLUMN thinking INTEGER;
     ALTER TABLE messages ADD COLUMN model TEXT;
     """,
+    # 4: attachments. Uploaded first (unlinked), then linked to the user message that
+    # sends them; a deleted message leaves them unlinked, and old unlinked ones are swept.
+    """
+    CREATE TABLE attachments (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('image', 'audio', 'video', 'document')),
+        mime TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        path TEXT NOT NULL,  -- relative to the attachments folder: <id>/<safe name>
+        meta TEXT NOT NULL DEFAULT '{}',
+        message_id TEXT REFERENCES messages (id) ON DELETE SET NULL,
+        conversation_id TEXT REFERENCES conversations (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX attachments_message ON attachments (message_id);
+    CREATE INDEX attachments_unlinked ON attachments (created_at) WHERE message_id IS NULL;
+    """,
 ]

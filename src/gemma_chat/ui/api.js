@@ -189,9 +189,58 @@ async function postStream(path, body, onEvent, signal) {
  * Run one turn: POST the message and call onEvent(name, data) for each turn event.
  * Rejects with ApiError on an HTTP error (404 unknown conversation, 409 busy, 422 empty).
  */
-export function streamTurn(id, content, onEvent) {
-  return postStream(`${conv(id)}/messages`, { content }, onEvent);
+export function streamTurn(id, content, onEvent, attachments = []) {
+  const body = { content };
+  if (attachments.length) body.attachments = attachments;
+  return postStream(`${conv(id)}/messages`, body, onEvent);
 }
+
+/**
+ * Send one file as multipart `file` to `path`; resolves with the JSON answer.
+ * XMLHttpRequest rather than fetch() for its upload progress: onProgress(0…1).
+ * Returns {promise, abort}. Rejects with ApiError (the server's `detail` for 413/415/422).
+ */
+function uploadFile(path, file, { name, onProgress } = {}) {
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append('file', file, name ?? file.name ?? 'file');
+    xhr.open('POST', path);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.responseType = 'text';
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable && e.total) onProgress?.(e.loaded / e.total);
+    });
+    xhr.addEventListener('load', () => {
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        /* not JSON */
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(body);
+        return;
+      }
+      let detail = `${xhr.status} ${xhr.statusText || 'error'}`.trim();
+      if (xhr.status === 413) detail = 'This file is too large to upload.';
+      if (typeof body?.detail === 'string') detail = body.detail;
+      else if (Array.isArray(body?.detail)) detail = body.detail.map((e) => e.msg).join('; ');
+      reject(new ApiError(xhr.status, detail));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, OFFLINE)));
+    xhr.addEventListener('abort', () => reject(new DOMException('Upload cancelled', 'AbortError')));
+    xhr.send(form);
+  });
+  return { promise, abort: () => xhr.abort() };
+}
+
+/** Upload an attachment (docs/api.md `POST /api/attachments`): {promise, abort}. */
+export const uploadAttachment = (file, options) => uploadFile('/api/attachments', file, options);
+
+/** Local speech to text (`POST /api/transcribe`): resolves {text, engine}. */
+export const transcribe = (blob, name = 'voice.webm') =>
+  uploadFile('/api/transcribe', blob, { name }).promise;
 
 /**
  * Download a model: `progress` events, then `done {model}` or `error {message}`.

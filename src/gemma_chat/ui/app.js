@@ -1,5 +1,5 @@
 // Wiring and state: which conversation is open, which turns are streaming, routing (#/c/ID).
-import { api, streamTurn, ApiError } from './api.js';
+import { api, streamTurn, transcribe, ApiError } from './api.js';
 import { Thread } from './thread.js';
 import { Composer } from './composer.js';
 import { Sidebar } from './sidebar.js';
@@ -8,6 +8,8 @@ import { confirmDialog } from './confirm.js';
 import { installShortcuts, shortcutsHtml, MOD } from './shortcuts.js';
 import { Canvas } from './canvas.js'; // Build mode
 import { ModelPicker, modelInfo, refreshModels, modelLabel, onModelsChange } from './models.js';
+import { AttachmentTray, ACCEPT, installDropZone, installPaste, namesOf } from './attachments.js';
+import { VoiceInput } from './voice.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -55,13 +57,20 @@ const thread = new Thread({
   empty: $('empty-state'),
   jump: $('jump-bottom'),
 });
+// Attachments: chips above the textarea; what the model can take decides their notices.
+const tray = new AttachmentTray({
+  root: $('attachment-tray'),
+  modalities: () => currentModalities(),
+  onChange: () => composer.sync(),
+});
 const composer = new Composer({
   form: $('composer'),
   input: $('composer-input'),
   send: $('send-button'),
   stop: $('stop-button'),
   think: $('think-toggle'),
-  onSend: (text) => send(text),
+  tray,
+  onSend: (text, attachments) => send(text, attachments),
   onStop: () => stop(),
   onThink: (on) => setThinking(on),
 });
@@ -81,12 +90,16 @@ thread.onOpenFile = (path) => canvas.openFile(path);
 // Regenerate and edit both rewind to a user message (files too, in Build mode) and resend.
 thread.onRegenerate = (userView) => {
   state.rewindTo = userView.root.dataset.id;
-  send(userView.content);
+  send(userView.content, userView.attachments);
 };
 thread.onEdit = (userView) => {
   state.rewindTo = userView.root.dataset.id;
   state.placeholderBeforeEdit ??= composer.input.placeholder;
-  composer.value = userView.content;
+  const files = userView.attachments ?? [];
+  tray.clear();
+  for (const a of files) tray.addUploaded(a);
+  // A files-only message was sent with their names as its text: don't show that as typed.
+  composer.value = files.length && userView.content === namesOf(files) ? '' : userView.content;
   composer.input.placeholder = 'Edit your message… (Esc cancels)';
   $('composer').classList.add('editing');
   composer.focus();
@@ -354,18 +367,103 @@ function syncBusy() {
   }
 }
 
+// --- attachments and voice input -------------------------------------------------
+
+/** What the shown model takes in (["text", "image", …]), or null while unknown. */
+function currentModalities() {
+  const spec = shownSpec();
+  const info = modelInfo.find(spec);
+  if (Array.isArray(info?.modalities)) return info.modalities;
+  const model = state.model;
+  if (model && (!spec || spec === model.spec) && Array.isArray(model.modalities))
+    return model.modalities;
+  return null;
+}
+
+function setupAttachments() {
+  const input = $('attach-input');
+  input.accept = ACCEPT;
+  $('attach-button').addEventListener('click', () => input.click());
+  input.addEventListener('change', () => {
+    tray.addFiles([...input.files]);
+    input.value = ''; // the same file can be picked again
+    composer.focus();
+  });
+  installDropZone(document.querySelector('.main'), (files) => {
+    tray.addFiles(files);
+    composer.focus();
+  });
+  installPaste(composer.input, (files) => tray.addFiles(files));
+}
+
+const voice = new VoiceInput({
+  button: $('mic-button'),
+  bar: $('voice-bar'),
+  onRecorded: (blob, info) => useRecording(blob, info),
+  onError: (message) => toast.error(message),
+  onState: (s) => $('composer').classList.toggle('recording', s !== 'idle'),
+});
+voice.buttonTitle = `Voice input: click, or hold ${MOD}+Shift+Space`;
+voice.sync();
+
+/** A model that hears gets the recording itself; others get a local transcript to review. */
+async function useRecording(blob, { mime }) {
+  const ext = mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'm4a' : 'webm';
+  const stamp = new Date().toTimeString().slice(0, 8).replace(/:/g, '');
+  const name = `voice-${stamp}.${ext}`;
+  if (currentModalities()?.includes('audio')) {
+    tray.addFile(new File([blob], name, { type: blob.type || 'audio/webm' }));
+    composer.focus();
+    return;
+  }
+  voice.setBusyLabel('Transcribing…');
+  let text;
+  try {
+    text = ((await transcribe(blob, name))?.text ?? '').trim();
+  } catch (e) {
+    toast.error(`Couldn't transcribe the recording: ${e.message}`);
+    return;
+  }
+  if (!text) {
+    toast.error('No speech was recognised in the recording.');
+    return;
+  }
+  insertText(text);
+}
+
+/** Put text at the cursor (a space either side where needed), for the user to review. */
+function insertText(text) {
+  const box = composer.input;
+  const start = box.selectionStart ?? box.value.length;
+  const end = box.selectionEnd ?? box.value.length;
+  const before = box.value.slice(0, start);
+  const after = box.value.slice(end);
+  const lead = before && !/\s$/.test(before) ? ' ' : '';
+  const tail = after && !/^\s/.test(after) ? ' ' : '';
+  composer.value = before + lead + text + tail + after;
+  const at = (before + lead + text).length;
+  composer.focus();
+  box.setSelectionRange(at, at);
+}
+
 // --- sending -------------------------------------------------------------------
 
-async function send(text) {
+async function send(text, attachments = []) {
   toast.hide();
   composer.clear();
+  // Put back what was being sent when the server refuses it.
+  const restore = () => {
+    if (!composer.value) composer.value = text;
+    if (!tray.size) for (const a of attachments) tray.addUploaded(a);
+  };
+  const content = text || namesOf(attachments); // text is optional with files attached
   const rewindTo = state.rewindTo;
   cancelEdit();
   if (rewindTo && state.currentId) {
     try {
       await api.rewind(state.currentId, rewindTo);
     } catch (e) {
-      composer.value = text;
+      restore();
       toast.error(e.message);
       return;
     }
@@ -382,7 +480,7 @@ async function send(text) {
       thread.setModel(conv.model);
       state.thinking = conv.thinking ?? null;
     } catch (e) {
-      composer.value = text;
+      restore();
       toast.error(e.message);
       return;
     }
@@ -408,7 +506,10 @@ async function send(text) {
     id,
     started: false,
     ended: false,
-    userView: thread.add({ role: 'user', content: text, status: 'complete' }, { animate: true }),
+    userView: thread.add(
+      { role: 'user', content, attachments, status: 'complete' },
+      { animate: true },
+    ),
     view: thread.add(
       { role: 'assistant', content: '', status: 'complete' },
       { streaming: true, animate: true },
@@ -418,7 +519,12 @@ async function send(text) {
   syncBusy();
   let resync = false;
   try {
-    await streamTurn(id, text, (name, data) => onTurnEvent(stream, name, data));
+    await streamTurn(
+      id,
+      content,
+      (name, data) => onTurnEvent(stream, name, data),
+      attachments.map((a) => a.id),
+    );
     if (!stream.ended) {
       stream.view.finish(null, 'error');
       stream.view.setError('The reply ended unexpectedly.');
@@ -429,7 +535,7 @@ async function send(text) {
       // Rejected before the turn began (404, 409, 422…): nothing was stored.
       thread.remove(stream.userView);
       thread.remove(stream.view);
-      if (!composer.value) composer.value = text;
+      restore();
       if (state.currentId === id) toast.error(e.message);
     } else {
       // The connection dropped mid-turn; the server keeps going, so resync from it.
@@ -560,6 +666,7 @@ function showModel(spec = state.currentModel) {
         ` · choose a model (${pickerKeys})`;
   }
   picker?.update();
+  tray.refreshNotices(); // what the model can take decides the chips' notices
 }
 
 /** The spec the header shows: the open conversation's model, else the default. */
@@ -687,7 +794,7 @@ function renderSuggestions() {
     chip.innerHTML = '<strong></strong><span></span>';
     chip.querySelector('strong').textContent = title;
     chip.querySelector('span').textContent = rest;
-    chip.addEventListener('click', () => send(`${title} ${rest}`));
+    chip.addEventListener('click', () => send(`${title} ${rest}`, tray.ready));
     box.append(chip);
   }
 }
@@ -703,6 +810,7 @@ picker = new ModelPicker({
   onChoose: (spec, name) => switchModel(spec, name),
   onError: (message) => toast.error(message),
 });
+setupAttachments();
 onModelsChange(() => {
   showModel();
   syncThinking();
@@ -722,7 +830,9 @@ installShortcuts({
     closeHelp();
     picker.toggle();
   },
-  escape: () => closeHelp() || picker.close(),
+  escape: () => voice.cancel() || closeHelp() || picker.close(),
+  voiceDown: () => voice.shortcutDown(),
+  voiceUp: () => voice.shortcutUp(),
 });
 $('new-chat').addEventListener('click', () => {
   newChat();

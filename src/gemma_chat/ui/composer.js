@@ -1,9 +1,10 @@
 // The message box: auto-growing textarea, Enter to send, Send ⇄ Stop while a reply streams,
-// and the Think toggle for models that can reason before answering.
+// the Think toggle for models that can reason before answering, and attachments (the
+// paperclip, drag-and-drop and paste put chips above the textarea; see attachments.js).
 
 export class Composer {
-  constructor({ form, input, send, stop, think, onSend, onStop, onThink }) {
-    Object.assign(this, { form, input, send, stop, think, onSend, onStop, onThink });
+  constructor({ form, input, send, stop, think, tray, onSend, onStop, onThink }) {
+    Object.assign(this, { form, input, send, stop, think, tray, onSend, onStop, onThink });
     this.busy = false;
     this.thinking = false;
     think?.addEventListener('click', () => this.onThink?.(!this.thinking));
@@ -23,10 +24,13 @@ export class Composer {
     this.sync();
   }
 
+  /** Text is required only when no file is attached; uploads must finish first. */
   submit() {
     const text = this.input.value.trim();
-    if (!text || this.busy) return;
-    this.onSend(text);
+    const attachments = this.tray?.ready ?? [];
+    if (this.busy || this.tray?.uploading) return;
+    if (!text && !attachments.length) return;
+    this.onSend(text, attachments);
   }
 
   get value() {
@@ -38,7 +42,9 @@ export class Composer {
     this.sync();
   }
 
+  /** Empty the textarea and drop the chips. */
   clear() {
+    this.tray?.clear();
     this.value = '';
   }
 
@@ -71,6 +77,9 @@ export class Composer {
     // Grow with the content up to the CSS max-height, then scroll inside.
     this.input.style.height = 'auto';
     this.input.style.height = `${this.input.scrollHeight}px`;
-    this.send.disabled = this.busy || !this.input.value.trim();
+    const uploading = Boolean(this.tray?.uploading);
+    const files = this.tray?.ready.length ?? 0;
+    this.send.disabled = this.busy || uploading || (!this.input.value.trim() && !files);
+    this.send.title = uploading ? 'Waiting for the upload to finish…' : 'Send (Enter)';
   }
 }

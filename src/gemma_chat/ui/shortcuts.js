@@ -7,20 +7,46 @@ export const SHORTCUTS = [
   [[MOD, 'Shift', 'O'], 'New chat'],
   [[MOD, 'K'], 'Search chats'],
   [[MOD, 'Shift', 'M'], 'Choose a model'],
+  [[MOD, 'Shift', 'Space'], 'Voice input (hold to talk, tap to toggle)'],
   [['/'], 'Focus the message box'],
   [['Enter'], 'Send message'],
   [['Shift', 'Enter'], 'New line'],
-  [['Esc'], 'Stop generating'],
+  [['Esc'], 'Stop generating · cancel a recording'],
 ];
 
 const isTyping = (t) =>
   t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
 
-export function installShortcuts({ newChat, focusSearch, focusComposer, stop, escape, models }) {
+export function installShortcuts({
+  newChat,
+  focusSearch,
+  focusComposer,
+  stop,
+  escape,
+  models,
+  voiceDown,
+  voiceUp,
+}) {
+  let talking = false; // the push-to-talk keys are held
+  const release = () => {
+    if (!talking) return;
+    talking = false;
+    voiceUp?.();
+  };
+  document.addEventListener('keyup', (e) => {
+    if (talking && (e.code === 'Space' || e.key === 'Shift' || e.key === 'Control' || e.key === 'Meta'))
+      release();
+  });
+  window.addEventListener('blur', release);
   document.addEventListener('keydown', (e) => {
     const mod = isMac ? e.metaKey : e.ctrlKey;
     const key = e.key.toLowerCase();
-    if (mod && e.shiftKey && key === 'o') {
+    if (mod && e.shiftKey && e.code === 'Space' && voiceDown) {
+      e.preventDefault();
+      if (e.repeat || talking) return;
+      talking = true;
+      voiceDown();
+    } else if (mod && e.shiftKey && key === 'o') {
       e.preventDefault();
       newChat();
     } else if (mod && e.shiftKey && key === 'm' && models) {

@@ -5,6 +5,7 @@ import { formatStats, estimateThinkingSeconds, thoughtLabel } from './format.js'
 import { icons } from './icons.js';
 import { actionChip, updateActionChip } from './canvas.js'; // Build mode: action chips
 import { modelLabel } from './models.js';
+import { renderMessageAttachments, namesOf } from './attachments.js';
 
 const SPARK =
   '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" ' +
@@ -45,6 +46,7 @@ class MessageView {
     this.content = message.content ?? '';
     this.thinking = message.thinking ?? '';
     this.model = message.model ?? null; // the spec that wrote this reply
+    this.attachments = message.attachments ?? []; // a user message's files (Attachment objects)
     this.thread = null; // the Thread, for the conversation's current model
     this.streaming = streaming;
     this.frame = 0;
@@ -64,6 +66,8 @@ class MessageView {
   }
 
   buildUser() {
+    this.files = el('div', { class: 'msg-attachments' });
+    this.files.hidden = true;
     this.body = el('div', { class: 'bubble', 'data-testid': 'message-content' });
     const edit = el(
       'button',
@@ -78,7 +82,20 @@ class MessageView {
     );
     const foot = el('div', { class: 'msg-foot user-foot' });
     foot.append(edit);
-    this.root.append(this.body, foot);
+    this.root.append(this.files, this.body, foot);
+  }
+
+  /** A user message's files above its bubble; a files-only message shows just the files. */
+  renderFiles() {
+    const list = this.attachments;
+    const key = list.map((a) => a.id ?? a.url).join('|');
+    if (key !== this.filesKey) {
+      this.filesKey = key;
+      const box = renderMessageAttachments(list);
+      this.files.replaceWith(box);
+      this.files = box;
+    }
+    this.body.hidden = Boolean(list.length) && this.content === namesOf(list);
   }
 
   buildAssistant() {
@@ -159,7 +176,11 @@ class MessageView {
     this.streaming = streaming;
     this.root.dataset.status = streaming ? 'streaming' : message.status || 'complete';
     if (this.role === 'user') {
+      // The server's copy (turn.start, a reload) wins; keep ours where it has none.
+      if (Array.isArray(message.attachments) && (message.attachments.length || !message.id))
+        this.attachments = message.attachments;
       this.body.textContent = this.content;
+      this.renderFiles();
       return;
     }
     this.root.setAttribute('aria-busy', String(streaming));

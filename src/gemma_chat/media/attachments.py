@@ -1,0 +1,277 @@
+"""Uploaded files: stored under `<root>/<id>/<safe name>`, described in the `attachments`
+table, uploaded first (unlinked) and linked to the user message that sends them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePath
+from typing import IO, Any
+
+from gemma_chat.media.kinds import CorruptMedia, Kind, MediaError, TooLarge, inspect
+from gemma_chat.store.database import Database
+from gemma_chat.store.repository import NotFound, new_id, now_iso
+
+DEFAULT_MAX_UPLOAD_MB = 100
+_CHUNK = 1024 * 1024
+_PART = ".upload.part"
+_ID = re.compile(r"^a_[0-9a-f]{16}$")
+
+
+def max_upload_bytes() -> int:
+    """The upload limit: `GEMMA_CHAT_MAX_UPLOAD_MB` (may be fractional), default 100 MB."""
+    raw = os.environ.get("GEMMA_CHAT_MAX_UPLOAD_MB", "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
+    except ValueError:
+        mb = DEFAULT_MAX_UPLOAD_MB
+    return max(1, int(mb * 1024 * 1024))
+
+
+def describe_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MB" if n % (1024 * 1024) == 0 else f"{n / 1048576:.1f} MB"
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
+
+
+class AttachmentLinkError(ValueError):
+    """An id given with a message is unknown or already belongs to another message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    id: str
+    kind: Kind
+    mime: str
+    name: str  # the name as uploaded (cleaned for display)
+    size: int
+    path: Path  # the stored file
+    meta: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
+    conversation_id: str | None = None
+    created_at: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"/api/attachments/{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "mime": self.mime,
+            "name": self.name,
+            "size": self.size,
+            "url": self.url,
+            "meta": dict(self.meta),
+            "message_id": self.message_id,
+            "created_at": self.created_at,
+        }
+
+
+def display_name(filename: str | None) -> str:
+    """The last path part of an uploaded name, without control characters, ≤ 200 chars."""
+    name = PurePath((filename or "").replace("\\", "/")).name
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
+    if len(name) > 200:
+        _, dot, ext = name.rpartition(".")
+        name = name[: 200 - len(ext) - 1] + "." + ext if dot and len(ext) <= 10 else name[:200]
+    return name or "file"
+
+
+def safe_filename(filename: str | None) -> str:
+    """A name safe on every file system: letters, digits, `._-`; no leading dot."""
+    name = unicodedata.normalize("NFKD", display_name(filename))
+    name = name.encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-") or "file"
+    if len(name) > 100:
+        stem, dot, ext = name.rpartition(".")
+        name = stem[: 100 - len(ext) - 1] + "." + ext if dot and len(ext) <= 10 else name[:100]
+    return name
+
+
+class AttachmentStore:
+    def __init__(self, db: Database, root: Path, max_bytes: int | None = None) -> None:
+        self.db = db
+        self.root = Path(root)
+        self.max_bytes = max_bytes  # None: read GEMMA_CHAT_MAX_UPLOAD_MB at each upload
+
+    # ---- writing --------------------------------------------------------------------
+
+    def save(
+        self,
+        upload: IO[bytes] | bytes,
+        filename: str | None,
+        max_bytes: int | None = None,
+    ) -> Attachment:
+        """Store an upload (a binary stream or bytes). Raises TooLarge, UnsupportedMedia or
+        CorruptMedia (nothing is kept then)."""
+        limit = max_bytes or self.max_bytes or max_upload_bytes()
+        name = display_name(filename)
+        attachment_id = new_id("a")
+        folder = self._folder(attachment_id)
+        folder.mkdir(parents=True, exist_ok=False)
+        part = folder / _PART
+        try:
+            size = _copy_limited(upload, part, limit, name)
+            kind, mime, meta = inspect(part, name)
+            target = folder / safe_filename(name)
+            self._check_inside(target)
+            part.replace(target)
+            created = now_iso()
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO attachments (id, kind, mime, name, size, path, meta, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (attachment_id, kind, mime, name, size,
+                     target.relative_to(self.root).as_posix(), json.dumps(meta), created),
+                )  # fmt: skip
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return Attachment(attachment_id, kind, mime, name, size, target, meta, None, None, created)
+
+    def link(self, ids: Iterable[str], message_id: str) -> list[Attachment]:
+        """Attach uploads to a message (in the order given; duplicates count once).
+        Raises AttachmentLinkError for an unknown id or one linked to another message,
+        NotFound for an unknown message. All or nothing."""
+        wanted = list(dict.fromkeys(ids))
+        with self.db.transaction() as conn:
+            message = conn.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if message is None:
+                raise NotFound(f"No message {message_id}")
+            for attachment_id in wanted:
+                row = conn.execute(
+                    "SELECT message_id FROM attachments WHERE id = ?", (attachment_id,)
+                ).fetchone()
+                if row is None:
+                    raise AttachmentLinkError(f"Unknown attachment {attachment_id}")
+                if row["message_id"] not in (None, message_id):
+                    raise AttachmentLinkError(
+                        f"Attachment {attachment_id} already belongs to another message"
+                    )
+            conn.executemany(
+                "UPDATE attachments SET message_id = ?, conversation_id = ? WHERE id = ?",
+                [(message_id, message["conversation_id"], a) for a in wanted],
+            )
+        return [self.get(a) for a in wanted]
+
+    def delete(self, attachment_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
+        if _ID.match(attachment_id):
+            shutil.rmtree(self._folder(attachment_id), ignore_errors=True)
+
+    def delete_unlinked(self, older_than_s: float) -> int:
+        """Remove uploads never sent (or whose message was deleted) older than this, and
+        stray folders of interrupted uploads; returns how many attachments went."""
+        cutoff = (
+            (datetime.now(UTC) - timedelta(seconds=older_than_s))
+            .isoformat(timespec="microseconds")
+            .replace("+00:00", "Z")
+        )
+        rows = self.db.query(
+            "SELECT id FROM attachments WHERE message_id IS NULL AND created_at < ?", (cutoff,)
+        )
+        for row in rows:
+            self.delete(row["id"])
+        if self.root.is_dir():
+            known = {r["id"] for r in self.db.query("SELECT id FROM attachments")}
+            limit = time.time() - older_than_s
+            for folder in self.root.iterdir():
+                if folder.is_dir() and _ID.match(folder.name) and folder.name not in known:
+                    try:
+                        if folder.stat().st_mtime < limit:
+                            shutil.rmtree(folder, ignore_errors=True)
+                    except OSError:
+                        pass
+        return len(rows)
+
+    # ---- reading --------------------------------------------------------------------
+
+    def get(self, attachment_id: str) -> Attachment:
+        rows = self.db.query("SELECT * FROM attachments WHERE id = ?", (attachment_id,))
+        if not rows:
+            raise NotFound(f"No attachment {attachment_id}")
+        return self._from_row(rows[0])
+
+    def for_message(self, message_id: str) -> list[Attachment]:
+        return self.for_messages([message_id])[message_id]
+
+    def for_messages(self, message_ids: Iterable[str]) -> dict[str, list[Attachment]]:
+        """Every id maps to its attachments (an empty list when none), upload order."""
+        ids = list(dict.fromkeys(message_ids))
+        result: dict[str, list[Attachment]] = {m: [] for m in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.query(
+                f"SELECT * FROM attachments WHERE message_id IN ({marks})"
+                " ORDER BY created_at, rowid",
+                tuple(chunk),
+            )
+            for row in rows:
+                result[row["message_id"]].append(self._from_row(row))
+        return result
+
+    # ---- helpers --------------------------------------------------------------------
+
+    def _folder(self, attachment_id: str) -> Path:
+        folder = self.root / attachment_id
+        self._check_inside(folder)
+        return folder
+
+    def _check_inside(self, path: Path) -> None:
+        root = self.root.resolve()
+        resolved = path.resolve()
+        if resolved == root or root not in resolved.parents:
+            raise MediaError("Invalid attachment path")
+
+    def _from_row(self, row: sqlite3.Row) -> Attachment:
+        path = self.root / row["path"]
+        self._check_inside(path)
+        return Attachment(
+            id=row["id"],
+            kind=row["kind"],
+            mime=row["mime"],
+            name=row["name"],
+            size=row["size"],
+            path=path,
+            meta=json.loads(row["meta"] or "{}"),
+            message_id=row["message_id"],
+            conversation_id=row["conversation_id"],
+            created_at=row["created_at"],
+        )
+
+
+def _copy_limited(upload: IO[bytes] | bytes, target: Path, limit: int, name: str) -> int:
+    if isinstance(upload, bytes | bytearray | memoryview):
+        data = bytes(upload)
+        if len(data) > limit:
+            raise TooLarge(_too_large(name, limit))
+        target.write_bytes(data)
+        return len(data)
+    size = 0
+    with open(target, "wb") as out:
+        while chunk := upload.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(_too_large(name, limit))
+            out.write(chunk)
+    if size == 0:
+        raise CorruptMedia(f"{name} is empty")
+    return size
+
+
+def _too_large(name: str, limit: int) -> str:
+    return f"{name} is larger than the upload limit of {describe_size(limit)}"

@@ -1,0 +1,72 @@
+"""Uploads (`POST /api/attachments`) and serving them back (`GET /api/attachments/{id}`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from gemma_chat.media.attachments import AttachmentStore, describe_size, max_upload_bytes
+from gemma_chat.media.kinds import CorruptMedia, MediaError, TooLarge, UnsupportedMedia
+from gemma_chat.store.repository import NotFound
+
+router = APIRouter(prefix="/api/attachments", tags=["attachments"])
+_MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+
+
+def get_attachments(request: Request) -> AttachmentStore:
+    return request.app.state.gemma.attachments
+
+
+Attachments = Annotated[AttachmentStore, Depends(get_attachments)]
+
+
+@router.post("", status_code=201)
+async def upload(request: Request, store: Attachments) -> JSONResponse:
+    limit = store.max_bytes or max_upload_bytes()
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit + _MULTIPART_SLACK:
+        raise HTTPException(413, f"The file is larger than the upload limit of "
+                                 f"{describe_size(limit)}")  # fmt: skip
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise HTTPException(422, "Send the file as multipart/form-data in the field 'file'")
+    form = await request.form(max_files=1, max_fields=10)
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise HTTPException(422, "file: a file in the multipart field 'file' is required")
+        try:
+            attachment = await run_in_threadpool(store.save, file.file, file.filename, limit)
+        except TooLarge as exc:
+            raise HTTPException(413, str(exc)) from exc
+        except UnsupportedMedia as exc:
+            raise HTTPException(415, str(exc)) from exc
+        except (CorruptMedia, MediaError) as exc:
+            raise HTTPException(422, str(exc)) from exc
+    finally:
+        await form.close()
+    return JSONResponse(attachment.to_dict(), status_code=201)
+
+
+@router.get("/{attachment_id}")
+def download(attachment_id: str, store: Attachments) -> FileResponse:
+    try:
+        attachment = store.get(attachment_id)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    if not attachment.path.is_file():
+        raise HTTPException(404, f"The file of attachment {attachment_id} is missing")
+    return FileResponse(
+        attachment.path,
+        media_type=attachment.mime,
+        filename=attachment.name,
+        content_disposition_type="inline",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=31536000, immutable",
+        },
+    )

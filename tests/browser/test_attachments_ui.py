@@ -1,0 +1,530 @@
+"""Attachments and voice input in the composer, in real Chromium against the real server.
+
+`POST /api/attachments` and `POST /api/transcribe` are used for real when the server has
+them; where it does not (404), Playwright routes stand in with the documented answers
+(docs/api.md), and the conversation JSON gains the `attachments` the server would store.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import math
+import re
+import shutil
+import struct
+import subprocess
+import wave
+from email.parser import BytesParser
+from email.policy import default as email_policy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Request, Route, expect
+
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
+IMAGE_ONLY_NOTICE = "This model can't see images — pick a vision model"
+UNSUPPORTED_HINT = "attach images, audio, video, PDFs or text documents"
+AUDIO_NOTICE = "Will be transcribed locally (this model doesn't take audio)"
+
+
+# --- test data -------------------------------------------------------------------------
+
+
+def png_bytes(width: int = 320, height: int = 200) -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height))
+    image.putdata(
+        [(x * 255 // width, y * 255 // height, 180) for y in range(height) for x in range(width)]
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def tone_wav(seconds: float = 3.0, rate: int = 16_000, freq: float = 440.0) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        frames = b"".join(
+            struct.pack("<h", int(12_000 * math.sin(2 * math.pi * freq * i / rate)))
+            for i in range(int(seconds * rate))
+        )
+        w.writeframes(frames)
+    return out.getvalue()
+
+
+def speech_wav(path: Path) -> Path:
+    """A spoken "hello world" (espeak-ng) where it is installed, else a tone."""
+    espeak = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
+    if Path(espeak).exists():
+        result = subprocess.run(
+            [espeak, "-w", str(path), "hello world. hello world."], capture_output=True
+        )
+        if result.returncode == 0 and path.exists() and path.stat().st_size > 1000:
+            return path
+    path.write_bytes(tone_wav())
+    return path
+
+
+# --- the server's endpoints, or stand-ins ----------------------------------------------
+
+
+def wired(server, path: str) -> bool:
+    """The route exists (a multipart endpoint answers 422 to an empty POST, not 404)."""
+    return httpx.post(f"{server.url}{path}", timeout=10).status_code not in (404, 405)
+
+
+def parse_upload(request: Request) -> tuple[str, str, bytes]:
+    content_type = request.all_headers()["content-type"]
+    raw = (
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + (request.post_data_buffer or b"")
+    )
+    message = BytesParser(policy=email_policy).parsebytes(raw)
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            return (
+                part.get_filename() or "file",
+                part.get_content_type(),
+                part.get_payload(decode=True),
+            )
+    raise AssertionError("no `file` field in the upload")
+
+
+ACCEPTED = {
+    "png": "image", "jpg": "image", "jpeg": "image", "webp": "image", "gif": "image",
+    "wav": "audio", "mp3": "audio", "ogg": "audio", "m4a": "audio", "webm": "audio",
+    "mp4": "video", "mov": "video",
+    "pdf": "document", "txt": "document", "md": "document", "csv": "document", "docx": "document",
+}  # fmt: skip
+
+
+class Backend:
+    """Records what the page sends; stands in for endpoints the server doesn't have yet."""
+
+    _ids = itertools.count(1)
+
+    def __init__(
+        self,
+        page: Page,
+        server,
+        *,
+        attachments: bool | None = None,
+        transcribe: bool | None = None,
+        transcript: str = "hello world",
+    ) -> None:
+        self.page = page
+        self.real_attachments = (
+            wired(server, "/api/attachments") if attachments is None else attachments
+        )
+        self.real_transcribe = (
+            wired(server, "/api/transcribe") if transcribe is None else transcribe
+        )
+        self.transcript = transcript
+        self.sent: list[dict[str, Any]] = []  # message bodies posted
+        self.uploads: list[str] = []  # file names uploaded
+        self.transcribed = 0
+        self.held: list[Route] = []  # uploads answered later (hold=True)
+        self.hold = False
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.stored: dict[str, dict[str, Any]] = {}
+        self.by_content: dict[str, list[dict[str, Any]]] = {}
+        page.on("request", self.record)
+        if not self.real_attachments:
+            page.route(re.compile(r".*/api/attachments$"), self.upload)
+            page.route(re.compile(r".*/api/attachments/[^/?]+$"), self.serve)
+            page.route(re.compile(r".*/api/conversations/[^/?]+$"), self.conversation)
+        if not self.real_transcribe:
+            page.route(re.compile(r".*/api/transcribe$"), self.transcribe)
+
+    def wait_sent(self, count: int, timeout_s: float = 10) -> list[dict[str, Any]]:
+        """The message bodies posted, once `count` have been seen: request events reach
+        Python only while Playwright pumps its loop, so a test must wait for them."""
+        waited = 0.0
+        while len(self.sent) < count and waited < timeout_s:
+            self.page.wait_for_timeout(50)
+            waited += 0.05
+        return self.sent
+
+    @property
+    def stubbed(self) -> bool:
+        return not self.real_attachments
+
+    def record(self, request: Request) -> None:
+        if request.method != "POST":
+            return
+        if request.url.endswith("/messages"):
+            body = request.post_data_json
+            self.sent.append(body)
+            self.by_content[body["content"]] = [
+                self.stored[i] for i in body.get("attachments", []) if i in self.stored
+            ]
+        elif request.url.endswith("/api/transcribe"):
+            self.transcribed += 1
+
+    def upload(self, route: Route) -> None:
+        if self.hold:
+            self.held.append(route)
+            return
+        self.answer(route)
+
+    def answer(self, route: Route) -> None:
+        name, mime, data = parse_upload(route.request)
+        self.uploads.append(name)
+        ext = name.rsplit(".", 1)[-1].lower()
+        kind = ACCEPTED.get(ext)
+        if kind is None:
+            route.fulfill(
+                status=415,
+                json={"detail": f"Unsupported file type .{ext}: {UNSUPPORTED_HINT}"},
+            )
+            return
+        if kind == "audio" and mime.startswith("video/"):
+            kind = "video"
+        attachment_id = f"a_stub{next(self._ids)}"
+        attachment = {
+            "id": attachment_id, "kind": kind, "mime": mime, "name": name, "size": len(data),
+            "url": f"/api/attachments/{attachment_id}", "meta": {}, "message_id": None,
+            "created_at": "2025-01-01T00:00:00Z",
+        }  # fmt: skip
+        self.files[attachment_id] = (data, mime)
+        self.stored[attachment_id] = attachment
+        route.fulfill(status=201, json=attachment)
+
+    def serve(self, route: Route) -> None:
+        attachment_id = route.request.url.rsplit("/", 1)[-1]
+        if attachment_id not in self.files:
+            route.fulfill(status=404, json={"detail": "No such attachment"})
+            return
+        data, mime = self.files[attachment_id]
+        route.fulfill(status=200, body=data, content_type=mime)
+
+    def conversation(self, route: Route) -> None:
+        if route.request.method != "GET":
+            route.fallback()
+            return
+        response = route.fetch()
+        data = response.json()
+        for message in data.get("messages", []):
+            if message.get("role") == "user":
+                message["attachments"] = self.by_content.get(message.get("content"), [])
+        route.fulfill(response=response, json=data)
+
+    def transcribe(self, route: Route) -> None:
+        _name, _mime, data = parse_upload(route.request)
+        assert data, "an empty recording was sent"
+        route.fulfill(status=200, json={"text": self.transcript, "engine": "pocketsphinx"})
+
+
+def with_audio_model(page: Page) -> None:
+    """Make every model take audio, as a Gemma 3n/4 E-model does."""
+
+    def add_audio(route: Route) -> None:
+        response = route.fetch()
+        data = response.json()
+        models = data.get("models", []) + ([data["model"]] if data.get("model") else [])
+        for model in models:
+            model["modalities"] = ["text", "image", "audio"]
+        route.fulfill(response=response, json=data)
+
+    page.route(re.compile(r".*/api/models$"), add_audio)
+    page.route(re.compile(r".*/api/health$"), add_audio)
+
+
+def attach(page: Page, name: str, mime: str, data: bytes) -> None:
+    page.get_by_test_id("attach-input").set_input_files(
+        {"name": name, "mimeType": mime, "buffer": data}
+    )
+
+
+def user_messages(page: Page):
+    return page.locator('[data-testid="message"][data-role="user"]')
+
+
+# --- tests -------------------------------------------------------------------------------
+
+
+def test_attach_image_send_and_reload(start_server, replay_file, page: Page) -> None:
+    server = start_server(replay_file("What a colourful gradient!"))
+    backend = Backend(page, server)
+    page.goto(server.url)
+    expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
+    expect(page.get_by_test_id("attach-input")).to_have_attribute("accept", re.compile(r"\.docx"))
+
+    attach(page, "gradient.png", "image/png", png_bytes())
+    chip = page.get_by_test_id("attachment-chip")
+    expect(chip).to_have_attribute("data-status", "ready")
+    expect(chip).to_have_attribute("data-kind", "image")
+    expect(chip.get_by_test_id("attachment-thumb")).to_be_visible()
+    expect(chip).to_contain_text("gradient.png")
+    # The replay model only reads text: say so on the chip.
+    expect(chip.get_by_test_id("attachment-notice")).to_have_text(IMAGE_ONLY_NOTICE)
+
+    box = page.get_by_test_id("composer-input")
+    box.fill("What is in this picture?")
+    box.press("Enter")
+    expect(page.get_by_test_id("attachment-chip")).to_have_count(0)  # the chips went with it
+    sent = user_messages(page).last
+    image = sent.locator('[data-testid="message-attachment"][data-kind="image"] img')
+    expect(image).to_be_visible()
+    expect(sent.get_by_test_id("message-content")).to_have_text("What is in this picture?")
+    assistant = page.locator('[data-testid="message"][data-role="assistant"]').last
+    expect(assistant).to_contain_text("What a colourful gradient!")
+    assert len(backend.wait_sent(1)) == 1
+    assert len(backend.sent[0]["attachments"]) == 1
+    assert backend.sent[0]["content"] == "What is in this picture?"
+
+    # Files only, no words: allowed, sent with the file names as its text.
+    attach(page, "notes.txt", "text/plain", b"Remember the milk.\n")
+    chip = page.get_by_test_id("attachment-chip")
+    expect(chip).to_have_attribute("data-status", "ready")
+    expect(chip.get_by_test_id("attachment-notice")).to_have_text("Text will be extracted")
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+    page.get_by_test_id("send-button").click()
+    expect(user_messages(page)).to_have_count(2)
+    card = user_messages(page).last.locator(
+        '[data-testid="message-attachment"][data-kind="document"]'
+    )
+    expect(card).to_contain_text("notes.txt")
+    expect(user_messages(page).last.get_by_test_id("message-content")).to_be_hidden()
+    assert backend.wait_sent(2)[1]["content"] == "notes.txt"
+    expect(page.locator('[data-testid="message"][data-role="assistant"]')).to_have_count(2)
+
+    # They come from the conversation JSON, so they survive a reload.
+    page.reload()
+    expect(user_messages(page)).to_have_count(2)
+    image = user_messages(page).first.locator(
+        '[data-testid="message-attachment"][data-kind="image"] img'
+    )
+    expect(image).to_be_visible()
+    page.wait_for_function(
+        "() => document.querySelector('[data-kind=image] img')?.naturalWidth === 320"
+    )
+    expect(user_messages(page).last.locator('[data-kind="document"]')).to_contain_text("notes.txt")
+
+    # A click opens the picture full size; Esc closes it.
+    image.click()
+    lightbox = page.get_by_test_id("lightbox")
+    expect(lightbox).to_be_visible()
+    expect(lightbox.locator("img")).to_have_attribute("src", re.compile(r"/api/attachments/"))
+    page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
+
+
+def test_unsupported_file_shows_the_server_reason(start_server, replay_file, page: Page) -> None:
+    server = start_server(replay_file("ok"))
+    backend = Backend(page, server)
+    page.goto(server.url)
+    attach(page, "setup.exe", "application/x-msdownload", b"MZ\x90\x00" * 64)
+    chip = page.get_by_test_id("attachment-chip")
+    expect(chip).to_have_attribute("data-status", "error")
+    error = chip.get_by_test_id("attachment-error")
+    expect(error).to_be_visible()
+    if backend.stubbed:
+        expect(error).to_contain_text("Unsupported file type .exe")
+    else:
+        assert error.inner_text().strip()
+    expect(page.get_by_test_id("send-button")).to_be_disabled()  # nothing to send
+    chip.get_by_test_id("attachment-remove").click()
+    expect(page.get_by_test_id("attachment-chip")).to_have_count(0)
+    expect(page.get_by_test_id("attachment-tray")).to_be_hidden()
+
+
+def test_send_waits_for_uploads(start_server, replay_file, page: Page) -> None:
+    """Always stubbed: the upload is held open to see the composer wait for it."""
+    server = start_server(replay_file("Got it."))
+    backend = Backend(page, server, attachments=False)
+    backend.hold = True
+    page.goto(server.url)
+    page.get_by_test_id("composer-input").fill("Here is the report")
+    attach(page, "report.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")
+    chip = page.get_by_test_id("attachment-chip")
+    expect(chip).to_have_attribute("data-status", "uploading")
+    expect(chip).to_contain_text("Upload")
+    send = page.get_by_test_id("send-button")
+    expect(send).to_be_disabled()
+    page.get_by_test_id("composer-input").press("Enter")
+    expect(user_messages(page)).to_have_count(0)  # Enter waits too
+    page.wait_for_timeout(100)
+    assert backend.held
+    backend.answer(backend.held.pop())
+    expect(chip).to_have_attribute("data-status", "ready")
+    expect(send).to_be_enabled()
+    send.click()
+    expect(user_messages(page)).to_have_count(1)
+    [sent] = backend.wait_sent(1)
+    assert sent["content"] == "Here is the report"
+    assert len(sent["attachments"]) == 1 and sent["attachments"][0].startswith("a_stub")
+
+
+def test_capability_notices_on_the_text_only_embedded_model(start_server, page: Page) -> None:
+    server = start_server()  # the embedded model: text only
+    Backend(page, server)
+    page.goto(server.url)
+    expect(page.get_by_test_id("model-name")).to_contain_text("embedded")
+    attach(page, "photo.png", "image/png", png_bytes(64, 48))
+    image_chip = page.locator('[data-testid="attachment-chip"][data-kind="image"]')
+    notice = image_chip.get_by_test_id("attachment-notice")
+    expect(notice).to_have_text(IMAGE_ONLY_NOTICE)
+    expect(notice).to_have_class(re.compile(r"\bwarn\b"))
+    attach(page, "memo.wav", "audio/wav", tone_wav(0.5))
+    audio_chip = page.locator('[data-testid="attachment-chip"][data-kind="audio"]')
+    expect(audio_chip.get_by_test_id("attachment-notice")).to_have_text(AUDIO_NOTICE)
+    expect(page.get_by_test_id("attachment-chip")).to_have_count(2)
+
+    # Dropped on the thread (an overlay shows while dragging) and pasted into the box.
+    page.evaluate(
+        """() => {
+          const dt = new DataTransfer();
+          dt.items.add(new File(['a,b\\n1,2\\n'], 'table.csv', { type: 'text/csv' }));
+          const main = document.querySelector('.main');
+          main.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true }));
+          window.__overlay = !document.querySelector('[data-testid=drop-overlay]').hidden;
+          const init = { dataTransfer: dt, bubbles: true, cancelable: true };
+          main.dispatchEvent(new DragEvent('drop', init));
+        }"""
+    )
+    assert page.evaluate("window.__overlay")
+    expect(page.get_by_test_id("drop-overlay")).to_be_hidden()
+    expect(page.locator('[data-testid="attachment-chip"][data-kind="document"]')).to_contain_text(
+        "table.csv"
+    )
+    page.evaluate(
+        """async (b64) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bytes], 'image.png', { type: 'image/png' }));
+          const box = document.querySelector('[data-testid=composer-input]');
+          const init = { clipboardData: dt, bubbles: true, cancelable: true };
+          box.dispatchEvent(new ClipboardEvent('paste', init));
+        }""",
+        base64.b64encode(png_bytes(40, 30)).decode(),
+    )
+    expect(page.locator('[data-testid="attachment-chip"][data-kind="image"]')).to_have_count(2)
+    expect(page.get_by_test_id("attachment-chip").last).to_contain_text(
+        re.compile(r"pasted-.*\.png")
+    )
+    expect(page.get_by_test_id("attachment-chip").last).to_have_attribute("data-status", "ready")
+
+
+# --- voice -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mic_page(browser: Browser, tmp_path: Path):
+    """A page in a Chromium whose microphone plays a WAV file (speech, or a tone)."""
+    wav = speech_wav(tmp_path / "speech.wav")
+    mic_browser = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    context = mic_browser.new_context(viewport={"width": 1280, "height": 860})
+    context.grant_permissions(["microphone"])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    mic_browser.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def record(page: Page, seconds: float = 1.5) -> None:
+    page.get_by_test_id("mic-button").click()
+    bar = page.get_by_test_id("voice-bar")
+    expect(bar).to_be_visible()
+    expect(page.get_by_test_id("voice-status")).to_have_text("Recording")
+    page.wait_for_timeout(int(seconds * 1000))
+    expect(page.get_by_test_id("voice-time")).to_have_text(re.compile(r"0:0[1-9]"))
+    page.get_by_test_id("voice-stop").click()
+
+
+def test_voice_is_transcribed_for_a_text_model(start_server, replay_file, mic_page: Page) -> None:
+    page = mic_page
+    server = start_server(replay_file("ok"))
+    backend = Backend(page, server)
+    page.goto(server.url)
+    expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
+
+    page.get_by_role("button", name="Keyboard shortcuts").click()
+    expect(page.locator("#shortcut-list")).to_contain_text("Voice input")
+    page.keyboard.press("Escape")
+
+    box = page.get_by_test_id("composer-input")
+    with page.expect_response(re.compile(r".*/api/transcribe$")) as answer:
+        record(page)
+    transcript = answer.value.json()["text"].strip()
+    assert answer.value.status == 200
+    if backend.real_transcribe and not transcript:
+        expect(page.get_by_test_id("error-banner").first).to_contain_text("No speech")
+    else:
+        expect(box).to_have_value(transcript)
+        if not backend.real_transcribe:
+            assert transcript == "hello world"
+    expect(page.get_by_test_id("voice-bar")).to_be_hidden()
+    assert backend.transcribed == 1
+    assert page.get_by_test_id("attachment-chip").count() == 0
+
+    # While recording, the level meter moves (the fake microphone is not silent);
+    # Esc cancels, and nothing is transcribed.
+    page.get_by_test_id("mic-button").click()
+    expect(page.get_by_test_id("voice-status")).to_have_text("Recording")
+    page.wait_for_function(
+        "() => Number(document.getElementById('voice-bar').dataset.level) > 0.01"
+    )
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("voice-bar")).to_be_hidden()
+    page.wait_for_timeout(300)
+    assert backend.transcribed == 1
+
+    # Push-to-talk: hold Ctrl+Shift+Space, talk, let go.
+    page.keyboard.down("Control")
+    page.keyboard.down("Shift")
+    page.keyboard.down("Space")
+    expect(page.get_by_test_id("voice-status")).to_have_text("Recording")
+    page.wait_for_timeout(1200)
+    with page.expect_response(re.compile(r".*/api/transcribe$")):
+        page.keyboard.up("Space")
+    page.keyboard.up("Shift")
+    page.keyboard.up("Control")
+    expect(page.get_by_test_id("voice-bar")).to_be_hidden()
+    assert backend.transcribed == 2
+    if not backend.real_transcribe:
+        expect(box).to_have_value("hello world hello world")
+
+
+def test_voice_becomes_an_attachment_for_an_audio_model(
+    start_server, replay_file, mic_page: Page
+) -> None:
+    page = mic_page
+    server = start_server(replay_file("I heard you."))
+    with_audio_model(page)
+    backend = Backend(page, server)
+    page.goto(server.url)
+    expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
+    record(page)
+    chip = page.get_by_test_id("attachment-chip")
+    expect(chip).to_have_attribute("data-status", "ready")
+    expect(chip).to_have_attribute("data-kind", re.compile(r"audio|video"))
+    expect(chip).to_contain_text(re.compile(r"voice-\d{6}\.webm"))
+    expect(chip.get_by_test_id("attachment-notice")).to_have_count(0)  # the model hears it
+    assert backend.transcribed == 0
+    with page.expect_request(re.compile(r".*/messages$")) as posted:
+        page.get_by_test_id("send-button").click()
+    assert len(posted.value.post_data_json["attachments"]) == 1
+    sent = user_messages(page).last
+    expect(sent.locator('[data-testid="message-attachment"] audio')).to_have_count(1)
