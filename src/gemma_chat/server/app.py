@@ -34,6 +34,7 @@ def create_app(settings: Settings, on_shutdown: Callable[[], None] | None = None
         state = AppState.open(settings)
         app.state.gemma = state
         await state.preview.start()  # its own port: a separate origin for project code
+        await state.tidy()
         if settings.preload:
             state.start_preload()
         try:

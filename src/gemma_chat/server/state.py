@@ -24,6 +24,7 @@ from gemma_chat.workspace.preview import PreviewServer
 from gemma_chat.workspace.projects import Projects
 
 log = logging.getLogger(__name__)
+UNSENT_UPLOAD_TTL_S = 24 * 3600
 
 
 @dataclass
@@ -79,6 +80,17 @@ class AppState:
 
     def start_preload(self) -> None:
         self._preload = asyncio.create_task(self._load_default())
+
+    async def tidy(self) -> None:
+        """Start-up housekeeping: uploads never sent (or whose message was deleted) go
+        after a day, so abandoned files do not pile up in the data dir."""
+        try:
+            removed = await asyncio.to_thread(self.attachments.delete_unlinked, UNSENT_UPLOAD_TTL_S)
+        except OSError as exc:
+            log.warning("could not tidy old uploads: %s", exc)
+            return
+        if removed:
+            log.info("removed %d old unsent uploads", removed)
 
     async def _load_default(self) -> None:
         try:
