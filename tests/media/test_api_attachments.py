@@ -50,6 +50,7 @@ def test_upload_then_download(client: TestClient) -> None:
     assert got.headers["content-type"] == "image/webp"
     assert got.headers["content-disposition"].startswith("inline")
     assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-security-policy"].startswith("sandbox")
 
 
 def test_the_stored_type_is_served_not_the_claimed_one(client: TestClient) -> None:

@@ -67,6 +67,9 @@ def download(attachment_id: str, store: Attachments) -> FileResponse:
         content_disposition_type="inline",
         headers={
             "X-Content-Type-Options": "nosniff",
+            # Opened on its own (a PDF, a text file), an upload runs with no script and no
+            # access to the app's origin: model users' files are untrusted content too.
+            "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'",
             "Cache-Control": "private, max-age=31536000, immutable",
         },
     )
