@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -11,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from gemma_chat.chat.turns import TurnBusy
-from gemma_chat.server.sse import sse_event
+from gemma_chat.server.sse import event_stream
 from gemma_chat.server.state import AppState, get_state
 from gemma_chat.store.repository import Conversation
 
@@ -144,17 +143,7 @@ async def delete_conversation(conversation_id: str, state: State) -> Response:
 )
 async def send_message(conversation_id: str, body: SendMessage, state: State) -> StreamingResponse:
     turn = state.turns.start(conversation_id, body.content, body.attachments)
-
-    async def stream() -> AsyncIterator[bytes]:
-        # If the client goes away this generator is cancelled; the turn itself goes on.
-        async for name, data in turn.events():
-            yield sse_event(name, data)
-
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(turn.events())  # a client going away does not stop the turn
 
 
 @router.post("/{conversation_id}/stop")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -18,7 +17,7 @@ from gemma_chat.models.installed import parse_ref, remove
 from gemma_chat.models.library import describe_spec, list_models
 from gemma_chat.models.ollama_pull import is_ollama_spec
 from gemma_chat.runtimes.base import RuntimeFailure
-from gemma_chat.server.sse import sse_event
+from gemma_chat.server.sse import event_stream
 from gemma_chat.server.state import AppState, get_state
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -167,16 +166,7 @@ async def pull_model(body: PullModel, state: State) -> StreamingResponse:
     except RuntimeFailure as exc:
         raise HTTPException(422, str(exc)) from exc
     job = state.pulls.start(body.model, body.quant)
-
-    async def stream() -> AsyncIterator[bytes]:
-        async for name, data in job.events():
-            yield sse_event(name, data)
-
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(job.events())
 
 
 @router.post("/pull/cancel")

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, UploadFile
 
+from gemma_chat.media.attachments import max_upload_bytes
 from gemma_chat.media.transcribe import TranscriptionError, transcribe
 
 router = APIRouter(prefix="/api", tags=["transcribe"])
 
-DEFAULT_MAX_UPLOAD_MB = 100
 _CHUNK = 1024 * 1024
 # Declared types that may hold audio. Anything else declared (text/plain, image/png,
 # application/pdf…) is refused with 415 before decoding; browsers send audio/webm or
@@ -20,17 +19,6 @@ _CHUNK = 1024 * 1024
 _AUDIO_TYPES = ("audio/", "video/")
 _UNTYPED = {"", "application/octet-stream", "binary/octet-stream"}
 _AUDIO_CONTAINERS = {"application/ogg", "application/x-ogg"}
-
-
-def _max_upload_bytes() -> int:
-    raw = os.environ.get("GEMMA_CHAT_MAX_UPLOAD_MB", "").strip()
-    try:
-        mb = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
-    except ValueError:
-        mb = DEFAULT_MAX_UPLOAD_MB
-    if mb <= 0:
-        mb = DEFAULT_MAX_UPLOAD_MB
-    return int(mb * 1024 * 1024)
 
 
 def _may_be_audio(content_type: str | None) -> bool:
@@ -53,7 +41,7 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
 async def transcribe_audio(file: UploadFile) -> dict[str, Any]:
     if not _may_be_audio(file.content_type):
         raise HTTPException(415, f"Not an audio file ({file.content_type})")
-    data = await _read_limited(file, _max_upload_bytes())
+    data = await _read_limited(file, max_upload_bytes())
     if not data:
         raise HTTPException(422, "The audio file is empty")
     try:

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
+
+from fastapi.responses import StreamingResponse
 
 
 def sse_event(name: str, data: dict[str, Any]) -> bytes:
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return f"event: {name}\ndata: {payload}\n\n".encode()
+
+
+def event_stream(events: AsyncIterable[tuple[str, dict[str, Any]]]) -> StreamingResponse:
+    """An SSE response of (name, data) events, unbuffered by proxies. If the client goes
+    away the generator is cancelled; whatever produces the events is not."""
+
+    async def body() -> AsyncIterator[bytes]:
+        async for name, data in events:
+            yield sse_event(name, data)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -3,6 +3,7 @@
 // messages (thumbnails with a lightbox, audio and video players, document cards).
 import { uploadAttachment } from './api.js';
 import { icons } from './icons.js';
+import { el } from './dom.js';
 
 /** What the file picker offers: the types `POST /api/attachments` accepts (docs/api.md). */
 export const ACCEPT = [
@@ -73,13 +74,6 @@ export function capabilityNotice(kind, modalities) {
     return { text: "Will be transcribed locally (this model doesn't take audio)", level: 'info' };
   if (kind === 'video') return { text: "Frames can't be shown to this model", level: 'warn' };
   return null;
-}
-
-function el(tag, attrs = {}, html = '') {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v != null) node.setAttribute(k, v);
-  if (html) node.innerHTML = html;
-  return node;
 }
 
 let nextKey = 1;

@@ -10,6 +10,7 @@ import hljs from './vendor/highlight.min.js';
 import { escapeHtml } from './render.js';
 import { confirmDialog } from './confirm.js';
 import { copyText } from './clipboard.js';
+import { el as h } from './dom.js';
 
 const WIDTH_KEY = 'gemma-chat.canvas-width';
 const COLLAPSED_KEY = 'gemma-chat.canvas-collapsed';
@@ -149,16 +150,6 @@ const timeAgo = (iso) => {
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
   return new Date(then).toLocaleString();
-};
-
-const h = (tag, attrs = {}, html = '') => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false || v == null) continue;
-    node.setAttribute(k, v === true ? '' : v);
-  }
-  if (html) node.innerHTML = html;
-  return node;
 };
 
 /** The workspace as a tree: {dirs: Map name → tree, files: [{name, path, size}]}. */

@@ -5,6 +5,7 @@
 import { api, streamPull } from './api.js';
 import { confirmDialog } from './confirm.js';
 import { icons } from './icons.js';
+import { el } from './dom.js';
 
 // --- what the server knows about models (GET /api/models), shared by the whole UI ---------
 
@@ -157,16 +158,6 @@ const FIT = {
 
 /** catalogue id → {status: running|cancelling|paused|error, progress, message} */
 export const downloads = new Map();
-
-function el(tag, attrs = {}, html = '') {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false || v == null) continue;
-    node.setAttribute(k, v === true ? '' : v);
-  }
-  if (html) node.innerHTML = html;
-  return node;
-}
 
 const thinksTag = () =>
   el('span', { class: 'mp-tag think', title: 'Can think before answering' }, 'thinks');

@@ -11,15 +11,9 @@ const SPARK =
   '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" ' +
   'd="M12 2c.5 4.9 5.1 9.5 10 10-4.9.5-9.5 5.1-10 10-.5-4.9-5.1-9.5-10-10 4.9-.5 9.5-5.1 10-10Z"/></svg>';
 import { copyText } from './clipboard.js';
+import { el } from './dom.js';
 
 const STATUS_BADGE = { interrupted: 'Stopped', error: 'Error' };
-
-function el(tag, attrs = {}, html = '') {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (html) node.innerHTML = html;
-  return node;
-}
 
 // Morph instead of replacing innerHTML so text selection, hover states and the
 // browser's layout of unchanged blocks survive each streaming frame (no flicker).
