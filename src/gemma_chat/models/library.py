@@ -7,6 +7,7 @@ planner into the `Model` JSON of docs/api.md, so the API and the CLI never disag
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def list_models(
     data_dir: Path,
     active: str,
     hardware: Hardware | None,
-    extra_specs: list[str] = (),  # type: ignore[assignment]
+    extra_specs: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Every model worth showing: the catalogue, pulled repos, and specs in use."""
     installed = _installed(data_dir)
