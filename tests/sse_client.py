@@ -28,11 +28,14 @@ def send(
     content: str,
     timeout: float = 120,
     attachments: list[str] | None = None,
+    kit: str | None = None,
 ):
     """Post a message and collect every event of the turn."""
     body: dict = {"content": content}
     if attachments:
         body["attachments"] = attachments
+    if kit:
+        body["kit"] = kit
     with (
         httpx.Client(base_url=base_url, timeout=timeout) as client,
         client.stream(

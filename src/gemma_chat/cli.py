@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "build":
         from gemma_chat.headless import run_build
 
-        return run_build(args.prompt, args.out, settings_from(args).model)
+        return run_build(args.prompt, args.out, settings_from(args))
     if getattr(args, "handler", None) is not None:  # sub-commands that bring their own
         return int(args.handler(args))
     return serve(args)

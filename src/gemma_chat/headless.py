@@ -1,70 +1,205 @@
-"""`gemma-chat build "PROMPT" --out DIR`: the Build agent without a server or a browser.
+"""`gemma-chat build "PROMPT" --out DIR`: a Build turn from the terminal, with live progress.
 
-The project folder is an ordinary workspace (with its git versions), so running the
-command again in the same folder continues the project as a new turn.
+It runs the server's own turn pipeline (chat/setup.py): the data dir's database, the
+context fit, the memory preflight and the round setting all apply. The project folder is
+DIR; its conversation is linked to it, so the web app shows the same project, and running
+the command again in DIR continues it as a new turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.status import Status
+from rich.text import Text
 
-from gemma_chat.agent.loop import BuildAgent
-from gemma_chat.runtimes.base import CancelToken, ChatMessage, RuntimeFailure
-from gemma_chat.runtimes.registry import create_runtime
-from gemma_chat.workspace import Versions, Workspace, WorkspaceError
+from gemma_chat.chat.setup import open_turns
+from gemma_chat.chat.turns import TurnManager
+from gemma_chat.config import Settings
+from gemma_chat.kits.library import KitError
+from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.store import Database, Store
+from gemma_chat.workspace import WorkspaceError
+from gemma_chat.workspace.projects import Projects
+
+PROGRESS_EVERY_S = 0.2
 
 
-async def _build(prompt: str, out: Path, model: str, console: Console) -> int:
-    err = Console(stderr=True)
-    try:
-        runtime = create_runtime(model)
-        with console.status(f"Loading {runtime.name}…", spinner="dots"):
-            await runtime.load()
-    except RuntimeFailure as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        return 1
-    try:
-        workspace, versions = Workspace(out), Versions(out)
-        if not versions.list():
-            versions.record("Empty project")
-    except WorkspaceError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        return 1
-    agent = BuildAgent(runtime, workspace, "cli", grammar=getattr(runtime, "build_grammar", None))
-    failed = False
+class _Progress:
+    """Renders turn events: prose as it streams, a status line for what is being written."""
 
-    async def show(name: str, data: dict[str, Any]) -> None:
+    def __init__(self, console: Console, status: Status) -> None:
+        self.console = console
+        self.status = status
+        self.doing = "Thinking…"
+        self.tokens = 0
+        self.rate: float | None = None
+        self.actions: dict[str, dict[str, str]] = {}
+        self.version: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.reason = "stop"
+        self._shown = 0.0
+
+    def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._shown < PROGRESS_EVERY_S:
+            return
+        self._shown = now
+        speed = f" · {self.rate:.0f} tok/s" if self.rate else ""
+        tokens = f" · {self.tokens} token{'s' if self.tokens != 1 else ''}" if self.tokens else ""
+        self.status.update(f"{self.doing}{tokens}{speed}")
+
+    def event(self, name: str, data: dict[str, Any]) -> None:
         if name == "text":
-            console.print(data["text"], end="", highlight=False, markup=False)
+            self.status.stop()
+            self.console.print(data["text"], end="", highlight=False, markup=False)
+            self.status.start()
+        elif name == "action.start":
+            self.actions[data["id"]] = {"name": data["name"]}
+            self.doing = f"Running {data['name']}…"
+            self._refresh(force=True)
+        elif name == "action.param":
+            action = self.actions.setdefault(data["id"], {"name": "?"})
+            if data["name"] in ("path", "kit", "slot"):
+                action[data["name"]] = action.get(data["name"], "") + data["text"]
+                target = action.get("path") or action.get("kit") or action.get("slot", "")
+                self.doing = f"{_verb(action['name'])} {target.strip()}…"
+                self._refresh(force=True)
+        elif name == "stats":
+            self.tokens = data.get("completion_tokens") or self.tokens
+            self.rate = data.get("tokens_per_s") or self.rate
+            self._refresh()
         elif name == "action.end":
-            mark = "[green]✓[/]" if data["ok"] else "[red]✗[/]"
-            target = f" {data['path']}" if data.get("path") else ""
-            detail = "" if data["ok"] else f": {data['result']}"
-            console.print(f"\n{mark} {data['name']}{target}{detail}", highlight=False)
+            self._action_end(data)
+        elif name == "context":
+            trimmed = data.get("trimmed")
+            self._line(Text(f"Left out {trimmed} older message(s) to fit the context.", "dim"))
+        elif name == "notice":
+            self._line(Text(str(data["message"]), "yellow"))
+        elif name == "version":
+            self.version = data
+            if data.get("title", "").startswith("Started from:"):
+                self._line(Text(f"Version {data['index']}: {data['title']}", "dim"))
+        elif name == "error":
+            self.error = data["message"]
+        elif name == "turn.end":
+            self.reason = data["reason"]
 
-    cancel = CancelToken()
+    def _action_end(self, data: dict[str, Any]) -> None:
+        target = f" {data['path']}" if data.get("path") else ""
+        if data["ok"]:
+            text = data.get("label") or f"{data['name']}{target}"
+            self._line(Text.assemble(("✓ ", "green"), text))
+        else:
+            failed = f"{data['name']}{target}: {data['result']}"
+            self._line(Text.assemble(("✗ ", "red"), failed))
+        self.doing = "Thinking…"
+
+    def _line(self, line: str | Text) -> None:
+        """A line of its own (model text may have left the cursor mid-line)."""
+        self.status.stop()
+        self.console.print()
+        self.console.print(line, highlight=False)
+        self.status.start()
+
+
+def _verb(action: str) -> str:
+    return {
+        "write_file": "Writing",
+        "edit_file": "Editing",
+        "start_from": "Starting from",
+        "set_slot": "Setting",
+        "read_file": "Reading",
+    }.get(action, f"Running {action}")
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(turns: TurnManager, conversation_id: str) -> Iterator[None]:
+    """Ctrl+C stops the turn cleanly (the files and version are still saved)."""
+    loop = asyncio.get_running_loop()
     try:
-        outcome = await agent.run([ChatMessage("user", prompt)], cancel, show)
-    except RuntimeFailure as exc:
-        err.print(f"\n[red]error:[/] {exc}", highlight=False)
-        failed = True
-        outcome = None
+        loop.add_signal_handler(signal.SIGINT, turns.stop, conversation_id)
+    except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
+        yield
+        return
+    try:
+        yield
     finally:
-        await asyncio.to_thread(versions.record, prompt.strip().splitlines()[0][:72] or "Build")
-        await runtime.close()
-    files = [f.path for f in workspace.list()]
-    console.print(f"\n[dim]{len(files)} file(s) in {out}: {', '.join(files) or 'none'}[/]")
-    if outcome is not None and outcome.reason not in ("stop",):
-        err.print(f"[yellow]stopped: {outcome.reason}[/]")
-    return 1 if failed or not files else 0
+        loop.remove_signal_handler(signal.SIGINT)
 
 
-def run_build(prompt: str, out: Path, model: str) -> int:
+async def _build(prompt: str, out: Path, settings: Settings, console: Console) -> int:
+    err = Console(stderr=True)
+    started = time.monotonic()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_path)
+    store = Store(db)
+    projects = Projects(settings.data_dir / "workspaces")
+    turns = open_turns(settings, store, projects)
     try:
-        return asyncio.run(_build(prompt, out.expanduser().resolve(), model, Console()))
+        conversation_id = _conversation_for(store, projects, out, prompt, settings.model)
+        with console.status(f"Loading {settings.model}…", spinner="dots"):
+            await turns.runtimes.switch(settings.model)
+        with console.status("Thinking…", spinner="dots") as status:
+            progress = _Progress(console, status)
+            turn = turns.start(conversation_id, prompt)
+            with _stop_on_interrupt(turns, conversation_id):
+                async for name, data in turn.events():
+                    progress.event(name, data)
+    except (RuntimeFailure, WorkspaceError, KitError) as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return 1
+    finally:
+        await turns.shutdown()
+        await turns.runtimes.close()
+        db.close()
+    return _report(progress, out, time.monotonic() - started, console, err)
+
+
+def _conversation_for(store: Store, projects: Projects, out: Path, prompt: str, model: str) -> str:
+    """DIR's conversation (a new one the first time), set to use `model`."""
+    existing = projects.linked_to(out) if out.exists() else None
+    if existing is not None:
+        try:
+            conversation = store.get_conversation(existing)
+            if conversation.model != model:
+                store.update_conversation(existing, model=model)
+            return existing
+        except Exception:  # the conversation was deleted in the app: start a new one
+            pass
+    title = prompt.strip().splitlines()[0][:72] if prompt.strip() else "Build"
+    conversation = store.create_conversation("build", model, title)
+    projects.link(conversation.id, out)
+    return conversation.id
+
+
+def _report(progress: _Progress, out: Path, seconds: float, console: Console, err: Console) -> int:
+    console.print()
+    version = progress.version or {}
+    parts = []
+    for key, label in (("added", "added"), ("changed", "changed"), ("removed", "removed")):
+        if version.get(key):
+            parts.append(f"{label}: {', '.join(version[key])}")
+    summary = "; ".join(parts) or "no files changed"
+    console.print(f"[dim]{out} · {summary} · {seconds:.1f} s[/]", highlight=False)
+    if progress.error:
+        err.print(f"[red]error:[/] {progress.error}", highlight=False)
+        return 1
+    if progress.reason not in ("stop",):
+        err.print(f"[yellow]stopped: {progress.reason}[/]")
+    files = [p for p in out.rglob("*") if p.is_file() and ".git" not in p.relative_to(out).parts]
+    return 0 if files else 1
+
+
+def run_build(prompt: str, out: Path, settings: Settings) -> int:
+    try:
+        return asyncio.run(_build(prompt, out.expanduser().resolve(), settings, Console()))
     except KeyboardInterrupt:
         return 130

@@ -20,6 +20,8 @@ def test_design_md_tool_names_and_parameters() -> None:
         "delete_file": ["path"],
         "rename_file": ["path", "new_path"],
         "open_preview": ["path"],
+        "start_from": ["kit"],
+        "set_slot": ["slot", "value"],
     }
     assert {name: [p.name for p in tool.params] for name, tool in TOOLS.items()} == expected
 

@@ -45,7 +45,7 @@ def _action(tool: str) -> str:
             continue
         if param.name == "content":
             parts += [_literal("<content>\n"), "content", _literal("</content>\n")]
-        elif param.name in ("old_string", "new_string"):
+        elif param.name in ("old_string", "new_string", "value"):
             close = f"</{param.name}>"
             parts += [_literal(f"<{param.name}>\n"), text_without(close), _literal(f"\n{close}\n")]
         else:
@@ -67,34 +67,6 @@ def action_grammar(require_action: bool) -> str:
     ]
     rules += [f"act-{name.replace('_', '-')} ::= {_action(name)}" for name in tools]
     return "\n".join(rules) + "\n"
-
-
-def guided_page_grammar() -> str:
-    """For tiny models (the embedded 135M one): one complete, script-free index.html.
-
-    The skeleton is fixed and every free section is bounded, so the page always closes
-    and always loads; models this small write broken JavaScript, so none is allowed.
-    """
-    opening = _literal(
-        '<action name="write_file">\n<path>index.html</path>\n<content>\n<!DOCTYPE html>\n'
-        '<html>\n<head>\n<meta charset="utf-8">\n<title>'
-    )
-    after_title = _literal("</title>\n<style>\n")
-    after_css = _literal("</style>\n</head>\n<body>\n")
-    closing = _literal("</body>\n</html>\n</content>\n</action>\n")
-    rules = [
-        f'root ::= prose "\\n" {opening} title {after_title} css {after_css} body {closing}',
-        "prose ::= [^<\\n] [^<\\n]{0,200}",
-        "title ::= [^<\\n]{1,60}",
-        "css ::= " + text_without("</style>", most=400),
-        "body ::= " + text_without("</body>", "<script", "<SCRIPT", most=500),
-    ]
-    return "\n".join(rules) + "\n"
-
-
-def summary_grammar() -> str:
-    """A closing round of prose only: the work is done."""
-    return "root ::= [^<\\n] [^<\\n]{0,300}\n"
 
 
 def continuation_grammar() -> str:

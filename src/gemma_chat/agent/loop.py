@@ -14,14 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from gemma_chat.agent.grammar import (
-    action_grammar,
-    continuation_grammar,
-    guided_page_grammar,
-    summary_grammar,
-)
+from gemma_chat.agent.grammar import action_grammar, continuation_grammar
+from gemma_chat.agent.kit_flow import KitFlow, KitTurn
 from gemma_chat.agent.prompts import (
-    BUILD_SYSTEM_PROMPT,
+    action_block,
+    build_system_prompt,
     continuation_message,
     tool_results_message,
 )
@@ -34,6 +31,8 @@ from gemma_chat.agent.protocol import (
     TextEvent,
 )
 from gemma_chat.agent.tools import ToolResult, run_tool
+from gemma_chat.kits.library import BLANK, default_library
+from gemma_chat.kits.match import rank
 from gemma_chat.runtimes.base import (
     CancelToken,
     ChatMessage,
@@ -49,8 +48,10 @@ from gemma_chat.workspace import Workspace
 Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
 # Trims a round's messages to the model's context window (and tells the user it did).
 FitContext = Callable[[list[ChatMessage]], Awaitable[list[ChatMessage]]]
-# "actions": any well-formed actions (capable models); "guided": one complete page and
-# then a summary, for models too small to plan (the embedded one).
+# Records a version mid-turn ("Started from: Stopwatch") and tells the UI.
+RecordVersion = Callable[[str], Awaitable[None]]
+# "actions": any well-formed actions (capable models); "guided": start from a starter kit
+# and fill its slots (agent/kit_flow.py), for models too small to plan (the embedded one).
 GrammarMode = Literal["actions", "guided"]
 DEFAULT_MAX_ROUNDS = 40
 MAX_CONTINUATIONS = 4  # per file: a file longer than this many max_tokens rounds is cut
@@ -98,8 +99,14 @@ class BuildAgent:
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         live: LiveFiles | None = None,
         fit: FitContext | None = None,
+        kit: str | None = None,
+        record_version: RecordVersion | None = None,
     ) -> None:
         self.runtime = runtime
+        self.kit = kit  # a starter kit the user chose for this turn ("blank": none)
+        self.record_version = record_version
+        self._request = ""  # the user's message this turn answers
+        self._app_actions = 0
         self.fit = fit
         self.workspace = workspace
         self.conversation_id = conversation_id
@@ -113,9 +120,22 @@ class BuildAgent:
         self, history: list[ChatMessage], cancel: CancelToken, publish: Publish
     ) -> BuildOutcome:
         outcome = BuildOutcome()
-        messages = [ChatMessage("system", BUILD_SYSTEM_PROMPT), *history]
-        cut: _Cut | None = None
+        self._request = next((m.content for m in reversed(history) if m.role == "user"), "")
         self._decoded, self._decode_s = 0, 0.0
+        if self.grammar == "guided":
+            return await self._guided(cancel, publish, outcome)
+        messages = [ChatMessage("system", build_system_prompt()), *history]
+        if self.kit and not self.workspace.list():
+            # The user picked the kit: start from it before the model's first round.
+            results: list[tuple[str, ToolResult]] = []
+            await self._app_action("start_from", {"kit": self.kit}, publish, outcome, results)
+            turn = [
+                {"role": "assistant", "content": action_block("start_from", {"kit": self.kit})},
+                {"role": "user", "content": tool_results_message(results)},
+            ]
+            outcome.transcript += turn
+            messages += [ChatMessage(m["role"], m["content"]) for m in turn]  # type: ignore[arg-type]
+        cut: _Cut | None = None
         for round_index in range(self.max_rounds):
             if self.fit is not None:  # each round adds to the prompt; keep it in the window
                 messages = await self.fit(messages)
@@ -200,11 +220,80 @@ class BuildAgent:
             return self.options
         if cut is not None:
             grammar = continuation_grammar()
-        elif self.grammar == "guided":
-            grammar = guided_page_grammar() if round_index == 0 else summary_grammar()
         else:
             grammar = action_grammar(require_action=round_index == 0)
         return dataclasses.replace(self.options, grammar=grammar)
+
+    # -- tiny models: a starter kit and its slots (agent/kit_flow.py) ------------------------
+
+    async def _guided(
+        self, cancel: CancelToken, publish: Publish, outcome: BuildOutcome
+    ) -> BuildOutcome:
+        said: list[str] = []
+        results: list[tuple[str, ToolResult]] = []
+        calls: list[tuple[str, dict[str, str]]] = []
+
+        async def say(text: str) -> None:
+            said.append(text)
+            await publish("text", {"text": text})
+
+        async def run_action(name: str, params: dict[str, str]) -> ToolResult:
+            calls.append((name, params))
+            return await self._app_action(name, params, publish, outcome, results)
+
+        async def generate(messages: list[ChatMessage], grammar: str, max_tokens: int) -> str:
+            if cancel.cancelled:
+                return ""
+            options = dataclasses.replace(
+                self.options, grammar=grammar, max_tokens=max_tokens, temperature=0.2
+            )
+            text: list[str] = []
+            finish = Finish("stop", Usage())
+            async for delta in self.runtime.stream(messages, options, cancel):
+                if isinstance(delta, TextDelta):
+                    text.append(delta.text)
+                elif isinstance(delta, Finish):
+                    finish = delta
+            self._add_usage(outcome.usage, finish.usage, first=outcome.usage.ttft_ms is None)
+            await publish("stats", outcome.usage.as_dict())
+            return "".join(text).split("\n", 1)[0]
+
+        flow = KitFlow(self.workspace, run_action, generate, say)
+        if self.workspace.list():
+            done = await flow.later_turn(self._request)
+        else:
+            done = await flow.first_turn(self._request, self.kit)
+        if cancel.cancelled:
+            outcome.reason = "cancelled"
+        else:
+            await say(_closing(done))
+        body = "".join(said) + "".join(action_block(n, p) for n, p in calls)
+        outcome.transcript = [{"role": "assistant", "content": body}]
+        if results:
+            outcome.transcript.append({"role": "user", "content": tool_results_message(results)})
+        return outcome
+
+    async def _app_action(
+        self,
+        name: str,
+        params: dict[str, str],
+        publish: Publish,
+        outcome: BuildOutcome,
+        results: list[tuple[str, ToolResult]],
+    ) -> ToolResult:
+        """Run an action the app chose, with the same events as a model-written one."""
+        self._app_actions += 1
+        action_id = f"app{self._app_actions}"
+        events: list[object] = [ActionStart(action_id, name)]
+        for key, value in params.items():
+            events += [
+                ActionParam(action_id, name, key, value),
+                ActionParamEnd(action_id, name, key, value),
+            ]
+        events.append(ActionEnd(action_id, name, dict(params)))
+        for event in events:
+            await self._on_event(event, {}, None, publish, outcome, results)
+        return results[-1][1]
 
     def _cut_from(
         self,
@@ -272,13 +361,31 @@ class BuildAgent:
                 "ok": result.ok,
                 "result": result.result if not result.ok or event.name != "read_file" else "",
                 "path": path,
+                "label": action_label(event.name, params, result),
             }
+            if event.name == "start_from" and result.ok:
+                summary["kit"] = self._kit_choice(params.get("kit", ""))
             outcome.actions.append(summary)
             if self.live:
                 self._refresh_live(event.name, path, result)
             await publish("action.end", {**summary, "changed": list(result.changed)})
             if result.preview:
                 await publish("preview", {"path": result.preview})
+            started = event.name == "start_from" and result.ok
+            if started and summary["kit"]["name"] != BLANK and self.record_version is not None:
+                await self.record_version(f"Started from: {summary['kit']['title']}")
+
+    def _kit_choice(self, name: str) -> dict[str, Any]:
+        """The kit a project started from, and what else it could start from (the UI's
+        "Started from: Stopwatch ▾" switch)."""
+        name = name.strip().lower()
+        library = default_library()
+        titles = {m.name: m.title for m in library.manifests()}
+        ranked = [r.name for r in rank(self._request).ranked if r.name != name]
+        alternatives = [{"name": n, "title": titles[n]} for n in ranked if n in titles]
+        alternatives.append({"name": BLANK, "title": "Blank project"})
+        title = titles.get(name, "Blank project" if name == BLANK else name)
+        return {"name": name, "title": title, "alternatives": alternatives}
 
     def _refresh_live(self, name: str, path: str | None, result: ToolResult) -> None:
         """Tell the preview what is on disk now (a failed write puts the old file back)."""
@@ -308,3 +415,36 @@ class BuildAgent:
             self._decode_s += (round_usage.completion_tokens - 1) / round_usage.tokens_per_s
         if self._decode_s > 0:
             total.tokens_per_s = self._decoded / self._decode_s
+
+
+def action_label(name: str, params: dict[str, str], result: ToolResult) -> str | None:
+    """What a chip says where the usual "✓ Wrote index.html" would not be the truth."""
+    if not result.ok:
+        return None
+    if result.result.startswith("No changes"):
+        return result.result.split(":", 1)[0]
+    if name == "start_from":
+        kit = params.get("kit", "").strip()
+        if kit.lower() == BLANK:
+            return "Started blank"
+        return result.result.split(":", 1)[0].replace("Started from the ", "Started from: ")[
+            : -len(" kit")
+        ]
+    if name == "set_slot":
+        value = " ".join(params.get("value", "").split())
+        shown = value if len(value) <= 40 else value[:39] + "…"
+        return f"Set {params.get('slot', '').strip()}: “{shown}”"
+    return None
+
+
+def _closing(done: KitTurn) -> str:
+    if done.refused:
+        return ""
+    if done.kit_title is None:
+        return ""
+    if not done.changed:
+        return f"\nYour {done.kit_title.lower()} is ready and works as it is."
+    return (
+        f"\nYour {done.kit_title.lower()} is ready: it works, with your words on it. Ask for "
+        "changes such as “make the background dark blue” or “call it …”."
+    )

@@ -3,9 +3,12 @@ engine's prefix cache serves every round of every turn."""
 
 from __future__ import annotations
 
-from gemma_chat.agent.tools import ToolResult
+from functools import cache
 
-BUILD_SYSTEM_PROMPT = """\
+from gemma_chat.agent.tools import ToolResult
+from gemma_chat.kits.library import default_library
+
+_BASE_PROMPT = """\
 You are the Build agent of Gemma Chat. You create and change small web projects \
 (HTML, CSS and JavaScript) in a project folder while the user watches a live preview.
 
@@ -31,6 +34,11 @@ Replaces exact text that occurs once in the file.
 - delete_file: path.
 - rename_file: path, new_path.
 - open_preview: path (optional). Shows a page in the preview.
+- start_from: kit. Copies a starter kit (a small app that already works) into the empty \
+project; use it first when one fits the request, then change it into what the user asked \
+for. Use kit blank to start from nothing.
+- set_slot: slot, value. Sets one text, number, list (one item per line) or colour of the \
+kit the project started from.
 
 Rules:
 - Begin with one short sentence about what you will do, then write the actions.
@@ -42,6 +50,19 @@ requests: the preview works offline.
 - After your actions you receive their results in <tool_result> blocks. If one failed, fix \
 it. When the work is finished, reply with a short summary and no actions.
 """
+
+
+@cache
+def build_system_prompt() -> str:
+    """The prompt with the starter kits listed; the same bytes for every turn of every build."""
+    kits = "\n".join(f"- {m.name}: {m.summary}" for m in default_library().manifests())
+    return f"{_BASE_PROMPT}\nStarter kits:\n{kits}\n"
+
+
+def action_block(name: str, params: dict[str, str]) -> str:
+    """An action as the model would write it (for transcripts of actions the app ran)."""
+    inner = "".join(f"<{key}>{value}</{key}>\n" for key, value in params.items())
+    return f'<action name="{name}">\n{inner}</action>\n'
 
 
 def tool_results_message(results: list[tuple[str, ToolResult]]) -> str:

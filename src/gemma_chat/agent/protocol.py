@@ -127,6 +127,8 @@ class _Param:
     fresh: bool = True  # nothing decided yet: a leading newline or fence may come
     newline_done: bool = False
     fence: str | None = None  # an opening fence line kept out of the stream
+    cdata: bool = False  # the value opened with `<![CDATA[`, kept out of the stream
+    cdata_newline_done: bool = False
     parts: list[str] = field(default_factory=list)  # all text decided as value
     hold: str = ""  # decided tail not streamed yet: the close may trim it
     streamed: int = 0
@@ -201,6 +203,18 @@ def _withheld(held: str, fenced: bool) -> int:
     if held.endswith("\r\n"):
         return 2
     return 1 if held.endswith(("\n", "\r")) else 0
+
+
+_CDATA_OPEN = "<![CDATA["
+_CDATA_CLOSE = re.compile(r"\r?\n?\]\]>\s*\Z")
+_CDATA_TAIL = re.compile(r"(?:\r?\n)?(?:\](?:\](?:>\s{0,16})?)?)?\Z")
+
+
+def _withheld_cdata(held: str) -> int:
+    """Keep back a tail that may still be the CDATA's closing `]]>`."""
+    start = max(0, len(held) - 24)
+    m = _CDATA_TAIL.search(held, start)
+    return len(held) - m.start() if m else 0
 
 
 def _trim_newline(text: str) -> str:
@@ -490,6 +504,26 @@ class ActionStreamParser:
             self._pos = pos
         if pos >= len(buf):
             return False
+        if buf[pos] == "<":  # larger models wrap values in CDATA: `<![CDATA[ ... ]]>`
+            ahead = buf[pos : pos + len(_CDATA_OPEN)]
+            if ahead == _CDATA_OPEN:
+                param.cdata = True
+                pos += len(_CDATA_OPEN)
+                self._pos = pos
+            elif _CDATA_OPEN.startswith(ahead) and not final:
+                return False
+        if param.cdata and not param.cdata_newline_done:  # one newline after `<![CDATA[`
+            if pos >= len(buf) or (buf[pos] == "\r" and pos + 1 == len(buf) and not final):
+                if not final:
+                    return False
+            elif buf.startswith("\r\n", pos):
+                pos += 2
+            elif buf[pos] == "\n":
+                pos += 1
+            param.cdata_newline_done = True
+            self._pos = pos
+        if pos >= len(buf):
+            return False
         if buf[pos] in "` \t":
             fence = _decide(pat.VALUE_FENCE, pat.VALUE_FENCE_PART, buf, pos, final)
             if fence is _Need.MORE:
@@ -505,7 +539,7 @@ class ActionStreamParser:
             return
         param.parts.append(text)
         held = param.hold + text
-        keep = _withheld(held, param.fence is not None)
+        keep = _withheld_cdata(held) if param.cdata else _withheld(held, param.fence is not None)
         out = held[: len(held) - keep]
         param.hold = held[len(held) - keep :]
         if out:
@@ -518,6 +552,8 @@ class ActionStreamParser:
         raw = "".join(param.parts)
         # Without its closing tag a value is reported exactly as it arrived: nothing to trim.
         shown = value = _trim_newline(raw) if complete else raw
+        if param.cdata and complete:
+            shown = value = _CDATA_CLOSE.sub("", value, count=1)
         if param.fence is not None and complete:
             start = max(0, len(shown) - pat.FENCE_TAIL_WINDOW)
             end = pat.FENCE_END.search(shown, start)

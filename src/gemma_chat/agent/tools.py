@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gemma_chat.kits.actions import set_slot, start_from
+from gemma_chat.kits.library import KitError
+from gemma_chat.kits.slots import SlotError
 from gemma_chat.workspace import Workspace, WorkspaceError
 
 Kind = Literal["str", "path", "bool", "int"]
@@ -81,6 +84,8 @@ def _coerce(tool: str, param: Param, text: str) -> object:
 
 def _write_file(ws: Workspace, p: dict[str, object]) -> ToolResult:
     result = ws.write(str(p["path"]), str(p["content"]))
+    if result.unchanged:
+        return ToolResult(True, f"No changes to {result.path}: it already had this content.")
     return ToolResult(
         True,
         f"{result.status} {result.path} ({result.lines} lines, {result.size} bytes)",
@@ -137,6 +142,18 @@ def _open_preview(ws: Workspace, p: dict[str, object]) -> ToolResult:
     return ToolResult(True, f"showing {path} in the preview", preview=path)
 
 
+def _start_from(ws: Workspace, p: dict[str, object]) -> ToolResult:
+    started = start_from(ws, str(p["kit"]))
+    if started.kit is None:
+        return ToolResult(True, "Starting from a blank project.")
+    return ToolResult(True, started.message, tuple(started.written), preview=started.main)
+
+
+def _set_slot(ws: Workspace, p: dict[str, object]) -> ToolResult:
+    outcome = set_slot(ws, str(p["slot"]), str(p["value"]))
+    return ToolResult(True, outcome.message, tuple(outcome.written))
+
+
 TOOLS: dict[str, Tool] = {
     tool.name: tool
     for tool in (
@@ -181,6 +198,18 @@ TOOLS: dict[str, Tool] = {
             (Param("path", "path", required=False),),
             _open_preview,
         ),
+        Tool(
+            "start_from",
+            "Copy a starter kit (a working app) into the empty project, or start blank.",
+            (Param("kit", "path"),),
+            _start_from,
+        ),
+        Tool(
+            "set_slot",
+            "Set one of the starter kit's slots (a text, number, list or colour).",
+            (Param("slot", "path"), Param("value")),
+            _set_slot,
+        ),
     )
 }
 
@@ -193,5 +222,5 @@ def run_tool(workspace: Workspace, name: str, raw_params: dict[str, str]) -> Too
         return ToolResult(False, f"Unknown tool {name!r}. Available tools: {known}.")
     try:
         return tool.handler(workspace, tool.coerce(raw_params))
-    except (ToolError, WorkspaceError) as exc:
+    except (ToolError, WorkspaceError, KitError, SlotError) as exc:
         return ToolResult(False, str(exc))

@@ -19,6 +19,7 @@ from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Pub
 from gemma_chat.chat.context_budget import fit_to_context, reply_tokens
 from gemma_chat.chat.history import MessageMedia, model_messages
 from gemma_chat.chat.media_input import MediaInput
+from gemma_chat.kits.library import BLANK, default_library
 from gemma_chat.media.attachments import AttachmentLinkError, AttachmentStore
 from gemma_chat.runtimes.base import (
     CancelToken,
@@ -35,6 +36,7 @@ from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store.repository import Message, NotFound, Store
 from gemma_chat.workspace import WorkspaceError
 from gemma_chat.workspace.projects import Projects
+from gemma_chat.workspace.versions import FileDiff
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 1.0  # partial answers hit the disk this often, so a crash loses little
@@ -54,6 +56,7 @@ class Turn:
     user_message: Message
     assistant_message: Message
     cancel: CancelToken = field(default_factory=CancelToken)
+    kit: str | None = None  # Build mode: the starter kit the user chose
     log: list[Event] = field(default_factory=list)
     done: bool = False
     task: asyncio.Task[None] | None = None
@@ -107,16 +110,27 @@ class TurnManager:
     def running(self, conversation_id: str) -> Turn | None:
         return self._running.get(conversation_id)
 
-    def start(self, conversation_id: str, content: str, attachment_ids: Sequence[str] = ()) -> Turn:
+    def start(
+        self,
+        conversation_id: str,
+        content: str,
+        attachment_ids: Sequence[str] = (),
+        kit: str | None = None,
+    ) -> Turn:
         """Save the user's message and start answering it.
 
-        Raises NotFound, TurnBusy, or AttachmentLinkError (an unknown or used upload id).
+        `kit` (Build mode): the starter kit an empty project starts from, instead of the
+        one the request's words pick ("blank" for none).
+        Raises NotFound, TurnBusy, KitError (no such kit) or AttachmentLinkError (an
+        unknown or used upload id).
         """
         conversation = self.store.get_conversation(conversation_id)
         if conversation_id in self._running:
             raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
         if attachment_ids:
             self._check_attachments(attachment_ids)
+        if kit is not None and kit.strip().lower() != BLANK:
+            default_library().manifest(kit)  # an unknown kit is refused before anything is saved
         user = self.store.add_message(conversation_id, "user", content)
         if attachment_ids and self.attachments is not None:
             self.attachments.link(attachment_ids, user.id)
@@ -124,7 +138,7 @@ class TurnManager:
         assistant = self.store.add_message(
             conversation_id, "assistant", "", status="interrupted", model=conversation.model
         )
-        turn = Turn(uuid.uuid4().hex[:12], conversation_id, user, assistant)
+        turn = Turn(uuid.uuid4().hex[:12], conversation_id, user, assistant, kit=kit)
         self._running[conversation_id] = turn
         turn.task = asyncio.create_task(self._run(turn), name=f"turn-{turn.id}")
         return turn
@@ -254,8 +268,15 @@ class TurnManager:
         if self.projects is None:
             raise RuntimeFailure("Build mode is not available here (no workspace folder).")
         workspace, versions = self.projects.open(turn.conversation_id)
-        if not await asyncio.to_thread(versions.list):
-            await asyncio.to_thread(versions.record, "Empty project")
+        history = await asyncio.to_thread(versions.list)
+        if not history:
+            history = [await asyncio.to_thread(versions.record, "Empty project")]
+        before = history[-1].id
+
+        async def record_version(title: str) -> None:
+            version = await asyncio.to_thread(versions.record, title)
+            await publish("version", {"id": version.id, "index": version.index, "title": title})
+
         agent = BuildAgent(
             runtime,
             workspace,
@@ -265,6 +286,8 @@ class TurnManager:
             max_rounds=self.max_rounds,
             live=self.live,
             fit=lambda msgs: self._fit(runtime, msgs, options, publish),
+            kit=turn.kit,
+            record_version=record_version,
         )
         try:
             outcome = await agent.run(messages, turn.cancel, publish)
@@ -277,7 +300,12 @@ class TurnManager:
             title = turn.user_message.content.strip().splitlines()[0][:72]
             version = await asyncio.to_thread(versions.record, title, turn.id)
             progress.version = version.id
-            await publish("version", {"id": version.id, "index": version.index})
+            diff = await asyncio.to_thread(versions.diff, before, version.id)
+            progress.files = files_changed(diff)
+            await publish(
+                "version",
+                {"id": version.id, "index": version.index, "title": title, **progress.files},
+            )
 
     async def _media_input(
         self, history: list[Message], runtime: Runtime, turn: Turn, publish: Publish
@@ -321,7 +349,17 @@ class TurnManager:
             transcript=progress.transcript,
             actions=progress.actions,
             version=progress.version,
+            files=progress.files,
         )
+
+
+def files_changed(diff: Sequence[FileDiff]) -> dict[str, list[str]]:
+    """A turn's files, added / changed / removed (a rename is a removal and an addition)."""
+    added = [d.path for d in diff if d.status in ("added", "renamed")]
+    changed = [d.path for d in diff if d.status == "modified"]
+    removed = [d.path for d in diff if d.status == "deleted"]
+    removed += [d.old_path for d in diff if d.status == "renamed" and d.old_path]
+    return {"added": added, "changed": changed, "removed": sorted(removed)}
 
 
 @dataclass
@@ -335,3 +373,4 @@ class _Progress:
     transcript: list[dict[str, str]] | None = None
     actions: list[dict[str, Any]] | None = None
     version: str | None = None
+    files: dict[str, list[str]] | None = None  # what the turn added, changed and removed

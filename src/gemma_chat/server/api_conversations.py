@@ -55,6 +55,9 @@ class SendMessage(BaseModel):
     attachments: list[Annotated[str, Field(max_length=64)]] = Field(
         default_factory=list, max_length=MAX_ATTACHMENTS
     )
+    # Build mode: start an empty project from this starter kit ("blank": none) instead of
+    # the one the request's words pick (the "Started from: … ▾" switch).
+    kit: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _something_to_send(self) -> SendMessage:
@@ -142,7 +145,7 @@ async def delete_conversation(conversation_id: str, state: State) -> Response:
     responses={200: {"content": {"text/event-stream": {}}, "description": "Turn events"}},
 )
 async def send_message(conversation_id: str, body: SendMessage, state: State) -> StreamingResponse:
-    turn = state.turns.start(conversation_id, body.content, body.attachments)
+    turn = state.turns.start(conversation_id, body.content, body.attachments, kit=body.kit)
     return event_stream(turn.events())  # a client going away does not stop the turn
 
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from gemma_chat.chat.turns import TurnBusy
+from gemma_chat.kits.library import KitError
 from gemma_chat.media.attachments import AttachmentLinkError
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.store.repository import NotFound
@@ -43,6 +44,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AttachmentLinkError)
     async def bad_attachment(_: Request, exc: AttachmentLinkError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(KitError)
+    async def bad_kit(_: Request, exc: KitError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.exception_handler(RuntimeFailure)

@@ -9,15 +9,15 @@ from typing import Any
 
 from fastapi import Request
 
+from gemma_chat.chat.setup import open_turns
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
 from gemma_chat.media.attachments import AttachmentStore
 from gemma_chat.models.installed import InstalledModel
 from gemma_chat.models.library import describe_spec, list_models
-from gemma_chat.models.preflight import HardwareCache, memory_preflight
+from gemma_chat.models.preflight import HardwareCache
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.runtimes.registry import create_runtime
 from gemma_chat.server.pulls import PullManager
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.preview import PreviewServer
@@ -48,15 +48,10 @@ class AppState:
         db = Database(settings.db_path)
         store = Store(db)
         hardware = HardwareCache()
-        runtimes = RuntimePool(
-            lambda spec: create_runtime(spec, settings.data_dir),
-            preflight=memory_preflight(hardware.get),
-        )
         projects = Projects(settings.data_dir / "workspaces")
         preview = PreviewServer(projects.root)
-        turns = TurnManager(
-            store, runtimes, projects=projects, live=preview, max_rounds=settings.max_rounds
-        )
+        turns = open_turns(settings, store, projects, live=preview, hardware=hardware)
+        runtimes = turns.runtimes
         pulls = PullManager(settings.data_dir)
         attachments = AttachmentStore(db, settings.data_dir / "attachments")
         turns.attachments = attachments

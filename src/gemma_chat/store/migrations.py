@@ -61,4 +61,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX attachments_message ON attachments (message_id);
     CREATE INDEX attachments_unlinked ON attachments (created_at) WHERE message_id IS NULL;
     """,
+    # 5: starter kits. What each Build turn did to the files, for the end-of-turn summary.
+    """
+    ALTER TABLE messages ADD COLUMN files TEXT;
+    """,
 ]

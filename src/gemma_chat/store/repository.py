@@ -97,6 +97,7 @@ class Message:
     actions: list[dict[str, Any]] | None = None  # Build mode: action summaries for the UI
     version: str | None = None  # Build mode: the workspace version this turn recorded
     model: str | None = None  # the model spec that wrote an assistant reply
+    files: dict[str, list[str]] | None = None  # Build mode: files added/changed/removed
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Message:
@@ -114,6 +115,7 @@ class Message:
             actions=json.loads(row["actions"]) if row["actions"] else None,
             version=row["version"],
             model=row["model"],
+            files=json.loads(row["files"]) if row["files"] else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +130,7 @@ class Message:
             "actions": self.actions or [],
             "version": self.version,
             "model": self.model,
+            "files": self.files,
             "created_at": self.created_at,
         }
 
@@ -280,6 +283,7 @@ class Store:
         transcript: list[dict[str, str]] | None = None,
         actions: list[dict[str, Any]] | None = None,
         version: str | None = None,
+        files: dict[str, list[str]] | None = None,
     ) -> Message:
         def as_json(value: object) -> str | None:
             return json.dumps(value) if value is not None else None
@@ -287,7 +291,7 @@ class Store:
         with self.db.transaction() as tx:
             tx.execute(
                 "UPDATE messages SET content = ?, thinking = ?, status = ?, error = ?, stats = ?,"
-                " transcript = ?, actions = ?, version = ? WHERE id = ?",
+                " transcript = ?, actions = ?, version = ?, files = ? WHERE id = ?",
                 (
                     content,
                     thinking,
@@ -297,6 +301,7 @@ class Store:
                     as_json(transcript),
                     as_json(actions),
                     version,
+                    as_json(files),
                     message_id,
                 ),
             )

@@ -189,9 +189,11 @@ async function postStream(path, body, onEvent, signal) {
  * Run one turn: POST the message and call onEvent(name, data) for each turn event.
  * Rejects with ApiError on an HTTP error (404 unknown conversation, 409 busy, 422 empty).
  */
-export function streamTurn(id, content, onEvent, attachments = []) {
+export function streamTurn(id, content, onEvent, attachments = [], kit = null) {
   const body = { content };
   if (attachments.length) body.attachments = attachments;
+  if (kit) body.kit = kit; // Build mode: start from this starter kit
+
   return postStream(`${conv(id)}/messages`, body, onEvent);
 }
 

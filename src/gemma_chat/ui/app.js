@@ -10,6 +10,7 @@ import { Canvas } from './canvas.js'; // Build mode
 import { ModelPicker, modelInfo, refreshModels, modelLabel, onModelsChange } from './models.js';
 import { AttachmentTray, ACCEPT, installDropZone, installPaste, namesOf } from './attachments.js';
 import { VoiceInput } from './voice.js';
+import { ModelGuide } from './guide.js'; // Build mode on the built-in model
 
 const $ = (id) => document.getElementById(id);
 
@@ -87,10 +88,23 @@ const canvas = new Canvas({
   },
 });
 thread.onOpenFile = (path) => canvas.openFile(path);
+const guide = new ModelGuide(canvas.guideSlot, {
+  onUse: (spec, name) => switchModel(spec, name),
+  toast,
+});
+function syncGuide() {
+  guide.update({ mode: canvas.mode, spec: state.currentModel || state.model?.spec || null });
+}
+canvas.onSync = syncGuide;
 // Regenerate and edit both rewind to a user message (files too, in Build mode) and resend.
 thread.onRegenerate = (userView) => {
   state.rewindTo = userView.root.dataset.id;
   send(userView.content, userView.attachments);
+};
+// Build mode: "Started from: … ▾" starts the project again from another kit.
+thread.onSwitchKit = (userView, kit) => {
+  state.rewindTo = userView.root.dataset.id;
+  send(userView.content, userView.attachments, { kit });
 };
 thread.onEdit = (userView) => {
   state.rewindTo = userView.root.dataset.id;
@@ -448,7 +462,7 @@ function insertText(text) {
 
 // --- sending -------------------------------------------------------------------
 
-async function send(text, attachments = []) {
+async function send(text, attachments = [], { kit = null } = {}) {
   toast.hide();
   composer.clear();
   // Put back what was being sent when the server refuses it.
@@ -524,6 +538,7 @@ async function send(text, attachments = []) {
       content,
       (name, data) => onTurnEvent(stream, name, data),
       attachments.map((a) => a.id),
+      kit,
     );
     if (!stream.ended) {
       stream.view.finish(null, 'error');
@@ -599,8 +614,11 @@ function onTurnEvent(stream, name, data) {
     case 'action.end':
       view.actionEnd(data);
       break;
+    case 'version':
+      if (data.added) view.setFiles(data); // the turn's own version: what it changed
+      break;
     default:
-      break; // file.delta (the canvas has it), version …
+      break; // file.delta (the canvas has it) …
   }
 }
 
@@ -667,6 +685,7 @@ function showModel(spec = state.currentModel) {
   }
   picker?.update();
   tray.refreshNotices(); // what the model can take decides the chips' notices
+  syncGuide();
 }
 
 /** The spec the header shows: the open conversation's model, else the default. */

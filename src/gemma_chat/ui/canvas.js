@@ -62,6 +62,8 @@ const VERBS = {
   delete_file: ['Deleting', 'Deleted'],
   rename_file: ['Renaming', 'Renamed'],
   open_preview: ['Opening the preview', 'Opened the preview'],
+  start_from: ['Starting from', 'Started from'],
+  set_slot: ['Setting', 'Set'],
 };
 const OPENS_FILE = new Set(['write_file', 'edit_file', 'read_file', 'rename_file', 'open_preview']);
 
@@ -88,11 +90,13 @@ export function updateActionChip(chip, name, params, end) {
   const state = !end ? 'pending' : end.ok ? 'ok' : 'error';
   const path = (params.path || '').trim();
   const newPath = (params.new_path || '').trim();
-  const target = name === 'rename_file' && newPath ? `${path} → ${newPath}` : path;
+  const named = (params.kit || params.slot || '').trim(); // start_from, set_slot
+  const target = name === 'rename_file' && newPath ? `${path} → ${newPath}` : path || named;
   const [doing, done] = VERBS[name] || [`Running ${name}`, `Ran ${name}`];
   let text;
   if (state === 'error') text = `${name}${path ? ` ${path}` : ''}: ${firstLine(end.result)}`;
-  else if (state === 'ok') text = `${done}${target ? ` ${target}` : ''}`;
+  // The server's own words where "Wrote index.html" would not be true ("No changes to …").
+  else if (state === 'ok') text = end.label || `${done}${target ? ` ${target}` : ''}`;
   else text = `${doing}${target ? ` ${target}` : ''}…`;
   chip.dataset.state = state;
   chip.dataset.action = name;
@@ -334,7 +338,10 @@ export class Canvas {
     this.buildCode();
     this.buildFiles();
     this.buildVersions();
-    root.append(this.handle, head, body);
+    // The built-in model's one line (guide.js fills it): what it can do, and what would do more.
+    this.guideSlot = h('div', { class: 'canvas-guide', 'data-testid': 'canvas-guide' });
+    this.guideSlot.hidden = true;
+    root.append(this.handle, head, this.guideSlot, body);
     this.setupResize();
     this.setTab('preview');
   }
@@ -585,6 +592,7 @@ export class Canvas {
       this.load();
     }
     this.sync();
+    this.onSync?.();
   }
 
   reset() {

@@ -34,6 +34,8 @@ function flashCopied(button) {
 }
 
 /** One message in the thread. Assistant messages can be streamed into. */
+const CHIP_PARAMS = new Set(['path', 'new_path', 'kit', 'slot']);
+
 class MessageView {
   constructor(message, { streaming = false, animate = false } = {}) {
     this.role = message.role;
@@ -149,11 +151,14 @@ class MessageView {
     this.chips = el('div', { class: 'action-chips', role: 'group', 'aria-label': 'Actions' });
     this.chips.hidden = true;
     this.actions = new Map(); // action id → {chip, name, params}
+    this.filesLine = el('p', { class: 'turn-files', 'data-testid': 'turn-files' }, '');
+    this.filesLine.hidden = true;
     main.append(
       this.notice,
       this.details,
       this.body,
       this.chips,
+      this.filesLine,
       this.typing,
       this.errorBox,
       this.foot,
@@ -188,6 +193,7 @@ class MessageView {
     if ('stats' in message) this.statsData = message.stats;
     if (!streaming && !this.actions.size && message.actions?.length)
       this.showActions(message.actions);
+    if (!streaming && message.files) this.setFiles(message.files);
     this.render();
   }
 
@@ -203,6 +209,7 @@ class MessageView {
       entry.chip = actionChip(a.name, entry.params, a);
       this.actions.set(id, entry);
       this.chips.append(entry.chip);
+      if (a.name === 'start_from' && a.ok && a.kit) this.showKitSwitch(a.kit);
     });
     this.chips.hidden = !actions.length;
   }
@@ -216,10 +223,10 @@ class MessageView {
     this.onRender?.();
   }
 
-  /** Streamed parameter text: only the short ones (path, new_path) matter to a chip. */
+  /** Streamed parameter text: only the short ones (path, new_path, kit, slot) matter. */
   actionParam({ id, name, text }) {
     const entry = this.actions.get(id);
-    if (!entry || (name !== 'path' && name !== 'new_path')) return;
+    if (!entry || !CHIP_PARAMS.has(name)) return;
     entry.params[name] = (entry.params[name] ?? '') + (text ?? '');
     updateActionChip(entry.chip, entry.name, entry.params, null);
   }
@@ -240,7 +247,51 @@ class MessageView {
     entry.done = true;
     if (data.path) entry.params.path = data.path;
     updateActionChip(entry.chip, entry.name, entry.params, data);
+    if (data.name === 'start_from' && data.ok && data.kit) this.showKitSwitch(data.kit);
     this.onRender?.();
+  }
+
+  /** "Started from: Stopwatch ▾": start the project again from another kit. */
+  showKitSwitch(kit) {
+    this.kitSwitch?.remove();
+    const others = (kit.alternatives ?? []).filter((k) => k.name !== kit.name);
+    if (!others.length) return;
+    const select = el('select', {
+      class: 'kit-select',
+      'data-testid': 'kit-switch',
+      'aria-label': `Started from ${kit.title}. Start again from another kit`,
+      title: 'Start again from another kit (the files go back first)',
+    });
+    const current = el('option', { value: '' }, '');
+    current.textContent = 'Switch kit…';
+    select.append(current);
+    for (const other of others) {
+      const option = el('option', { value: other.name }, '');
+      option.textContent = other.title;
+      select.append(option);
+    }
+    this.kitSwitch = el('label', { class: 'kit-switch' }, '');
+    this.kitSwitch.append(select);
+    this.chips.append(this.kitSwitch);
+  }
+
+  /** The end of a turn: which files it added, changed and removed. */
+  setFiles(files) {
+    const parts = [];
+    for (const [key, label] of [
+      ['added', 'Added'],
+      ['changed', 'Changed'],
+      ['removed', 'Removed'],
+    ]) {
+      const paths = files?.[key] ?? [];
+      if (paths.length) parts.push(`${label} ${paths.join(', ')}`);
+    }
+    if (!files) {
+      this.filesLine.hidden = true;
+      return;
+    }
+    this.filesLine.textContent = parts.length ? parts.join(' · ') : 'No files changed';
+    this.filesLine.hidden = false;
   }
 
   // --- streaming -------------------------------------------------------------
@@ -414,6 +465,20 @@ export class Thread {
     keep.observe(scroller);
     keep.observe(list);
     list.addEventListener('click', (e) => this.onClick(e));
+    list.addEventListener('change', (e) => {
+      const select = e.target.closest('.kit-select');
+      if (!select?.value) return;
+      const user = this.userBefore(this.views.get(select.closest('.msg')));
+      if (user?.root.dataset.id) this.onSwitchKit?.(user, select.value);
+      select.value = '';
+    });
+  }
+
+  /** The user message a reply answers. */
+  userBefore(view) {
+    let node = view?.root.previousElementSibling;
+    while (node && !node.classList.contains('user')) node = node.previousElementSibling;
+    return node && this.views.get(node);
   }
 
   async onClick(e) {
@@ -430,10 +495,7 @@ export class Thread {
     }
     const retry = e.target.closest('.regenerate');
     if (retry) {
-      const view = this.views.get(retry.closest('.msg'));
-      let node = view?.root.previousElementSibling;
-      while (node && !node.classList.contains('user')) node = node.previousElementSibling;
-      const user = node && this.views.get(node);
+      const user = this.userBefore(this.views.get(retry.closest('.msg')));
       if (user?.root.dataset.id) this.onRegenerate?.(user);
       return;
     }

@@ -64,9 +64,12 @@ class WriteResult:
     created: bool  # False: an existing file was replaced
     size: int  # bytes written
     lines: int
+    unchanged: bool = False  # the file already held exactly this content; nothing was written
 
     @property
     def status(self) -> str:
+        if self.unchanged:
+            return "unchanged"
         return "created" if self.created else "updated"
 
 
@@ -98,6 +101,13 @@ def split_lines(text: str) -> list[str]:
     if parts[-1]:
         lines.append(parts[-1])
     return lines
+
+
+def _same_bytes(target: Path, data: bytes) -> bool:
+    try:
+        return target.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _line_of(text: str, index: int) -> int:
@@ -268,6 +278,9 @@ class Workspace:
             )
         if old is not None and not stat.S_ISREG(old.st_mode):
             raise WorkspaceConflictError(f"Cannot write {rel!r}: it is not a regular file.")
+        if old is not None and old.st_size == len(data) and _same_bytes(target, data):
+            # Said plainly, so nobody reads "Wrote index.html" for a write that did nothing.
+            return WriteResult(rel, False, len(data), len(split_lines(content)), unchanged=True)
         self._check_limits(rel, len(data), None if old is None else old.st_size)
         self._make_parents(target, rel)
         mode = 0o644 if old is None else stat.S_IMODE(old.st_mode)

@@ -1,0 +1,250 @@
+"""Starter kits: small, working apps that a Build starts from (`kits/data/<name>/`).
+
+A kit is a folder of plain files (`index.html`, `style.css`, `app.js`) and a manifest,
+`kit.json`, that names it, says what it is for, and lists its slots: the texts, numbers,
+lists and colours a build may change. Every project also gets the shared `theme.css`
+(`kits/data/_theme/`), so all kits share one design system and one colour mechanism.
+
+Where a slot's value lives (the files are the only record of it, so restoring a version
+restores the values too):
+- `text`: the text of every element carrying `data-slot="NAME"`, or the attribute ATTR
+  of every element carrying `data-slot-ATTR="NAME"`;
+- `number`, `list`: key NAME of the JSON in `<script type="application/json" id="kit-data">`,
+  which `app.js` reads;
+- `color`: `accent` or `background`, in the `kit:colors` block at the end of `theme.css`.
+
+Kits are validated when loaded, so a damaged folder is a clear `KitError`, never a broken
+project.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any, Literal
+
+SlotKind = Literal["text", "number", "list", "color"]
+KIT_GENERATOR = "Gemma Chat kit: "  # <meta name="generator" content="Gemma Chat kit: NAME">
+THEME_FILE = "theme.css"
+BLANK = "blank"
+COLOR_SLOTS = frozenset({"accent", "background"})
+
+
+class KitError(Exception):
+    """A kit that does not exist or is damaged; the message is for the model and the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    name: str
+    kind: SlotKind
+    about: str = ""
+    max: float | None = None  # text: characters; list: characters per item; number: value
+    min: float | None = None  # number: value
+    integer: bool = False  # number
+    max_items: int = 12  # list
+    min_items: int = 1  # list
+
+    def limits(self) -> str:
+        """The limit as the model and the UI are told it."""
+        if self.kind == "text":
+            return f"text, at most {int(self.max or 0)} characters"
+        if self.kind == "number":
+            whole = "a whole number" if self.integer else "a number"
+            return f"{whole} from {_num(self.min)} to {_num(self.max)}"
+        if self.kind == "list":
+            return (
+                f"{self.min_items} to {self.max_items} lines, each at most "
+                f"{int(self.max or 0)} characters"
+            )
+        return "a colour name or #hex"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "kind": self.kind, "about": self.about}
+        if self.kind in ("text", "list"):
+            data["max_chars"] = int(self.max or 0)
+        if self.kind == "list":
+            data |= {"min_items": self.min_items, "max_items": self.max_items}
+        if self.kind == "number":
+            data |= {"min": self.min, "max": self.max, "integer": self.integer}
+        return data
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class KitManifest:
+    name: str
+    title: str
+    summary: str
+    keywords: tuple[str, ...]
+    main: str
+    files: tuple[str, ...]
+    slots: tuple[Slot, ...]
+
+    def slot(self, name: str) -> Slot | None:
+        wanted = name.strip().lower().replace("-", "_").replace(" ", "_")
+        return next((s for s in self.slots if s.name == wanted), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "summary": self.summary,
+            "keywords": list(self.keywords),
+            "main": self.main,
+            "files": list(self.files),
+            "slots": [s.to_dict() for s in self.slots],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Kit:
+    """A validated kit with its files' text (theme.css included)."""
+
+    manifest: KitManifest
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+
+def _root() -> Traversable:
+    return resources.files("gemma_chat.kits") / "data"
+
+
+def _parse_slot(kit: str, raw: object) -> Slot:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise KitError(f"Kit {kit!r} is damaged: a slot has no name.")
+    name, kind = raw["name"], raw.get("kind")
+    if kind not in ("text", "number", "list", "color"):
+        raise KitError(f"Kit {kit!r} is damaged: slot {name!r} has unknown kind {kind!r}.")
+    if kind == "color" and name not in COLOR_SLOTS:
+        raise KitError(f"Kit {kit!r} is damaged: colour slot {name!r} is not accent/background.")
+    if kind in ("text", "list", "number") and not isinstance(raw.get("max"), int | float):
+        raise KitError(f"Kit {kit!r} is damaged: slot {name!r} has no 'max'.")
+    if kind == "number" and not isinstance(raw.get("min"), int | float):
+        raise KitError(f"Kit {kit!r} is damaged: slot {name!r} has no 'min'.")
+    return Slot(
+        name=name,
+        kind=kind,
+        about=str(raw.get("about", "")),
+        max=raw.get("max"),
+        min=raw.get("min"),
+        integer=bool(raw.get("integer", False)),
+        max_items=int(raw.get("max_items", 12)),
+        min_items=int(raw.get("min_items", 1)),
+    )
+
+
+def parse_manifest(folder: str, text: str) -> KitManifest:
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise KitError(f"Kit {folder!r} is damaged: kit.json is not valid JSON ({exc}).") from exc
+    if not isinstance(raw, dict):
+        raise KitError(f"Kit {folder!r} is damaged: kit.json is not an object.")
+    for key in ("name", "title", "summary", "main"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise KitError(f"Kit {folder!r} is damaged: kit.json has no {key!r}.")
+    if raw["name"] != folder:
+        raise KitError(f"Kit {folder!r} is damaged: kit.json names it {raw['name']!r}.")
+    files = raw.get("files")
+    if not isinstance(files, list) or raw["main"] not in files:
+        raise KitError(f"Kit {folder!r} is damaged: 'files' must list the main page.")
+    slots = tuple(_parse_slot(folder, s) for s in raw.get("slots", []))
+    if not any(s.name == "title" and s.kind == "text" for s in slots):
+        raise KitError(f"Kit {folder!r} is damaged: it has no 'title' text slot.")
+    return KitManifest(
+        name=folder,
+        title=raw["title"].strip(),
+        summary=raw["summary"].strip(),
+        keywords=tuple(str(k).lower() for k in raw.get("keywords", [])),
+        main=raw["main"],
+        files=tuple(str(f) for f in files),
+        slots=slots,
+    )
+
+
+class KitLibrary:
+    """The kits in a folder (the package's own by default)."""
+
+    def __init__(self, root: Traversable | None = None) -> None:
+        self.root = root if root is not None else _root()
+
+    def names(self) -> list[str]:
+        return sorted(
+            entry.name
+            for entry in self.root.iterdir()
+            if entry.is_dir() and not entry.name.startswith(("_", "."))
+        )
+
+    def manifests(self) -> list[KitManifest]:
+        """Every kit whose manifest reads; a damaged one is left out (and fails on load)."""
+        found = []
+        for name in self.names():
+            try:
+                found.append(self.manifest(name))
+            except KitError:
+                continue
+        return found
+
+    def manifest(self, name: str) -> KitManifest:
+        folder = self._folder(name)
+        name = folder.name
+        try:
+            text = (folder / "kit.json").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KitError(f"Kit {name!r} is damaged: kit.json cannot be read.") from exc
+        return parse_manifest(name, text)
+
+    def load(self, name: str) -> Kit:
+        """The kit with its files, checked: every slot found in them, every file present."""
+        from gemma_chat.kits.slots import check_kit  # slots.py needs Kit; no cycle at import
+
+        manifest = self.manifest(name)
+        folder = self._folder(name)
+        name = folder.name
+        files: dict[str, str] = {}
+        for path in manifest.files:
+            try:
+                files[path] = (folder / path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise KitError(f"Kit {name!r} is damaged: {path} is missing.") from exc
+        try:
+            files[THEME_FILE] = (self.root / "_theme" / THEME_FILE).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KitError("The kits' shared theme.css is missing.") from exc
+        kit = Kit(manifest, files)
+        check_kit(kit)
+        return kit
+
+    def _folder(self, name: str) -> Traversable:
+        key = name.strip().lower()
+        if key not in self.names():
+            known = ", ".join(self.names())
+            raise KitError(f"There is no kit called {name.strip()!r}. Kits: {known}, or blank.")
+        return self.root / key
+
+
+@cache
+def default_library() -> KitLibrary:
+    return KitLibrary()
+
+
+def project_files(kit: Kit, values: dict[str, object] | None = None) -> dict[str, str]:
+    """The files a project starting from `kit` gets, with `values` set in its slots."""
+    from gemma_chat.kits.slots import apply_values
+
+    files = dict(kit.files)
+    if values:
+        files.update(apply_values(kit.manifest, files, values))
+    return files
