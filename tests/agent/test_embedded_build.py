@@ -1,4 +1,8 @@
-"""The real thing: the embedded model builds a page under the grammar, and it loads cleanly."""
+"""The real thing: `gemma-chat build` on the built-in model, as a new user runs it.
+
+These tests drive what the user gets (a stopwatch that counts, a page that reacts), not
+what the grammar already guarantees (that a page parses).
+"""
 
 import os
 import subprocess
@@ -8,57 +12,73 @@ from pathlib import Path
 import pytest
 
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.kits.conftest import open_page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def test_build_command_with_the_embedded_model_makes_a_page_that_loads(tmp_path: Path) -> None:
-    out = tmp_path / "counter"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gemma_chat.cli",
-            "build",
-            "a counter page with a button",
-            "--out",
-            str(out),
-        ],
+def _build(prompt: str, out: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gemma_chat.cli", "build", prompt, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "GEMMA_CHAT_HOME": str(tmp_path / "home")},
+        env={**os.environ, "GEMMA_CHAT_HOME": str(home), "NO_COLOR": "1"},
     )
-    assert result.returncode == 0, result.stderr
-    assert "✓ write_file index.html" in result.stdout
-    page_file = out / "index.html"
-    html = page_file.read_text()
-    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    log = subprocess.run(
-        ["git", "-C", str(out), "log", "--format=%s"], capture_output=True, text=True
-    )
-    assert log.stdout.splitlines() == ["a counter page with a button", "Empty project"]
 
+
+def _log(folder: Path) -> list[str]:
+    out = subprocess.run(["git", "-C", str(folder), "log", "--format=%s"], capture_output=True)
+    return out.stdout.decode().splitlines()
+
+
+def test_a_new_user_asks_for_a_stopwatch_and_gets_one_that_works(tmp_path: Path) -> None:
+    out, home = tmp_path / "stopwatch", tmp_path / "home"
+    result = _build("a stopwatch with start, stop and reset", out, home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ Started from: Stopwatch" in result.stdout
+    assert "added: " in result.stdout and "index.html" in result.stdout  # the turn's files
+    assert _log(out) == [
+        "a stopwatch with start, stop and reset",
+        "Started from: Stopwatch",
+        "Empty project",
+    ]
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    problems: list[str] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: (
-                problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None
-            ),
-        )
-        page.goto(page_file.as_uri())
-        page.wait_for_load_state("load")
-        assert page.locator("body").count() == 1
-        title = page.title()
+        kit = open_page(browser, out)
+        page = kit.page
+        assert "stopwatch" in page.title().lower()
+        shown = page.locator("[aria-live], .big-number, time, output").first
+        before = shown.inner_text()
+        page.get_by_role("button", name="Start").first.click()
+        page.wait_for_timeout(400)
+        assert shown.inner_text() != before, "the stopwatch must count"
+        page.get_by_role("button", name="Stop").first.click()
+        page.get_by_role("button", name="Reset").first.click()
+        assert shown.inner_text() == before
+        kit.assert_clean()
+        kit.close()  # type: ignore[attr-defined]
         browser.close()
-    assert not problems, problems
-    assert title.strip()
+
+
+def test_later_requests_change_slots_or_say_plainly_what_is_beyond_the_model(
+    tmp_path: Path,
+) -> None:
+    out, home = tmp_path / "counter", tmp_path / "home"
+    assert _build("a counter for push-ups", out, home).returncode == 0
+    result = _build("make the background dark blue", out, home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ Set background" in result.stdout
+    assert "--bg: #00008b" in (out / "theme.css").read_text()
+    assert "changed: theme.css" in result.stdout
+    before = {p.name: p.read_text() for p in out.iterdir() if p.is_file()}
+    result = _build("add a chart of my progress", out, home)
+    assert result.returncode == 0
+    assert "beyond the built-in model" in result.stdout
+    assert {p.name: p.read_text() for p in out.iterdir() if p.is_file()} == before
+    assert _log(out)[:2] == ["add a chart of my progress", "make the background dark blue"]
 
 
 async def test_the_actions_grammar_makes_every_action_well_formed(tmp_path: Path) -> None:

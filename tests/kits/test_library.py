@@ -48,6 +48,7 @@ def test_kit_is_complete_and_its_defaults_fit_its_slots(name: str) -> None:
     html = kit.files["index.html"]
     assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
     assert "viewport" in html and 'class="skip-link"' in html
+    assert 'rel="icon" href="data:' in html, "an inline icon, or the browser asks for favicon.ico"
     for path, text in kit.files.items():
         # An SVG namespace names a URL but loads nothing; any other URL would.
         offline = re.sub(r"https?://www\.w3\.org/[\w/]*", "", text)

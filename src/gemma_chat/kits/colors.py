@@ -142,7 +142,17 @@ def is_dark(color: str) -> bool:
 
 
 def readable_on(background: str) -> str:
-    return "#f3f4f8" if is_dark(background) else "#1b1f2a"
+    """The text colour (near-white or near-black) with more contrast on `background`."""
+    light, dark = "#f3f4f8", "#1b1f2a"
+    best = light if contrast(light, background) >= contrast(dark, background) else dark
+    if contrast(best, background) >= 4.5:
+        return best
+    # Mid-tones: only pure black or white reach 4.5:1.
+    return (
+        "#ffffff"
+        if contrast("#ffffff", background) >= contrast("#000000", background)
+        else "#000000"
+    )
 
 
 def palette(background: str | None, accent: str | None) -> dict[str, str]:
@@ -158,6 +168,9 @@ def palette(background: str | None, accent: str | None) -> dict[str, str]:
             "--text": text,
             "--muted": mix(text, background, 0.3),
             "--border": mix(background, lift, 0.22 if is_dark(background) else 0.14),
+            # Status colours readable on the page: light ones on dark pages, dark on light.
+            "--danger": "#ff6b7d" if is_dark(background) else "#c2283a",
+            "--success": "#4cd08a" if is_dark(background) else "#1e7f4f",
         }
     if accent:
         if background:  # keep buttons visible on the page: at least 3:1 against it
@@ -166,5 +179,10 @@ def palette(background: str | None, accent: str | None) -> dict[str, str]:
                 if contrast(accent, background) >= 3:
                     break
                 accent = mix(accent, towards, 0.2)
-        tokens |= {"--accent": accent, "--accent-text": readable_on(accent)}
+        label = readable_on(accent)
+        for _ in range(10):  # button labels at 4.5:1, as body text
+            if contrast(label, accent) >= 4.5:
+                break
+            accent = mix(accent, "#000000" if label in ("#f3f4f8", "#ffffff") else "#ffffff", 0.12)
+        tokens |= {"--accent": accent, "--accent-text": label}
     return tokens

@@ -28,7 +28,8 @@ _COLOR = re.compile(
 _BACKGROUND_WORDS = re.compile(r"\b(background|backdrop|page|bg|body|theme)\b", re.IGNORECASE)
 _ACCENT_WORDS = re.compile(r"\b(buttons?|accent|highlights?|links?|primary)\b", re.IGNORECASE)
 _TITLE = re.compile(
-    r"""\b(?:called|named|titled|title(?:d)?\s+(?:it\s+)?(?:to|as)?|rename(?:\s+it)?\s+to|heading\s+(?:to|as))\s+["“']?(?P<title>[^"”'\n.,!?]{2,60})""",
+    r"""\b(?:called|named|titled|(?:call|name)\s+it|title(?:d)?\s+(?:it\s+)?(?:to|as)?|"""
+    r"""rename(?:\s+it)?\s+to|heading\s+(?:to|as))\s+["“']?(?P<title>[^"”'\n.,!?]{2,80})""",
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"[\"“](?P<text>[^\"”\n]{2,80})[\"”]")

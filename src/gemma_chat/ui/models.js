@@ -37,6 +37,7 @@ export async function refreshModels() {
     modelInfo.list = Array.isArray(data.models) ? data.models : [];
     modelInfo.active = data.active ?? null;
     modelInfo.resident = data.resident ?? [];
+    modelInfo.recommended = data.recommended ?? null; // the same pick as `gemma-chat doctor`
     modelInfo.fetched = true;
     modelInfo.error = null;
   } catch (e) {
@@ -697,10 +698,21 @@ export class ModelPicker {
       badge.textContent = label;
       name.append(badge);
     }
+    const rec = modelInfo.recommended;
+    if (rec && (rec.spec === model.spec || rec.spec === model.id)) {
+      const best = el('span', {
+        class: 'mp-tag recommended',
+        title: rec.why || '',
+        'data-testid': 'recommended-tag',
+      });
+      best.textContent = rec.fast_enough === false ? 'best here (slow)' : 'recommended';
+      name.append(best);
+    }
     if (model.thinking) {
       name.append(thinksTag());
     }
     main.append(name);
+    const speed = model.tokens_per_s ? `~${Math.round(model.tokens_per_s)} tok/s here` : null;
     const params =
       model.active_params_b && model.active_params_b < model.params_b
         ? `${formatParams(model.params_b)} · ${formatParams(model.active_params_b)} active`
@@ -709,7 +721,9 @@ export class ModelPicker {
       metaLine([modalities(model.modalities), params]),
       metaLine([
         model.download_bytes ? `${formatBytes(model.download_bytes)} download` : null,
-        formatContext(model.context_length),
+        // The context the app opens it with (fit.context), not the model's maximum.
+        formatContext(fit?.context ?? model.context_length),
+        speed,
       ]),
     );
     if (fit?.message && fit.verdict !== 'fits') {

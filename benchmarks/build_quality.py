@@ -1,0 +1,241 @@
+"""Build quality: what a new user gets from `gemma-chat build` on the built-in model.
+
+For each one-sentence request (varied wording, some that no starter kit matches) the
+benchmark runs `gemma-chat build "REQUEST" --out DIR` exactly as a user would, times it,
+then opens DIR/index.html in Chromium (served on 127.0.0.1) and checks:
+
+- loads:    the page loads with no console errors, page errors or failed requests;
+- reacts:   filling every visible input and clicking every visible button (and drawing on
+            any canvas) changes what the page shows;
+- mentions: the page's title or text carries at least one of the request's own words.
+
+A request fully passes when all three hold. One line per request, then the totals.
+Targets (issue 9): every build under 30 s, at least 90% fully pass, none fails to load.
+
+    uv run python benchmarks/build_quality.py [--model embedded] [--only N] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REQUESTS = [
+    "a stopwatch with start, stop and reset",
+    "a counter page with a button",
+    "Make me a to-do list for my weekend chores",
+    "I need a tip calculator that splits the bill between friends",
+    "a quiz about the planets of the solar system",
+    "a random quote generator with motivational quotes",
+    "a landing page for my bakery called Sweet Crumbs",
+    "build a pomodoro timer for studying",
+    "a calculator",
+    "convert temperatures between celsius and fahrenheit",
+    "roll some dice for a board game night",
+    "a memory matching game with animal emojis",
+    "a number guessing game from 1 to 50",
+    "a sign-up form for a yoga class with email validation",
+    "a habit tracker for drinking water and reading",
+    "a notes app that keeps my ideas",
+    "a gallery of my favourite hiking trails",
+    "a page where I can switch between light and dark themes",
+    "a sketch pad for doodling",
+    "pick a random name from Alice, Bob, Carol and Dan",
+    "flashcards to learn Spanish words",
+    "a strong password generator",
+    "a weather dashboard for my city",  # no kit for this
+    "a page about the history of the Roman empire",  # nor this
+    "a portfolio for a wedding photographer",
+    "a green counter for push-ups",
+]
+_WORD = re.compile(r"[a-z]+")
+_GENERIC = set(
+    "a an the and or of for to in on with my me i we you it make build create need want "
+    "page app site website simple some that which where can between from about keeps".split()
+)
+SNAPSHOT_JS = """() => {
+  const parts = [document.body.innerText, document.title];
+  for (const el of document.querySelectorAll('input, textarea, select'))
+    parts.push(el.type === 'checkbox' || el.type === 'radio' ? String(el.checked) : el.value);
+  for (const el of document.querySelectorAll('[class], [aria-pressed], [aria-checked], [style]'))
+    parts.push(el.className + (el.getAttribute('aria-pressed') || '') +
+               (el.getAttribute('aria-checked') || '') + (el.getAttribute('style') || ''));
+  for (const c of document.querySelectorAll('canvas')) {
+    try { parts.push(c.toDataURL().length + ':' + c.toDataURL().slice(-64)); } catch (e) {}
+  }
+  return parts.join('\\u0001');
+}"""
+
+
+@dataclass
+class Result:
+    request: str
+    seconds: float
+    built: bool
+    loads: bool = False
+    reacts: bool = False
+    mentions: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.built and self.loads and self.reacts and self.mentions
+
+
+def build(request: str, out: Path, home: Path, model: str) -> tuple[float, bool, str]:
+    env = {**os.environ, "GEMMA_CHAT_HOME": str(home), "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "gemma_chat.cli", "build", request, "--out", str(out)]
+    command += ["--model", model]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    seconds = time.perf_counter() - started
+    return seconds, done.returncode == 0 and (out / "index.html").exists(), done.stdout + done.stderr
+
+
+def serve(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/index.html", server
+
+
+def request_words(request: str) -> set[str]:
+    return {w for w in _WORD.findall(request.lower()) if w not in _GENERIC and len(w) > 2}
+
+
+def interact(page: Page) -> None:
+    """Fill what can be filled, click what can be clicked, draw on any canvas."""
+    for field_ in page.locator(
+        "input:visible:not([type=checkbox]):not([type=radio]):not([type=range])"
+        ":not([type=color]):not([type=file]), textarea:visible"
+    ).all()[:8]:
+        kind = (field_.get_attribute("type") or "text").lower()
+        value = {"number": "42", "email": "ada@example.com"}.get(kind, "Hello 42")
+        try:
+            field_.fill(value, timeout=1000)
+            field_.press("Enter", timeout=1000)
+        except Exception:
+            continue
+    for canvas in page.locator("canvas:visible").all()[:2]:
+        box = canvas.bounding_box()
+        if box:
+            page.mouse.move(box["x"] + 10, box["y"] + 10)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
+            page.mouse.up()
+    for checkbox in page.locator("input[type=checkbox]:visible").all()[:4]:
+        try:
+            checkbox.check(timeout=1000)
+        except Exception:
+            continue
+    for button in page.locator("button:visible").all()[:12]:
+        try:
+            button.click(timeout=1000)
+            page.wait_for_timeout(60)
+        except Exception:
+            continue
+        if page.url.endswith("#") or not page.url.endswith("index.html"):
+            page.go_back()
+
+
+def check(result: Result, out: Path, page: Page) -> None:
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None,
+    )
+    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+    url, server = serve(out)
+    try:
+        page.goto(url)
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(200)
+        result.loads = not problems
+        visible = (page.title() + " " + page.locator("body").inner_text()).lower()
+        result.mentions = bool(request_words(result.request) & set(_WORD.findall(visible)))
+        before = page.evaluate(SNAPSHOT_JS)
+        interact(page)
+        page.wait_for_timeout(300)
+        result.reacts = page.evaluate(SNAPSHOT_JS) != before
+        if problems:
+            result.loads = False
+    finally:
+        server.shutdown()
+        server.server_close()
+    result.problems = problems[:3]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="embedded")
+    parser.add_argument("--only", type=int, default=0, help="run the first N requests")
+    parser.add_argument("--keep", type=Path, help="keep the projects in this folder")
+    args = parser.parse_args()
+    requests = REQUESTS[: args.only] if args.only else REQUESTS
+    root = args.keep or Path(tempfile.mkdtemp(prefix="build-quality-"))
+    home = root / "home"
+    results: list[Result] = []
+    print(f"{len(requests)} requests · model {args.model} · projects in {root}\n")
+    print(f"{'time':>6}  load react words  request")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for index, request in enumerate(requests, 1):
+            out = root / f"{index:02d}"
+            seconds, built, log = build(request, out, home, args.model)
+            result = Result(request, seconds, built)
+            if built:
+                context = browser.new_context()
+                check(result, out, context.new_page())
+                context.close()
+            else:
+                result.problems = [log.strip().splitlines()[-1] if log.strip() else "no output"]
+            results.append(result)
+            marks = " ".join(
+                f"{'✓' if ok else '✗':^5}" for ok in (result.loads, result.reacts, result.mentions)
+            )
+            print(f"{seconds:5.1f}s  {marks}  {request}", flush=True)
+            for problem in result.problems:
+                print(f"{'':8}{problem[:120]}")
+        browser.close()
+    times = [r.seconds for r in results]
+    passed = sum(r.passed for r in results)
+    print(
+        f"\nfully passed {passed}/{len(results)} ({100 * passed / len(results):.0f}%) · "
+        f"failed to load {sum(not r.loads for r in results)} · "
+        f"median {statistics.median(times):.1f} s · max {max(times):.1f} s · "
+        f"over 30 s: {sum(t > 30 for t in times)}"
+    )
+    return 0 if passed >= 0.9 * len(results) and max(times) < 30 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
