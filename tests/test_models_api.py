@@ -37,6 +37,48 @@ def test_catalogue_lists_gemma_with_fit_and_the_builtin_model(server) -> None:
     assert embedded["source"] == "builtin" and embedded["installed"] and embedded["active"]
 
 
+def test_recommended_agrees_with_doctor(start_server, monkeypatch) -> None:
+    """Same hardware, same answer: GET /api/models' `recommended` is doctor --json's pick."""
+    import argparse
+    import io
+    import json
+
+    from gemma_chat import cli_doctor
+    from gemma_chat.models.hardware import Hardware
+    from gemma_chat.models.preflight import HardwareCache
+
+    gib, gb = 1024**3, 10**9
+    hardware = Hardware("Linux", "x86_64", 24 * gib, 22 * gb, 2, 2)  # no GPU, 2 cores
+    monkeypatch.setattr(HardwareCache, "get", lambda self: hardware)
+    data = models(start_server("embedded").url)
+    rec = data["recommended"]
+    assert set(rec) == {
+        "spec",
+        "name",
+        "quant",
+        "size_bytes",
+        "context",
+        "tokens_per_s",
+        "verdict",
+        "fast_enough",
+        "why",
+        "installed",
+    }
+    assert rec["spec"] not in ("gemma-4-26b-a4b", "gemma-4-31b")
+    assert rec["installed"] is False and rec["fast_enough"] is False
+    out = io.StringIO()
+    args = argparse.Namespace(json=True, no_engines=True)
+    assert cli_doctor.run(args, hardware=hardware, engines=[], out=out) == 0
+    doctor = json.loads(out.getvalue())["recommendation"]
+    for key in ("spec", "name", "quant", "size_bytes", "context", "tokens_per_s", "why"):
+        assert rec[key] == doctor[key], key
+    # The picker's entry states the same context and speed for its default quant.
+    entry = next(m for m in data["models"] if m["spec"] == rec["spec"])
+    assert entry["fit"]["context"] == rec["context"] == 32_768
+    assert entry["tokens_per_s"] > 0
+    assert all(m["tokens_per_s"] is None for m in data["models"] if m["source"] == "custom")
+
+
 def test_switching_models_without_a_restart(server) -> None:
     other = f"gguf:{embedded_model_path()}"
     response = httpx.post(f"{server.url}/api/models/load", json={"model": other}, timeout=60)

@@ -160,17 +160,20 @@ def _hardware(ram_free: int = 12 * GB, gpus: tuple[GPU, ...] = ()) -> Hardware:
 
 def test_recommendation_for_the_16gb_laptop_fits():
     best = recommend(_hardware())
-    assert best is not None and best.verdict == "fits"
-    assert best.model.startswith("gemma-4-")
-    assert best.context >= 32_768
+    assert best is not None and best.verdict == "fits" and best.fast_enough
+    assert best.spec.startswith("gemma-4-")
+    assert best.context == 32_768  # what the runtime opens a downloaded model with
+    assert "tokens/s on 8 CPU cores" in best.why
 
 
-def test_cpu_only_prefers_fast_models_and_gpu_prefers_full_offload():
-    assert doctor.candidates(_hardware())[0].id == "gemma-4-26b-a4b"
+def test_cpu_only_speed_counts_and_a_gpu_is_used():
+    # 24 GB free on 2 CPU cores: 26B-A4B fits but would decode at ~3 tokens/s.
+    slow = recommend(Hardware("Linux", "x86_64", 24 * GIB, 22 * GB, 2, 2))
+    assert slow is not None and slow.spec not in ("gemma-4-26b-a4b", "gemma-4-31b")
+    assert not slow.fast_enough
     gpu = GPU("RTX 4070", "nvidia", 12 * GIB, 11 * GIB)
-    assert doctor.candidates(_hardware(gpus=(gpu,)))[0].id == "gemma-4-31b"
     best = recommend(_hardware(ram_free=24 * GB, gpus=(gpu,)))
-    assert best is not None and best.offload == "full"
+    assert best is not None and best.fast_enough and best.plan.offload in ("full", "partial")
 
 
 def test_nothing_fits_on_a_tiny_machine():
@@ -196,9 +199,19 @@ def test_render_report_text():
     assert "NVIDIA GeForce RTX 4070" in text
     assert "ollama:gemma4:e4b" in text and "found 0.12.3" in text
     assert "MLX needs an Apple Silicon Mac" in text
-    assert "Recommended:" in text and "Run it with: gemma-chat --model gemma-4-" in text
+    assert "Recommended:" in text and "then run gemma-chat --model gemma-4-" in text
+    assert "tokens/s" in text and "Why: needs" in text and "speed (est.)" in text
     for model_id in doctor.QUALITY_ORDER:
         assert model_id in text
+
+
+def test_render_report_says_when_the_best_is_slow():
+    report = build_report(Hardware("Linux", "x86_64", 24 * GIB, 22 * GB, 2, 2), engines=[])
+    out = io.StringIO()
+    render_report(report, Console(file=out, width=200, color_system=None))
+    text = out.getvalue()
+    assert "Best here:" in text and "Expect slow answers" in text and "2 CPU cores" in text
+    assert "32,768-token context" in text
 
 
 # --- the CLI ----------------------------------------------------------------------------------
@@ -224,8 +237,11 @@ def test_cli_json_with_injected_hardware():
     by_id = {m["model"]: m for m in data["models"]}
     assert by_id["gemma-4-e4b"]["verdict"] == "fits"
     assert by_id["gemma-4-31b"]["verdict"] == "wont_fit"
+    assert all(m["context"] == 32_768 and m["tokens_per_s"] > 0 for m in data["models"])
     rec = data["recommendation"]
-    assert rec["verdict"] == "fits" and rec["message"].startswith("Fits: needs")
+    assert rec["verdict"] == "fits" and rec["plan"]["message"].startswith("Fits: needs")
+    assert rec["spec"] == "gemma-4-e4b" and rec["context"] == 32_768 and rec["fast_enough"]
+    assert rec["tokens_per_s"] >= 8 and "tokens/s" in rec["why"]
 
 
 def test_cli_text_without_engine_probes():

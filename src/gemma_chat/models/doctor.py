@@ -1,85 +1,70 @@
 """`gemma-chat doctor`: what this machine can run, which engines it has, and what to pick.
 
-The recommendation walks the Gemma 4 catalogue from the most capable model down and takes
-the first that fits at a useful context; on a machine without a GPU it tries the models
-that are fast on a CPU first (few active parameters), since a dense 31B at two tokens a
-second is not a good answer even when it fits.
+The pick is models/recommend.py's, the same one the model picker shows: the most capable
+Gemma 4 model that fits at the context the runtime opens it with and decodes fast enough
+to use, judged on an estimate of its speed here as well as on memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from gemma_chat.models import catalogue
-from gemma_chat.models.catalogue import CatalogueEntry
 from gemma_chat.models.engines import Engine, probe_engines_sync
-from gemma_chat.models.fit import DEFAULT_CONTEXT, FitPlan, plan
+from gemma_chat.models.fit import FitPlan, plan
 from gemma_chat.models.hardware import Hardware, detect
+from gemma_chat.models.installed import pull_command
+from gemma_chat.models.recommend import (
+    MIN_TOKENS_PER_S,
+    QUALITY_ORDER,
+    Recommendation,
+    estimate_tokens_per_s,
+    recommend,
+    runtime_context,
+)
 
-QUALITY_ORDER = ("gemma-4-31b", "gemma-4-26b-a4b", "gemma-4-12b", "gemma-4-e4b", "gemma-4-e2b")
-# Without a GPU, models are ranked by the parameters each token touches.
-CPU_ORDER = ("gemma-4-26b-a4b", "gemma-4-e4b", "gemma-4-12b", "gemma-4-e2b", "gemma-4-31b")
+__all__ = ["QUALITY_ORDER", "DoctorReport", "build_report", "recommend", "render_report"]
 GB = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCheck:
+    """One Gemma 4 model at its default quant and the runtime's context, with its speed."""
+
+    plan: FitPlan
+    tokens_per_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.plan.as_dict(), "tokens_per_s": round(self.tokens_per_s, 1)}
 
 
 @dataclass(frozen=True, slots=True)
 class DoctorReport:
     hardware: Hardware
     engines: tuple[Engine, ...]
-    models: tuple[FitPlan, ...]  # each Gemma 4 model at its default quant and 32K context
-    recommendation: FitPlan | None
+    models: tuple[ModelCheck, ...]
+    recommendation: Recommendation | None
 
     def as_dict(self) -> dict[str, Any]:
+        best = self.recommendation
         return {
             "hardware": self.hardware.as_dict(),
             "engines": [engine.as_dict() for engine in self.engines],
             "models": [model.as_dict() for model in self.models],
-            "recommendation": self.recommendation.as_dict() if self.recommendation else None,
+            # The fields GET /api/models calls `recommended`, plus the memory plan behind it.
+            "recommendation": {**best.as_dict(), "plan": best.plan.as_dict()} if best else None,
         }
 
 
-def has_gpu(hardware: Hardware) -> bool:
-    return hardware.unified_memory or hardware.vram_free_bytes > 0
-
-
-def candidates(hardware: Hardware) -> list[CatalogueEntry]:
-    order = QUALITY_ORDER if has_gpu(hardware) else CPU_ORDER
-    return [catalogue.get(model_id) for model_id in order]
-
-
-def recommend(hardware: Hardware) -> FitPlan | None:
-    """The best Gemma 4 model, quantisation and context that fit. With a discrete GPU the
-    choice is first made against free VRAM alone, so a model that runs entirely on the GPU
-    wins over a larger one split with the CPU (which is several times slower)."""
-    if hardware.vram_free_bytes > 0 and not hardware.unified_memory:
-        vram_only = replace(hardware, ram_available_bytes=0)
-        for entry in candidates(hardware):
-            chosen = _best_plan(entry, vram_only)
-            if chosen is not None:  # re-plan for the real figures (RAM counted again)
-                return plan(entry, quant=chosen.quant, context=chosen.context, hardware=hardware)
-    for entry in candidates(hardware):
-        chosen = _best_plan(entry, hardware)
-        if chosen is not None:
-            return chosen
-    return None
-
-
-def _best_plan(entry: CatalogueEntry, hardware: Hardware) -> FitPlan | None:
-    """The largest quantisation that fits at 32K, then the largest context at that quant."""
-    first = plan(entry, context=DEFAULT_CONTEXT, hardware=hardware)
-    quant = first.recommendations.quant
-    if quant is None:
-        return None
-    at_quant = plan(entry, quant=quant, context=DEFAULT_CONTEXT, hardware=hardware)
-    if at_quant.verdict != "fits":
-        return None
-    context = at_quant.recommendations.context or at_quant.context
-    return plan(entry, quant=quant, context=context, hardware=hardware)
+def check_model(model_id: str, hardware: Hardware) -> ModelCheck:
+    entry = catalogue.get(model_id)
+    fit = plan(entry, context=runtime_context(entry), hardware=hardware)
+    return ModelCheck(fit, estimate_tokens_per_s(entry, fit, hardware))
 
 
 def build_report(
@@ -90,9 +75,7 @@ def build_report(
     hardware = hardware or detect()
     if engines is None:
         engines = probe_engines_sync() if probe_engines else ()
-    models = tuple(
-        plan(model_id, context=DEFAULT_CONTEXT, hardware=hardware) for model_id in QUALITY_ORDER
-    )
+    models = tuple(check_model(model_id, hardware) for model_id in QUALITY_ORDER)
     return DoctorReport(hardware, tuple(engines), models, recommend(hardware))
 
 
@@ -109,12 +92,25 @@ def render_report(report: DoctorReport, console: Console) -> None:
             "Close other apps, or use the built-in model: [bold]gemma-chat --model embedded[/]"
         )
         return
+    label = "[bold green]Recommended:[/]" if best.fast_enough else "[bold yellow]Best here:[/]"
     console.print(
-        f"[bold green]Recommended:[/] [bold]{best.name}[/] ({best.quant}, "
-        f"{best.context:,}-token context, {_offload_text(best)}). {best.message}."
+        f"{label} [bold]{best.name}[/] ({best.quant}, {best.context:,}-token context, "
+        f"{_gb(best.size_bytes)} download), about [bold]{_speed(best.tokens_per_s)}[/] "
+        "tokens/s."
     )
-    console.print(f"Run it with: [bold]gemma-chat --model {best.model}[/]")
-    for note in best.notes:
+    console.print(f"Why: {best.why}.")
+    if not best.fast_enough:
+        console.print(
+            f"[yellow]Expect slow answers (under {MIN_TOKENS_PER_S:g} tokens/s): a machine "
+            "with a GPU or more CPU cores would help.[/]"
+        )
+    default = catalogue.get(best.spec).source()
+    quant = None if default is not None and default.default_quant == best.quant else best.quant
+    console.print(
+        f"Get it with: [bold]{pull_command(best.spec, quant)}[/], then run "
+        f"[bold]gemma-chat --model {best.spec}[/]"
+    )
+    for note in best.plan.notes:
         console.print(f"[dim]{note}[/]")
 
 
@@ -149,25 +145,23 @@ def _engines_table(engines: Sequence[Engine]) -> Table:
     return table
 
 
-def _models_table(models: Sequence[FitPlan]) -> Table:
-    table = Table(title=f"Gemma 4 at {DEFAULT_CONTEXT // 1024}K context", title_justify="left")
-    for column in ("model", "quant", "needs", "verdict"):
+def _models_table(models: Sequence[ModelCheck]) -> Table:
+    contexts = {check.plan.context for check in models}
+    title = "Gemma 4 at " + ", ".join(f"{c // 1024}K" for c in sorted(contexts)) + " context"
+    table = Table(title=title, title_justify="left")
+    for column in ("model", "quant", "needs", "verdict", "speed (est.)"):
         table.add_column(column)
     styles = {"fits": "green", "tight": "yellow", "wont_fit": "red"}
-    for p in models:
+    for check in models:
+        p = check.plan
         verdict = f"[{styles[p.verdict]}]{p.verdict.replace('_', ' ')}[/]"
-        table.add_row(p.model, p.quant or "", _gb(p.total_bytes), verdict)
+        speed = f"~{_speed(check.tokens_per_s)} tok/s" if p.verdict != "wont_fit" else ""
+        table.add_row(p.model, p.quant or "", _gb(p.total_bytes), verdict, speed)
     return table
 
 
-def _offload_text(p: FitPlan) -> str:
-    if p.budget == "unified":
-        return "on the GPU (unified memory)"
-    if p.offload == "full":
-        return "all layers on the GPU"
-    if p.offload == "partial":
-        return f"{p.n_gpu_layers} of {p.n_layers} layers on the GPU"
-    return "on the CPU"
+def _speed(tokens_per_s: float) -> str:
+    return f"{tokens_per_s:.0f}" if tokens_per_s >= 10 else f"{tokens_per_s:.1f}"
 
 
 def _gb(size: int) -> str:

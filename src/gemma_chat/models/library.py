@@ -13,8 +13,9 @@ from typing import Any
 
 from gemma_chat.models import catalogue
 from gemma_chat.models.catalogue import CatalogueEntry
-from gemma_chat.models.fit import plan
+from gemma_chat.models.fit import FitPlan, plan
 from gemma_chat.models.hardware import Hardware
+from gemma_chat.models.recommend import estimate_tokens_per_s, recommend, runtime_context
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.pool import RuntimePool, is_loaded
 
@@ -31,12 +32,18 @@ def _installed(data_dir: Path) -> list[Any]:
         return []
 
 
-def _fit(entry: CatalogueEntry, hardware: Hardware | None) -> dict[str, Any] | None:
+def _plan(entry: CatalogueEntry, hardware: Hardware | None) -> FitPlan | None:
+    """The default quant at the context the runtime opens the model with (as doctor plans)."""
     if hardware is None or entry.architecture is None:
         return None
     try:
-        report = plan(entry, hardware=hardware)
-    except (KeyError, ValueError):
+        return plan(entry, context=runtime_context(entry), hardware=hardware)
+    except (KeyError, ValueError, OSError):
+        return None
+
+
+def _fit(report: FitPlan | None) -> dict[str, Any] | None:
+    if report is None:
         return None
     return {
         "verdict": report.verdict,
@@ -66,6 +73,10 @@ def describe_entry(
                 }
             )
         download = source.quant().size_bytes + (source.mmproj.size_bytes if source.mmproj else 0)
+    report = _plan(entry, hardware)
+    speed = None
+    if report is not None and hardware is not None:
+        speed = round(estimate_tokens_per_s(entry, report, hardware), 1)
     return {
         "spec": entry.id,
         "name": entry.name,
@@ -84,7 +95,8 @@ def describe_entry(
         "repo": source.repo if source else None,
         "mlx": list(entry.mlx),
         "description": entry.description,
-        "fit": _fit(entry, hardware),
+        "fit": _fit(report),
+        "tokens_per_s": speed,
         "error": None,
     }
 
@@ -110,6 +122,7 @@ def describe_spec(pool: RuntimePool, spec: str) -> dict[str, Any]:
         "mlx": [],
         "description": "",
         "fit": None,
+        "tokens_per_s": None,
         "error": None,
     }
     try:
@@ -156,3 +169,19 @@ def list_models(
         )
         model["active"] = model["spec"] == active
     return models
+
+
+def recommended(
+    models: Sequence[dict[str, Any]], hardware: Hardware | None
+) -> dict[str, Any] | None:
+    """The model to suggest on this machine (models/recommend.py, as `gemma-chat doctor`
+    says), with `installed` read from the listing so the picker can offer to download it."""
+    if hardware is None:
+        return None
+    best = recommend(hardware)
+    if best is None:
+        return None
+    listed = next((m for m in models if m["spec"] == best.spec), None)
+    quants = listed["quants"] if listed else []
+    installed = any(q["installed"] and q["name"].upper() == best.quant.upper() for q in quants)
+    return {**best.as_dict(), "installed": installed}

@@ -13,8 +13,9 @@ from gemma_chat.config import save_model
 from gemma_chat.models import catalogue
 from gemma_chat.models.engines import probe_engines
 from gemma_chat.models.fit import plan, plan_for_gguf
+from gemma_chat.models.hardware import Hardware
 from gemma_chat.models.installed import parse_ref, remove
-from gemma_chat.models.library import describe_spec, list_models
+from gemma_chat.models.library import describe_spec, list_models, recommended
 from gemma_chat.models.ollama_pull import is_ollama_spec
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.server.sse import event_stream
@@ -40,8 +41,9 @@ def _specs_in_use(state: AppState) -> list[str]:
     return [c.model for c in items]
 
 
-async def _models(state: AppState) -> list[dict[str, Any]]:
-    hardware = await asyncio.to_thread(state.hardware.get)
+async def _models(state: AppState, hardware: Hardware | None = None) -> list[dict[str, Any]]:
+    if hardware is None:
+        hardware = await asyncio.to_thread(state.hardware.get)
     return await asyncio.to_thread(
         list_models,
         state.runtimes,
@@ -54,13 +56,16 @@ async def _models(state: AppState) -> list[dict[str, Any]]:
 
 @router.get("")
 async def models(state: State) -> dict[str, Any]:
-    listed = await _models(state)
+    hardware = await asyncio.to_thread(state.hardware.get)  # one reading for both
+    listed = await _models(state, hardware)
+    best = await asyncio.to_thread(recommended, listed, hardware)
     pulling = state.pulls.running()
     for model in listed:
         model["pull"] = pulling.get(model["spec"])
     return {
         "active": state.settings.model,
         "resident": state.runtimes.resident_specs(),
+        "recommended": best,
         "models": listed,
     }
 
