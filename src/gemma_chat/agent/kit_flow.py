@@ -28,19 +28,25 @@ from gemma_chat.kits.actions import current_values, project_kit
 from gemma_chat.kits.library import BLANK, KitError, KitManifest, Slot, default_library
 from gemma_chat.kits.match import FALLBACK_KIT, KitChoice, rank, words
 from gemma_chat.kits.requests import read_request
-from gemma_chat.kits.slots import SlotError, coerce
+from gemma_chat.kits.slots import SlotError, coerce, read_values
 from gemma_chat.runtimes.base import ChatMessage
 from gemma_chat.workspace import Workspace
 
 # Runs one action the way a model-written one runs (events, tool, transcript).
 RunAction = Callable[[str, dict[str, str]], Awaitable[ToolResult]]
-# Generates one line of text with the model under a grammar, at most `max_tokens`.
-Generate = Callable[[list[ChatMessage], str, int], Awaitable[str]]
+# Generates text with the model under a grammar, at most `max_tokens`: the first line, or
+# all of it with `lines=True`.
+Generate = Callable[..., Awaitable[str]]
 Say = Callable[[str], Awaitable[None]]
 
 # Slots the model writes on a first build; the rest keep the kit's working defaults unless
 # the request states them. Headline texts are where the user's words show.
 MODEL_WRITES = ("title", "subtitle", "tagline")
+# Lists that hold what an app is about; the model writes them when the request names a
+# topic beyond the kit ("a quiz about planets"), in the shape the kit's own items have.
+CONTENT_LISTS = ("questions", "cards", "items", "notes", "features", "habits", "symbols")
+ITEMS_WRITTEN = 5
+_NOT_TOPICS = frozenset(("start", "stop", "reset", "button", "want", "way", "thing"))
 SLOT_PROMPT = (
     "You write the texts of a small web app that the user asked for. Reply with the text "
     "only, on one line, in the user's words."
@@ -134,6 +140,13 @@ class KitFlow:
                 text = await self._write_text(slot, request, manifest)
                 if text:
                     values[slot.name] = text
+        content = _content_slot(manifest)
+        topic = topic_words(request, manifest, choice)
+        if content is not None and content.name not in values and topic:
+            defaults = default_library().load(name)
+            items = await self._write_items(content, request, defaults.manifest, defaults.files)
+            if items:
+                values[content.name] = items
         turn.changed = await self._set(values)
         return turn
 
@@ -169,6 +182,41 @@ class KitFlow:
             changed += bool(result.ok and result.changed)
         return changed
 
+    async def _write_items(
+        self, slot: Slot, request: str, manifest: KitManifest, files: Mapping[str, str]
+    ) -> list[str] | None:
+        """A content list in the request's topic, each line in the shape the kit's own
+        items have ('question | right | wrong | wrong'); None keeps the kit's defaults."""
+        defaults = read_values(manifest, files).get(slot.name) or []
+        parts = max((str(item).count(" | ") for item in defaults), default=0) + 1
+        count = max(slot.min_items, min(slot.max_items, ITEMS_WRITTEN))
+        limit = int(slot.max or 60)
+        shape = f" Each line: {slot.about.split(':', 1)[-1].strip()}." if parts > 1 else ""
+        ask = (
+            f"App: {request.strip()}\nWrite {count} {slot.about.split(',')[0]} for this app, "
+            f"one per line.{shape}"
+        )
+        example = "\n".join(str(item) for item in defaults[:2])
+        messages = [
+            ChatMessage("system", SLOT_PROMPT),
+            ChatMessage("user", f"{ask}\nLike:\n{example}"),
+        ]
+        part = '[A-Za-z0-9"\'(] [^|\\n<>{}]*'
+        item = " ".join([part] + ['" | " ' + part] * (parts - 1))
+        grammar = f'root ::= {" ".join(["line"] * count)}\nline ::= {item} "\\n"\n'
+        text = await self.generate(messages, grammar, count * (limit // 3 + 6), lines=True)
+        items = []
+        for line in text.splitlines():
+            line = " ".join(line.split())
+            if line and len(line) <= limit and line.count(" | ") == parts - 1:
+                items.append(line)
+        if len(items) < slot.min_items:
+            return None
+        try:
+            return list(coerce(slot, items))
+        except SlotError:
+            return None
+
     async def _write_text(self, slot: Slot, request: str, manifest: KitManifest) -> str | None:
         """One slot's text by the model, cut to its budget; the request's own words if the
         model's line is unusable (empty, or about something else entirely)."""
@@ -191,6 +239,17 @@ class KitFlow:
             return str(coerce(slot, text))
         except SlotError:
             return None
+
+
+def _content_slot(manifest: KitManifest) -> Slot | None:
+    """The list that holds what the app is about (questions, cards, items), if any."""
+    return next((s for s in manifest.slots if s.kind == "list" and s.name in CONTENT_LISTS), None)
+
+
+def topic_words(request: str, manifest: KitManifest, choice: KitChoice) -> set[str]:
+    """What the request is about beyond the kit itself: 'planets' in 'a quiz about planets'."""
+    kit_words = set(words(f"{manifest.name} {manifest.title} {' '.join(manifest.keywords)}"))
+    return set(words(request)) - kit_words - set(choice.matched) - _NOT_TOPICS
 
 
 def beyond_model(manifest: KitManifest) -> str:

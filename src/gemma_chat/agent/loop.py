@@ -241,7 +241,9 @@ class BuildAgent:
             calls.append((name, params))
             return await self._app_action(name, params, publish, outcome, results)
 
-        async def generate(messages: list[ChatMessage], grammar: str, max_tokens: int) -> str:
+        async def generate(
+            messages: list[ChatMessage], grammar: str, max_tokens: int, lines: bool = False
+        ) -> str:
             if cancel.cancelled:
                 return ""
             options = dataclasses.replace(
@@ -256,7 +258,8 @@ class BuildAgent:
                     finish = delta
             self._add_usage(outcome.usage, finish.usage, first=outcome.usage.ttft_ms is None)
             await publish("stats", outcome.usage.as_dict())
-            return "".join(text).split("\n", 1)[0]
+            joined = "".join(text)
+            return joined if lines else joined.split("\n", 1)[0]
 
         flow = KitFlow(self.workspace, run_action, generate, say)
         if self.workspace.list():

@@ -23,10 +23,11 @@ const SUGGESTIONS = [
 
 // Build mode: what a new, empty chat offers instead.
 const BUILD_SUGGESTIONS = [
-  ['A to-do list', 'with due dates, filters and local storage'],
-  ['A landing page', 'for a neighbourhood bakery, warm and responsive'],
-  ['A snake game', 'on a canvas, with score and speed levels'],
-  ['A pomodoro timer', 'with a progress ring and sounds'],
+  // Each one a starter kit, so even the built-in model builds a working app from it.
+  ['A stopwatch', 'with start, stop and reset'],
+  ['A to-do list', 'with filters, kept in this browser'],
+  ['A landing page', 'for a neighbourhood bakery called Crumbs'],
+  ['A memory game', 'with animal emoji cards'],
 ];
 
 const state = {

@@ -47,19 +47,19 @@ export class ModelGuide {
 
   render() {
     const rec = this.recommended;
-    const can = 'Built-in demo model: it starts from a ready-made kit and puts your words on it.';
+    const can = 'Built-in demo model: starts from a kit and puts your words on it.';
     if (!rec) {
       this.text.textContent = `${can} A Gemma 4 model (model picker) can build any app.`;
       this.button.hidden = true;
       return;
     }
     const facts = [rec.size_bytes ? formatBytes(rec.size_bytes) : null, rec.verdict];
-    if (rec.tokens_per_s) facts.push(`~${Math.round(rec.tokens_per_s)} tokens/s here`);
+    if (rec.tokens_per_s) facts.push(`~${Math.round(rec.tokens_per_s)} tok/s`);
     this.text.innerHTML = '';
-    this.text.append(`${can} For any app: `);
+    this.text.append(`${can} `);
     const name = document.createElement('strong');
     name.textContent = rec.name;
-    this.text.append(name, ` (${facts.filter(Boolean).join(', ')}).`);
+    this.text.append(name, ` builds any app (${facts.filter(Boolean).join(' · ')}).`);
     this.text.title = rec.why || '';
     this.button.hidden = false;
     this.button.textContent = rec.installed ? `Use ${rec.name}` : 'Download and switch';
