@@ -72,9 +72,11 @@ REQUESTS = [
     "a green counter for push-ups",
 ]
 _WORD = re.compile(r"[a-z]+")
-_GENERIC = set(
-    "a an the and or of for to in on with my me i we you it make build create need want "
-    "page app site website simple some that which where can between from about keeps".split()
+_GENERIC = frozenset(
+    _WORD.findall(
+        "a an the and or of for to in on with my me i we you it make build create need want "
+        "page app site website simple some that which where can between from about keeps"
+    )
 )
 SNAPSHOT_JS = """() => {
   const parts = [document.body.innerText, document.title];
@@ -112,7 +114,8 @@ def build(request: str, out: Path, home: Path, model: str) -> tuple[float, bool,
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     seconds = time.perf_counter() - started
-    return seconds, done.returncode == 0 and (out / "index.html").exists(), done.stdout + done.stderr
+    built = done.returncode == 0 and (out / "index.html").exists()
+    return seconds, built, done.stdout + done.stderr
 
 
 def serve(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
