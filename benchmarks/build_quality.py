@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,8 +135,9 @@ def request_words(request: str) -> set[str]:
     return {w for w in _WORD.findall(request.lower()) if w not in _GENERIC and len(w) > 2}
 
 
-def interact(page: Page) -> None:
-    """Fill what can be filled, click what can be clicked, draw on any canvas."""
+def interact(page: Page, step: Callable[[], None]) -> None:
+    """Fill what can be filled, click what can be clicked, draw on any canvas; `step()`
+    after each, since a later click may undo an earlier one (a form's "start again")."""
     for field_ in page.locator(
         "input:visible:not([type=checkbox]):not([type=radio]):not([type=range])"
         ":not([type=color]):not([type=file]), textarea:visible"
@@ -147,6 +149,7 @@ def interact(page: Page) -> None:
             field_.press("Enter", timeout=1000)
         except Exception:
             continue
+        step()
     for canvas in page.locator("canvas:visible").all()[:2]:
         box = canvas.bounding_box()
         if box:
@@ -154,19 +157,21 @@ def interact(page: Page) -> None:
             page.mouse.down()
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
             page.mouse.up()
+            step()
     for checkbox in page.locator("input[type=checkbox]:visible").all()[:4]:
         try:
             checkbox.check(timeout=1000)
         except Exception:
             continue
+        step()
     for button in page.locator("button:visible").all()[:12]:
         try:
             button.click(timeout=1000)
-            page.wait_for_timeout(60)
         except Exception:
             continue
-        if page.url.endswith("#") or not page.url.endswith("index.html"):
-            page.go_back()
+        step()
+        if not page.url.split("#")[0].endswith("index.html"):
+            page.go_back()  # a link left the page
 
 
 def check(result: Result, out: Path, page: Page) -> None:
@@ -186,9 +191,15 @@ def check(result: Result, out: Path, page: Page) -> None:
         visible = (page.title() + " " + page.locator("body").inner_text()).lower()
         result.mentions = bool(request_words(result.request) & set(_WORD.findall(visible)))
         before = page.evaluate(SNAPSHOT_JS)
-        interact(page)
-        page.wait_for_timeout(300)
-        result.reacts = page.evaluate(SNAPSHOT_JS) != before
+        changed = []
+
+        def step() -> None:
+            page.wait_for_timeout(60)
+            if not changed and page.evaluate(SNAPSHOT_JS) != before:
+                changed.append(True)
+
+        interact(page, step)
+        result.reacts = bool(changed)
         if problems:
             result.loads = False
     finally:

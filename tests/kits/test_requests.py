@@ -59,7 +59,8 @@ def test_adding_to_a_list_keeps_what_is_there() -> None:
         ("Make me a to-do list for my weekend chores", "To-do list"),
         ("I need a tip calculator that splits the bill", "Tip calculator"),
         ("build a pomodoro timer for studying", "Pomodoro timer"),
-        ("a landing page for my bakery", "Landing"),
+        ("a landing page for my bakery", "Bakery"),
+        ("a page about the history of the Roman empire", "History of the Roman empire"),
     ],
 )
 def test_titles_come_from_the_request(request_text: str, title: str) -> None:

@@ -2,14 +2,14 @@
 
 A model this small cannot plan an app or write working JavaScript; asked to, it wrote
 pages with no script, buttons calling functions that did not exist, and links to files it
-never wrote. So here the app does the parts that need judgement and the model does what
-it can do well: write short texts in the user's words.
+never wrote; asked for free text, it made words up. So here the app does the parts that
+need judgement and the model fills a slot only under a grammar whose values are bounded.
 
 - First turn of an empty project: the kit comes from the request's words (kits/match.py),
   values the request states exactly (a colour, a number, a list, a title) are read from it
-  (kits/requests.py), and the model writes the remaining headline texts, one slot at a
-  time under a one-line grammar. Each value is cut to its slot's budget by the app, which
-  costs nothing per token (a bounded repetition in the grammar slowed sampling several-fold).
+  (kits/requests.py), and the model writes the title from the user's own words under a
+  grammar (six words at most, each one the user wrote). Every other text keeps the kit's
+  own, which is at least true; texts naming the kit's default title take the new one.
 - Later turns: what the request states maps onto slots; anything else is said plainly to
   be beyond this model.
 
@@ -34,27 +34,69 @@ from gemma_chat.workspace import Workspace
 
 # Runs one action the way a model-written one runs (events, tool, transcript).
 RunAction = Callable[[str, dict[str, str]], Awaitable[ToolResult]]
-# Generates text with the model under a grammar, at most `max_tokens`: the first line, or
-# all of it with `lines=True`.
-Generate = Callable[..., Awaitable[str]]
+# Generates one line with the model under a grammar, at most `max_tokens`.
+Generate = Callable[[list[ChatMessage], str, int], Awaitable[str]]
 Say = Callable[[str], Awaitable[None]]
 
-# Slots the model writes on a first build; the rest keep the kit's working defaults unless
-# the request states them. Headline texts are where the user's words show.
-MODEL_WRITES = ("title", "subtitle", "tagline")
-# Lists that hold what an app is about; the model writes them when the request names a
-# topic beyond the kit ("a quiz about planets"), in the shape the kit's own items have.
-CONTENT_LISTS = ("questions", "cards", "items", "notes", "features", "habits", "symbols")
-ITEMS_WRITTEN = 5
 _NOT_TOPICS = frozenset(("start", "stop", "reset", "button", "want", "way", "thing"))
 SLOT_PROMPT = (
     "You write the texts of a small web app that the user asked for. Reply with the text "
     "only, on one line, in the user's words."
 )
-LINE_GRAMMAR = 'root ::= [A-Za-z0-9"\'(] [^\\n<>{}]* "\\n"\n'
+TITLE_ASK = "Write a short title for this app (at most 6 words)."
+_TITLE_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&-]*")
+_JOINERS = frozenset(
+    ("a", "and", "for", "of", "the", "my", "&", "to", "with", "in", "on", "between", "from")
+    + ("about", "at", "by", "into", "your", "our")
+)
+# Words of a request that never belong in its title ("Make me a…", "I need…").
+_NOT_TITLE = frozenset(
+    (
+        "make",
+        "me",
+        "build",
+        "i",
+        "need",
+        "want",
+        "create",
+        "please",
+        "can",
+        "could",
+        "you",
+        "some",
+        "simple",
+        "small",
+        "little",
+        "basic",
+        "nice",
+        "cool",
+        "where",
+        "that",
+        "which",
+        "is",
+        "are",
+        "an",
+        "page",
+        "app",
+        "website",
+        "site",
+        "like",
+        "would",
+        "give",
+        "write",
+    )
+)
+_LABEL = re.compile(r"^(?:app|title|sentence|heading|subtitle)\s*[:\-–]\s*", re.IGNORECASE)
+_ARTICLE = re.compile(r"^(?:a|an|the|my)\s+", re.IGNORECASE)
+_TITLE_TAIL = re.compile(
+    r"(?:\s+(?:app|application|page|website|site|web app|tool))+$|"
+    r"\s+(?:with|and|for|of|to|in|on|by|a|an|the)$",
+    re.IGNORECASE,
+)
 _LEAD = re.compile(
     r"^\s*(?:(?:please|pls|can you|could you|i want|i'd like|i would like|i need|"
     r"make me|make|build me|build|create|write|give me|generate|design|code|"
+    r"(?:page|app|site|website|webpage)\s+(?:about|for|on|of)|"
     r"a|an|the|simple|small|little|basic|nice|cool|quick|tiny|new|my|our)\s+)+",
     re.IGNORECASE,
 )
@@ -62,6 +104,8 @@ _CUT = re.compile(
     r"\s+(?:with|that|which|where|for|to|so|using|who|and|in|on|from|showing|where)\s+|[,.;:!?(]",
     re.IGNORECASE,
 )
+_SUBJECT = re.compile(r"\b(?:for|about|of|on)\s+(.+)", re.IGNORECASE)
+_GENERIC_TITLE = frozenset(("landing", "land", "home", "homepage", "page", "site", "website"))
 _TRAILING = re.compile(r"\s+(?:app|page|website|site|web app|webpage|tool)\s*$", re.IGNORECASE)
 
 
@@ -72,26 +116,51 @@ class KitTurn:
     kit_title: str | None = None
     changed: int = 0
     refused: str | None = None
+    examples: str | None = None  # a list left as the kit's examples (e.g. "questions")
 
 
-def title_from_request(request: str, limit: int) -> str | None:
-    """'a stopwatch with start, stop and reset' -> 'Stopwatch'."""
-    head = _LEAD.sub("", request.strip().splitlines()[0] if request.strip() else "")
-    head = _CUT.split(head, maxsplit=1)[0].strip(" '\"")
-    head = _TRAILING.sub("", head).strip()
-    if not head:
+def title_from_request(
+    request: str, limit: int, generic: frozenset[str] = frozenset()
+) -> str | None:
+    """'a stopwatch with start, stop and reset' -> 'Stopwatch'; 'a landing page for my
+    bakery' -> 'Bakery' (the subject, when the head names only the kind of page)."""
+    line = request.strip().splitlines()[0] if request.strip() else ""
+    candidates = []
+    for phrase in (line, *(m.group(1) for m in _SUBJECT.finditer(line))):
+        head = _LEAD.sub("", phrase)
+        head = _CUT.split(head, maxsplit=1)[0].strip(" '\"")
+        head = _TRAILING.sub("", head).strip()
+        if head:
+            candidates.append(head)
+    specific = [c for c in candidates if not set(words(c)) <= generic | _GENERIC_TITLE]
+    if not (specific or candidates):
         return None
-    head = head[0].upper() + head[1:]
-    return fit_to_budget(head, limit)
+    head = (specific or candidates)[0]
+    return fit_to_budget(head[0].upper() + head[1:], limit)
 
 
 def fit_to_budget(text: str, limit: int) -> str | None:
-    """Cut at the last whole word within `limit` characters; None if nothing is left."""
+    """Cut before the last small joining word within `limit` characters ('Quiz about the
+    planets of the solar system' -> 'Quiz about the planets'), else at the last whole
+    word, and never end on a joining word; None if nothing is left."""
     text = " ".join(text.split()).strip(" -–—:;,")
     if len(text) > limit:
-        cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
-        text = cut.rstrip(" -–—:;,")
-    return text or None
+        head = text[: limit + 1]
+        joins = [head.rfind(f" {w} ") for w in _JOINERS]
+        cut = max(joins)
+        if cut < limit // 3:
+            cut = head.rfind(" ") if " " in head else limit
+        text = text[:cut]
+    parts = text.rstrip(" -–—:;,").split(" ")
+    while len(parts) > 1 and parts[-1].lower() in _JOINERS:
+        parts.pop()
+    return " ".join(parts).rstrip(" -–—:;,") or None
+
+
+def _repeats(text: str) -> bool:
+    """'Game of the Game Night': a small model looping."""
+    seen = words(text)
+    return len(seen) != len(set(seen))
 
 
 def _shares_words(text: str, request: str, manifest: KitManifest) -> bool:
@@ -136,17 +205,17 @@ class KitFlow:
         turn = KitTurn(kit_title=manifest.title)
         values = dict(read_request(request, manifest).values)
         for slot in manifest.slots:
-            if slot.name in MODEL_WRITES and slot.name not in values and slot.kind == "text":
-                text = await self._write_text(slot, request, manifest)
+            if slot.name == "title" and slot.name not in values:
+                text = await self._write_title(slot, request, manifest)
                 if text:
                     values[slot.name] = text
-        content = _content_slot(manifest)
-        topic = topic_words(request, manifest, choice)
-        if content is not None and content.name not in values and topic:
-            defaults = default_library().load(name)
-            items = await self._write_items(content, request, defaults.manifest, defaults.files)
-            if items:
-                values[content.name] = items
+        kit = default_library().load(name)
+        values |= _renamed(kit.manifest, read_values(kit.manifest, kit.files), values)
+        lists = [s for s in manifest.slots if s.kind == "list" and s.name not in values]
+        if lists and topic_words(request, manifest, choice):
+            # A 135M model writes quiz questions with wrong answers and copies examples: the
+            # kit's own items stay, and the user hears so, with the way to change them.
+            turn.examples = lists[0].about.split(":")[0].split(",")[0].strip() or lists[0].name
         turn.changed = await self._set(values)
         return turn
 
@@ -182,57 +251,24 @@ class KitFlow:
             changed += bool(result.ok and result.changed)
         return changed
 
-    async def _write_items(
-        self, slot: Slot, request: str, manifest: KitManifest, files: Mapping[str, str]
-    ) -> list[str] | None:
-        """A content list in the request's topic, each line in the shape the kit's own
-        items have ('question | right | wrong | wrong'); None keeps the kit's defaults."""
-        defaults = read_values(manifest, files).get(slot.name) or []
-        parts = max((str(item).count(" | ") for item in defaults), default=0) + 1
-        count = max(slot.min_items, min(slot.max_items, ITEMS_WRITTEN))
-        limit = int(slot.max or 60)
-        shape = f" Each line: {slot.about.split(':', 1)[-1].strip()}." if parts > 1 else ""
-        ask = (
-            f"App: {request.strip()}\nWrite {count} {slot.about.split(',')[0]} for this app, "
-            f"one per line.{shape}"
-        )
-        example = "\n".join(str(item) for item in defaults[:2])
+    async def _write_title(self, slot: Slot, request: str, manifest: KitManifest) -> str | None:
+        """The title, by the model under a grammar of the user's own words, kept only if it
+        still says what the request's head phrase says ("Tip Calculator" for "a tip
+        calculator that splits the bill"); otherwise that head phrase itself.
+
+        Measured on 26 requests: free text from the 135M model made up words ("Wedding
+        Pornographer's Portfolio", "a password-cracking tool"), so it writes nothing free.
+        """
+        limit = int(slot.max or 40)
+        stated = title_from_request(request, limit)
         messages = [
             ChatMessage("system", SLOT_PROMPT),
-            ChatMessage("user", f"{ask}\nLike:\n{example}"),
+            ChatMessage("user", f"App: {request.strip()}\n{TITLE_ASK}"),
         ]
-        part = '[A-Za-z0-9"\'(] [^|\\n<>{}]*'
-        item = " ".join([part] + ['" | " ' + part] * (parts - 1))
-        grammar = f'root ::= {" ".join(["line"] * count)}\nline ::= {item} "\\n"\n'
-        text = await self.generate(messages, grammar, count * (limit // 3 + 6), lines=True)
-        items = []
-        for line in text.splitlines():
-            line = " ".join(line.split())
-            if line and len(line) <= limit and line.count(" | ") == parts - 1:
-                items.append(line)
-        if len(items) < slot.min_items:
-            return None
-        try:
-            return list(coerce(slot, items))
-        except SlotError:
-            return None
-
-    async def _write_text(self, slot: Slot, request: str, manifest: KitManifest) -> str | None:
-        """One slot's text by the model, cut to its budget; the request's own words if the
-        model's line is unusable (empty, or about something else entirely)."""
-        limit = int(slot.max or 40)
-        ask = (
-            f"App: {request.strip()}\nWrite the {slot.about or slot.name} "
-            f"(at most {limit} characters)."
-        )
-        messages = [ChatMessage("system", SLOT_PROMPT), ChatMessage("user", ask)]
-        # ~3 characters a token for English; a little over, since the app cuts anyway.
-        line = await self.generate(messages, LINE_GRAMMAR, limit // 3 + 6)
-        text = fit_to_budget(line.strip().strip('"'), limit)
-        if slot.name == "title":
-            stated = title_from_request(request, limit)
-            if not text or not _shares_words(text, request, manifest):
-                text = stated
+        line = await self.generate(messages, title_grammar(request, manifest), 12)
+        text = fit_to_budget(clean_title(line), limit)
+        if not text or _repeats(text) or (stated and not set(words(stated)) <= set(words(text))):
+            text = stated
         if text is None:
             return None
         try:
@@ -241,9 +277,45 @@ class KitFlow:
             return None
 
 
-def _content_slot(manifest: KitManifest) -> Slot | None:
-    """The list that holds what the app is about (questions, cards, items), if any."""
-    return next((s for s in manifest.slots if s.kind == "list" and s.name in CONTENT_LISTS), None)
+def title_grammar(request: str, manifest: KitManifest) -> str:
+    """Up to five of the user's own words (or the kit's name), joined by small words only
+    between them: a 135M model then cannot put a word in the title that nobody asked for,
+    nor start or end it on "with" or "a". A word-level bound is a handful of grammar
+    states; a character-level one (`{0,400}`) slowed sampling several-fold."""
+    found = set(_TITLE_WORD.findall(f"{request} {manifest.title}"))
+    content = {w for w in found if w.lower() not in _JOINERS | _NOT_TITLE}
+    content |= {w[:1].upper() + w[1:] for w in content}
+    joiners = " | ".join(_literal(w) for w in sorted(_JOINERS))
+    words_ = " | ".join(_literal(w) for w in sorted(content)) or '"App"'
+    return f'root ::= c (" " (j " "){{0,2}} c){{0,4}} "\\n"\nc ::= {words_}\nj ::= {joiners}\n'
+
+
+def _literal(word: str) -> str:
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def clean_title(line: str) -> str:
+    """'A Solar System Quiz App' -> 'Solar System Quiz'."""
+    text = " ".join(line.split()).strip(" \"'")
+    text = _TITLE_TAIL.sub("", _ARTICLE.sub("", _LABEL.sub("", text))).strip(" -–—:;,")
+    return text[:1].upper() + text[1:]
+
+
+def _renamed(
+    manifest: KitManifest, defaults: Mapping[str, object], values: Mapping[str, object]
+) -> dict[str, object]:
+    """Other texts that carry the kit's own name ("© Sunrise Studio") take the new title."""
+    old, new = defaults.get("title"), values.get("title")
+    if not isinstance(old, str) or not isinstance(new, str) or old == new:
+        return {}
+    renamed: dict[str, object] = {}
+    for slot in manifest.slots:
+        current = defaults.get(slot.name)
+        if slot.kind != "text" or slot.name in values or not isinstance(current, str):
+            continue
+        if old in current and len(current.replace(old, new)) <= int(slot.max or 0):
+            renamed[slot.name] = current.replace(old, new)
+    return renamed
 
 
 def topic_words(request: str, manifest: KitManifest, choice: KitChoice) -> set[str]:

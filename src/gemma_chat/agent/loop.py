@@ -241,9 +241,7 @@ class BuildAgent:
             calls.append((name, params))
             return await self._app_action(name, params, publish, outcome, results)
 
-        async def generate(
-            messages: list[ChatMessage], grammar: str, max_tokens: int, lines: bool = False
-        ) -> str:
+        async def generate(messages: list[ChatMessage], grammar: str, max_tokens: int) -> str:
             if cancel.cancelled:
                 return ""
             options = dataclasses.replace(
@@ -258,8 +256,7 @@ class BuildAgent:
                     finish = delta
             self._add_usage(outcome.usage, finish.usage, first=outcome.usage.ttft_ms is None)
             await publish("stats", outcome.usage.as_dict())
-            joined = "".join(text)
-            return joined if lines else joined.split("\n", 1)[0]
+            return "".join(text).split("\n", 1)[0]
 
         flow = KitFlow(self.workspace, run_action, generate, say)
         if self.workspace.list():
@@ -446,8 +443,15 @@ def _closing(done: KitTurn) -> str:
     if done.kit_title is None:
         return ""
     if not done.changed:
-        return f"\nYour {done.kit_title.lower()} is ready and works as it is."
-    return (
-        f"\nYour {done.kit_title.lower()} is ready: it works, with your words on it. Ask for "
-        "changes such as “make the background dark blue” or “call it …”."
-    )
+        text = f"\nYour {done.kit_title.lower()} is ready and works as it is."
+    else:
+        text = (
+            f"\nYour {done.kit_title.lower()} is ready: it works, with your words on it. Ask "
+            "for changes such as “make the background dark blue” or “call it …”."
+        )
+    if done.examples:
+        text += (
+            f" The {done.examples} are the kit's examples: list your own (“set the "
+            f"{done.examples} to …”), or use a larger model to write them for you."
+        )
+    return text
