@@ -94,18 +94,23 @@ async def test_the_actions_grammar_makes_every_action_well_formed(tmp_path: Path
         runtime,
         Workspace(tmp_path / "ws"),
         "c_test",
-        options=GenerationOptions(max_tokens=400, temperature=0),
+        options=GenerationOptions(max_tokens=300, temperature=0),
         grammar="actions",
-        max_rounds=2,
+        max_rounds=3,
     )
+    starts: list[dict] = []
     ends: list[dict] = []
 
     async def collect(name: str, data: dict) -> None:
+        if name == "action.start":
+            starts.append(data)
         if name == "action.end":
             ends.append(data)
 
     await agent.run([ChatMessage("user", "a page with a title")], CancelToken(), collect)
-    assert ends, "the first round must act"
+    assert starts, "the first round must act"
+    assert {e["id"] for e in ends} >= {s["id"] for s in starts}, "every chip must settle"
     for end in ends:
-        # A failed tool is fine (a 135M model picks odd paths); a malformed action is not.
-        assert "not finished" not in end["result"], end
+        # A failed tool is fine (a 135M model picks odd paths), and so is a file the round
+        # limit cut off; a malformed action is not.
+        assert "not finished" not in end["result"] or "round limit" in end["result"], end

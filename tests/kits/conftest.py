@@ -71,16 +71,18 @@ def open_page(browser: Any, folder: Path, main: str = "index.html", **context: A
     page.on("pageerror", lambda exc: kit_page.errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
-        lambda msg: kit_page.errors.append(f"console.{msg.type}: {msg.text}")
-        if msg.type == "error"
-        else None,
+        lambda msg: (
+            kit_page.errors.append(f"console.{msg.type}: {msg.text}")
+            if msg.type == "error"
+            else None
+        ),
     )
     page.on("requestfailed", lambda req: kit_page.errors.append(f"requestfailed: {req.url}"))
     page.on(
         "response",
-        lambda res: kit_page.errors.append(f"HTTP {res.status}: {res.url}")
-        if res.status >= 400
-        else None,
+        lambda res: (
+            kit_page.errors.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
+        ),
     )
     page.goto(f"{url}/{main}")
     page.wait_for_load_state("load")

@@ -46,9 +46,8 @@ SLOT_PROMPT = (
 TITLE_ASK = "Write a short title for this app (at most 6 words)."
 _TITLE_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&-]*")
 _JOINERS = frozenset(
-    ("a", "and", "for", "of", "the", "my", "&", "to", "with", "in", "on", "between", "from")
-    + ("about", "at", "by", "into", "your", "our")
-)
+    ("a", "and", "for", "of", "the", "my", "&", "to", "with", "in", "on", "between")
+) | frozenset(("from", "about", "at", "by", "into", "your", "our"))
 # Words of a request that never belong in its title ("Make me a…", "I need…").
 _NOT_TITLE = frozenset(
     (

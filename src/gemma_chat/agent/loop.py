@@ -117,10 +117,18 @@ class BuildAgent:
         self._decoded, self._decode_s = 0, 0.0  # decode totals of the running turn
 
     async def run(
-        self, history: list[ChatMessage], cancel: CancelToken, publish: Publish
+        self,
+        history: list[ChatMessage],
+        cancel: CancelToken,
+        publish: Publish,
+        request: str | None = None,
     ) -> BuildOutcome:
+        """`request`: the user's own words this turn (the last user message of `history`
+        may also carry the previous turn's tool results, merged into it)."""
         outcome = BuildOutcome()
-        self._request = next((m.content for m in reversed(history) if m.role == "user"), "")
+        if request is None:
+            request = next((m.content for m in reversed(history) if m.role == "user"), "")
+        self._request = request
         self._decoded, self._decode_s = 0, 0.0
         if self.grammar == "guided":
             return await self._guided(cancel, publish, outcome)
@@ -158,6 +166,12 @@ class BuildAgent:
             if cut is None and not results:
                 outcome.reason = "length" if finish.reason == "length" else "stop"
                 return outcome
+        if cut is not None:  # the last round ended inside a file: its chip must not spin on
+            why = f"The write_file for {cut.path} was cut off by the round limit; it was not run."
+            summary = {"id": FIRST_ACTION_ID, "name": "write_file", "ok": False, "result": why}
+            summary |= {"path": cut.path, "label": None}
+            outcome.actions.append(summary)
+            await publish("action.end", {**summary, "changed": []})
         outcome.reason = "max_rounds"
         return outcome
 

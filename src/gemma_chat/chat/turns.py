@@ -290,7 +290,9 @@ class TurnManager:
             record_version=record_version,
         )
         try:
-            outcome = await agent.run(messages, turn.cancel, publish)
+            outcome = await agent.run(
+                messages, turn.cancel, publish, request=turn.user_message.content
+            )
             progress.usage, progress.reason = outcome.usage, outcome.reason
             progress.transcript, progress.actions = outcome.transcript, outcome.actions
         finally:
