@@ -46,6 +46,7 @@ class _Progress:
         self.error: str | None = None
         self.reason = "stop"
         self._shown = 0.0
+        self._mid_line = False  # streamed text left the cursor inside a line
 
     def _refresh(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -60,6 +61,7 @@ class _Progress:
         if name == "text":
             self.status.stop()
             self.console.print(data["text"], end="", highlight=False, markup=False)
+            self._mid_line = not data["text"].endswith("\n")
             self.status.start()
         elif name == "action.start":
             self.actions[data["id"]] = {"name": data["name"]}
@@ -105,7 +107,9 @@ class _Progress:
     def _line(self, line: str | Text) -> None:
         """A line of its own (model text may have left the cursor mid-line)."""
         self.status.stop()
-        self.console.print()
+        if self._mid_line:
+            self.console.print()
+            self._mid_line = False
         self.console.print(line, highlight=False)
         self.status.start()
 
@@ -160,7 +164,10 @@ async def _build(prompt: str, out: Path, settings: Settings, console: Console) -
         await turns.shutdown()
         await turns.runtimes.close()
         db.close()
-    return _report(progress, out, time.monotonic() - started, console, err)
+    code = _report(progress, out, time.monotonic() - started, console, err)
+    if settings.model == "embedded":
+        _point_to_a_larger_model(console)
+    return code
 
 
 def _conversation_for(store: Store, projects: Projects, out: Path, prompt: str, model: str) -> str:
@@ -196,6 +203,27 @@ def _report(progress: _Progress, out: Path, seconds: float, console: Console, er
         err.print(f"[yellow]stopped: {progress.reason}[/]")
     files = [p for p in out.rglob("*") if p.is_file() and ".git" not in p.relative_to(out).parts]
     return 0 if files else 1
+
+
+def _point_to_a_larger_model(console: Console) -> None:
+    """The built-in model only fills starter kits; say which model would build anything
+    here (the same pick as `gemma-chat doctor` and the web app's canvas)."""
+    from gemma_chat.models.hardware import detect
+    from gemma_chat.models.recommend import recommend
+
+    try:
+        best = recommend(detect())
+    except Exception:  # a hint must never fail a build
+        return
+    if best is None:
+        return
+    size = f"{best.size_bytes / 1e9:.1f} GB"
+    console.print(
+        f"[dim]The built-in model only fills starter kits. {best.name} ({size}, about "
+        f"{best.tokens_per_s:.0f} tokens/s here) builds any app: gemma-chat models pull "
+        f"{best.spec} --quant {best.quant}, then add --model {best.spec}.[/]",
+        highlight=False,
+    )
 
 
 def run_build(prompt: str, out: Path, settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 Even a 135M model then produces parseable action blocks: the grammar fixes the tags and
 leaves the model free only where it has something to say (prose, paths, file content).
+(The built-in model builds from starter kits instead; see agent/kit_flow.py.)
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ def _class_char(char: str) -> str:
     return {"\\": "\\\\", "]": "\\]", "^": "\\^", "-": "\\-", "\n": "\\n"}.get(char, char)
 
 
-def text_without(*terminators: str, most: int | None = None) -> str:
+def text_without(*terminators: str) -> str:
     """A GBNF expression for text in which none of `terminators` occurs.
 
     Built from the terminators' prefixes: after each proper prefix, any character may
     follow except one that extends it, and except a terminator's first character (which
-    could start a terminator overlapping this one). `most` bounds the number of pieces,
-    so a looping small model is forced on to whatever follows.
+    could start a terminator overlapping this one). Unbounded on purpose: a bounded
+    repetition (`{0,400}`) costs a grammar state per character and slowed sampling
+    several-fold; the app bounds lengths instead (max_tokens, slot limits).
     """
     prefixes = sorted({t[:i] for t in terminators for i in range(len(t))}, key=len)
     firsts = {t[0] for t in terminators}
@@ -33,8 +35,7 @@ def text_without(*terminators: str, most: int | None = None) -> str:
         extend = {t[len(prefix)] for t in terminators if t.startswith(prefix) and t != prefix}
         negated = "[^" + "".join(_class_char(c) for c in sorted(extend | firsts)) + "]"
         alternatives.append(f"{_literal(prefix)} {negated}" if prefix else negated)
-    repeat = "*" if most is None else f"{{0,{most}}}"
-    return f"({' | '.join(alternatives)}){repeat}"
+    return f"({' | '.join(alternatives)})*"
 
 
 def _action(tool: str) -> str:
