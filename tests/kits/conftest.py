@@ -38,8 +38,10 @@ class KitPage:
         assert not self.errors, self.errors
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module: Playwright's sync API keeps an event loop running
+    while it is open, which would stop later asyncio tests from starting theirs."""
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium")
     with sync_api.sync_playwright() as playwright:
