@@ -27,6 +27,9 @@ CASES = [
     ("pick a random name from Alice, Bob and Carol", "random-picker"),
     ("a random quote generator with motivational quotes", "random-picker"),
     ("a landing page for my bakery", "landing"),
+    ("a mood tracker", "habit-tracker"),
+    ("a countdown timer for 10 minutes", "timer"),
+    ("a unit converter for cooking", "converter"),
 ]
 
 
@@ -37,8 +40,13 @@ def test_requests_start_from_the_kit_they_describe(request_text: str, kit: str) 
     assert kit not in choice.alternatives()
 
 
-def test_nothing_matches_an_unrelated_request() -> None:
-    assert rank("the history of the roman empire").kit is None
+@pytest.mark.parametrize(
+    "request_text",
+    ["the history of the roman empire", "a snake game", "a tic tac toe game", "a weather app"],
+)
+def test_a_word_many_kits_share_is_no_match(request_text: str) -> None:
+    """'game' alone does not make a snake game a guessing game: the general page it is."""
+    assert rank(request_text).kit is None
 
 
 def test_words_fold_spellings_and_endings() -> None:

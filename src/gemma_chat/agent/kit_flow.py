@@ -103,8 +103,10 @@ _CUT = re.compile(
     r"\s+(?:with|that|which|where|for|to|so|using|who|and|in|on|from|showing|where)\s+|[,.;:!?(]",
     re.IGNORECASE,
 )
-_SUBJECT = re.compile(r"\b(?:for|about|of|on)\s+(.+)", re.IGNORECASE)
-_GENERIC_TITLE = frozenset(("landing", "land", "home", "homepage", "page", "site", "website"))
+_SUBJECT = re.compile(r"\b(?:for|about|of|on|to)\s+(.+)", re.IGNORECASE)
+_GENERIC_TITLE = frozenset(
+    ("landing", "land", "home", "homepage", "page", "site", "website", "app", "tool")
+)
 _TRAILING = re.compile(r"\s+(?:app|page|website|site|web app|webpage|tool)\s*$", re.IGNORECASE)
 
 

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from gemma_chat.kits.library import KitManifest, default_library
 
 FALLBACK_KIT = "landing"  # a general page that carries the user's words, when nothing fits
-MIN_SCORE = 2.0  # a title or keyword word that a few kits share; below, nothing matched
+# One title or keyword word that only this kit has (3 points). A word several kits share
+# ("game", "list", "tracker") scores less, and alone it is no match: "a snake game" is not
+# a guessing game, so it starts from the general page instead.
+MIN_SCORE = 3.0
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     """
