@@ -71,6 +71,7 @@ REQUESTS = [
     "a page about the history of the Roman empire",  # nor this
     "a portfolio for a wedding photographer",
     "a green counter for push-ups",
+    "a page that flips a coin when I press a button",
 ]
 _WORD = re.compile(r"[a-z]+")
 _GENERIC = frozenset(

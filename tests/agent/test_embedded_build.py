@@ -63,6 +63,28 @@ def test_a_new_user_asks_for_a_stopwatch_and_gets_one_that_works(tmp_path: Path)
         browser.close()
 
 
+def test_a_coin_flip_request_gets_a_coin_that_flips(tmp_path: Path) -> None:
+    out = tmp_path / "coin"
+    result = _build("a page that flips a coin when I press a button", out, tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ Started from: Random Picker" in result.stdout
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        kit = open_page(browser, out, reduced_motion="reduce")
+        page = kit.page
+        assert "coin" in page.title().lower()
+        sides = set()
+        for _ in range(12):
+            page.get_by_role("button", name="Flip the coin").click()
+            sides.add(page.locator("#result").inner_text())
+        assert sides <= {"Heads", "Tails"} and sides, sides
+        kit.assert_clean()
+        kit.close()  # type: ignore[attr-defined]
+        browser.close()
+
+
 def test_later_requests_change_slots_or_say_plainly_what_is_beyond_the_model(
     tmp_path: Path,
 ) -> None:

@@ -99,3 +99,22 @@ def test_random_picker_slots_reach_the_page(open_kit) -> None:
     page.get_by_role("button", name="Put names back").click()
     assert page.locator("#count").inner_text() == "2 items"
     kit.assert_clean()
+
+
+def test_a_coin_is_a_fair_toss_the_same_side_may_come_twice(open_kit) -> None:
+    """Two items (a coin, yes or no) are not steered away from the last pick."""
+    kit = open_kit(
+        "random-picker",
+        {"title": "Coin flip", "items": ["Heads", "Tails"], "pick_label": "Flip the coin"},
+        reduced_motion="reduce",
+    )
+    page = kit.page
+    # Every random draw lands on the first item.
+    page.add_init_script("crypto.getRandomValues = (a) => { a.fill(0); return a; };")
+    page.reload()
+    flip = page.get_by_role("button", name="Flip the coin")
+    flip.click()
+    assert page.locator("#result").inner_text() == "Heads"
+    flip.click()
+    assert page.locator("#result").inner_text() == "Heads"
+    kit.assert_clean()

@@ -124,6 +124,16 @@ def _copy_library(tmp_path: Path) -> Path:
             ),
             "slot 'step' is not in its files",
         ),
+        (
+            lambda d: (d / "kit.json").write_text(
+                (d / "kit.json")
+                .read_text()
+                .replace(
+                    '"slots": [', '"presets": [{"when": ["x"], "values": {"step": 0}}], "slots": ['
+                )
+            ),
+            "a preset: step must be",
+        ),
     ],
 )
 def test_a_damaged_kit_is_a_clear_error_and_the_project_stays_empty(

@@ -30,6 +30,8 @@ CASES = [
     ("a mood tracker", "habit-tracker"),
     ("a countdown timer for 10 minutes", "timer"),
     ("a unit converter for cooking", "converter"),
+    ("a page that flips a coin when I press a button", "random-picker"),
+    ("heads or tails", "random-picker"),
 ]
 
 

@@ -39,6 +39,15 @@ def test_values_the_request_states(kit: str, request_text: str, expected: dict) 
         assert found == {}
 
 
+def test_a_kit_preset_follows_the_request_s_words_and_what_is_stated_wins() -> None:
+    coin = read_request("a page that flips a coin when I press a button", manifest("random-picker"))
+    assert coin.values["items"] == ["Heads", "Tails"]
+    assert coin.values["title"] == "Coin flip"
+    named = read_request("flip a coin called Lucky", manifest("random-picker"))
+    assert named.values["title"] == "Lucky" and named.values["items"] == ["Heads", "Tails"]
+    assert "items" not in read_request("pick a dinner", manifest("random-picker")).values
+
+
 def test_a_stated_value_over_its_limit_is_left_out_and_said() -> None:
     found = read_request("call it " + "Very " * 12 + "Long", manifest("counter"))
     assert "title" not in found.values

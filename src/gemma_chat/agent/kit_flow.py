@@ -100,10 +100,11 @@ _LEAD = re.compile(
     re.IGNORECASE,
 )
 _CUT = re.compile(
-    r"\s+(?:with|that|which|where|for|to|so|using|who|and|in|on|from|showing|where)\s+|[,.;:!?(]",
+    r"\s+(?:with|that|which|where|for|to|so|using|who|and|in|on|from|showing|when|if)\s+"
+    r"|[,.;:!?(]",
     re.IGNORECASE,
 )
-_SUBJECT = re.compile(r"\b(?:for|about|of|on|to)\s+(.+)", re.IGNORECASE)
+_SUBJECT = re.compile(r"\b(?:for|about|of|on|to|that|which)\s+(.+)", re.IGNORECASE)
 _GENERIC_TITLE = frozenset(
     ("landing", "land", "home", "homepage", "page", "site", "website", "app", "tool")
 )

@@ -20,10 +20,12 @@ project.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
+from types import MappingProxyType
 from typing import Any, Literal
 
 SlotKind = Literal["text", "number", "list", "color"]
@@ -80,6 +82,15 @@ def _num(value: float | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Preset:
+    """Slot values a request's words call for: 'flip a coin' makes the random picker a
+    coin (Heads, Tails). Values the request states itself still win."""
+
+    when: tuple[str, ...]  # any of these words in the request
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class KitManifest:
     name: str
     title: str
@@ -88,6 +99,7 @@ class KitManifest:
     main: str
     files: tuple[str, ...]
     slots: tuple[Slot, ...]
+    presets: tuple[Preset, ...] = ()
 
     def slot(self, name: str) -> Slot | None:
         wanted = name.strip().lower().replace("-", "_").replace(" ", "_")
@@ -110,7 +122,7 @@ class Kit:
     """A validated kit with its files' text (theme.css included)."""
 
     manifest: KitManifest
-    files: dict[str, str] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)  # read-only: kits are cached
 
     @property
     def name(self) -> str:
@@ -161,6 +173,12 @@ def parse_manifest(folder: str, text: str) -> KitManifest:
     if not isinstance(files, list) or raw["main"] not in files:
         raise KitError(f"Kit {folder!r} is damaged: 'files' must list the main page.")
     slots = tuple(_parse_slot(folder, s) for s in raw.get("slots", []))
+    presets = []
+    for preset in raw.get("presets", []):
+        when, values = preset.get("when"), preset.get("values")
+        if not isinstance(when, list) or not when or not isinstance(values, dict):
+            raise KitError(f"Kit {folder!r} is damaged: a preset needs 'when' and 'values'.")
+        presets.append(Preset(tuple(str(w).lower() for w in when), values))
     if not any(s.name == "title" and s.kind == "text" for s in slots):
         raise KitError(f"Kit {folder!r} is damaged: it has no 'title' text slot.")
     return KitManifest(
@@ -171,6 +189,7 @@ def parse_manifest(folder: str, text: str) -> KitManifest:
         main=raw["main"],
         files=tuple(str(f) for f in files),
         slots=slots,
+        presets=tuple(presets),
     )
 
 
@@ -179,13 +198,20 @@ class KitLibrary:
 
     def __init__(self, root: Traversable | None = None) -> None:
         self.root = root if root is not None else _root()
+        # Kits are read once: the matcher ranks every manifest on each request, and a
+        # build loads its kit for start_from and again for its defaults.
+        self._manifests: dict[str, KitManifest] = {}
+        self._kits: dict[str, Kit] = {}
+        self._names: list[str] | None = None
 
     def names(self) -> list[str]:
-        return sorted(
-            entry.name
-            for entry in self.root.iterdir()
-            if entry.is_dir() and not entry.name.startswith(("_", "."))
-        )
+        if self._names is None:
+            self._names = sorted(
+                entry.name
+                for entry in self.root.iterdir()
+                if entry.is_dir() and not entry.name.startswith(("_", "."))
+            )
+        return list(self._names)
 
     def manifests(self) -> list[KitManifest]:
         """Every kit whose manifest reads; a damaged one is left out (and fails on load)."""
@@ -200,11 +226,14 @@ class KitLibrary:
     def manifest(self, name: str) -> KitManifest:
         folder = self._folder(name)
         name = folder.name
+        if name in self._manifests:
+            return self._manifests[name]
         try:
             text = (folder / "kit.json").read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise KitError(f"Kit {name!r} is damaged: kit.json cannot be read.") from exc
-        return parse_manifest(name, text)
+        self._manifests[name] = parse_manifest(name, text)
+        return self._manifests[name]
 
     def load(self, name: str) -> Kit:
         """The kit with its files, checked: every slot found in them, every file present."""
@@ -213,6 +242,8 @@ class KitLibrary:
         manifest = self.manifest(name)
         folder = self._folder(name)
         name = folder.name
+        if name in self._kits:
+            return self._kits[name]
         files: dict[str, str] = {}
         for path in manifest.files:
             try:
@@ -223,8 +254,9 @@ class KitLibrary:
             files[THEME_FILE] = (self.root / "_theme" / THEME_FILE).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise KitError("The kits' shared theme.css is missing.") from exc
-        kit = Kit(manifest, files)
+        kit = Kit(manifest, MappingProxyType(files))
         check_kit(kit)
+        self._kits[name] = kit
         return kit
 
     def _folder(self, name: str) -> Traversable:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from gemma_chat.kits.colors import NAMED, ColorError, parse_color
 from gemma_chat.kits.library import KitManifest, Slot
-from gemma_chat.kits.match import stem
+from gemma_chat.kits.match import stem, words
 from gemma_chat.kits.slots import SlotError, coerce
 
 _SHADE_WORDS = ("dark", "light", "deep", "pale", "bright")
@@ -173,6 +173,16 @@ def additions(request: str, manifest: KitManifest, current: dict[str, object]) -
     return found
 
 
+def presets(request: str, manifest: KitManifest) -> dict[str, object]:
+    """The kit's presets the request's words call for ("flip a coin": Heads and Tails)."""
+    asked = set(words(request))
+    found: dict[str, object] = {}
+    for preset in manifest.presets:
+        if asked & set(words(" ".join(preset.when))):
+            found |= preset.values
+    return found
+
+
 def read_request(
     request: str, manifest: KitManifest, current: dict[str, object] | None = None
 ) -> Found:
@@ -181,16 +191,16 @@ def read_request(
     `current` (the project's values, on later turns) lets "add X to the list" extend a list.
     """
     found = Found()
-    candidates: dict[str, object] = {}
-    candidates |= settings(request, manifest)
+    stated: dict[str, object] = settings(request, manifest)
     if current is not None:
-        candidates |= additions(request, manifest, current)
+        stated |= additions(request, manifest, current)
     stated_title = title(request)
-    if stated_title and "title" not in candidates:
-        candidates["title"] = stated_title
-    candidates |= colours(request, manifest)
-    candidates |= numbers(request, manifest)
-    candidates |= items(request, manifest)
+    if stated_title and "title" not in stated:
+        stated["title"] = stated_title
+    stated |= colours(request, manifest)
+    stated |= numbers(request, manifest)
+    stated |= items(request, manifest)
+    candidates = presets(request, manifest) | stated  # what the user wrote wins
     for name, value in candidates.items():
         slot = manifest.slot(name)
         if slot is None:

@@ -266,3 +266,8 @@ def check_kit(kit: Kit) -> None:
                 coerce(slot, values[slot.name])
             except SlotError as exc:
                 raise KitError(f"Kit {name!r} is damaged: its default {exc}") from None
+    for preset in manifest.presets:
+        try:
+            apply_values(manifest, files, preset.values)
+        except SlotError as exc:
+            raise KitError(f"Kit {name!r} is damaged: a preset: {exc}") from None

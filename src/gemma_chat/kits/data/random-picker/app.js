@@ -174,8 +174,9 @@
       el.announce.textContent = "The list is empty. Add some items first.";
       return;
     }
-    // Avoid the same pick twice in a row when there is anything else to pick.
-    let choices = list.filter((item) => item !== lastPick);
+    // Avoid the same pick twice in a row from a longer list; two items (a coin, yes or
+    // no) stay a fair toss, where the same side twice is as likely as a change.
+    let choices = list.length >= 3 ? list.filter((item) => item !== lastPick) : list;
     if (!choices.length) choices = list;
     const winner = choices[randomIndex(choices.length)];
 
