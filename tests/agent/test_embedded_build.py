@@ -59,7 +59,7 @@ def test_a_new_user_asks_for_a_stopwatch_and_gets_one_that_works(tmp_path: Path)
         page.get_by_role("button", name="Reset").first.click()
         assert shown.inner_text() == before
         kit.assert_clean()
-        kit.close()  # type: ignore[attr-defined]
+        kit.close()
         browser.close()
 
 
@@ -81,7 +81,7 @@ def test_a_coin_flip_request_gets_a_coin_that_flips(tmp_path: Path) -> None:
             sides.add(page.locator("#result").inner_text())
         assert sides <= {"Heads", "Tails"} and sides, sides
         kit.assert_clean()
-        kit.close()  # type: ignore[attr-defined]
+        kit.close()
         browser.close()
 
 

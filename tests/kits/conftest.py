@@ -33,9 +33,15 @@ class KitPage:
     page: Any  # playwright.sync_api.Page
     folder: Path
     errors: list[str] = field(default_factory=list)
+    context: Any = None  # its browser context
+    stop_server: Callable[[], None] = lambda: None
 
     def assert_clean(self) -> None:
         assert not self.errors, self.errors
+
+    def close(self) -> None:
+        self.context.close()
+        self.stop_server()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +75,7 @@ def open_page(browser: Any, folder: Path, main: str = "index.html", **context: A
     url, stop = serve_folder(folder)
     ctx = browser.new_context(**context)
     page = ctx.new_page()
-    kit_page = KitPage(page, folder)
+    kit_page = KitPage(page, folder, context=ctx, stop_server=stop)
     page.on("pageerror", lambda exc: kit_page.errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
@@ -88,8 +94,6 @@ def open_page(browser: Any, folder: Path, main: str = "index.html", **context: A
     )
     page.goto(f"{url}/{main}")
     page.wait_for_load_state("load")
-    page.once("close", lambda _page: stop())
-    kit_page.close = lambda: (ctx.close(), stop())  # type: ignore[attr-defined]
     return kit_page
 
 
@@ -111,4 +115,4 @@ def open_kit(browser: Any, tmp_path: Path) -> Iterator[Callable[..., KitPage]]:
 
     yield open_
     for kit_page in opened:
-        kit_page.close()  # type: ignore[attr-defined]
+        kit_page.close()
