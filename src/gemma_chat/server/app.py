@@ -21,6 +21,7 @@ from gemma_chat.server import (
     api_transcribe,
     api_workspace,
 )
+from gemma_chat.server.auth import new_token
 from gemma_chat.server.errors import install_error_handlers
 from gemma_chat.server.state import AppState
 
@@ -28,7 +29,14 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 
 
-def create_app(settings: Settings, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    on_shutdown: Callable[[], None] | None = None,
+    token: str | None = None,
+) -> FastAPI:
+    """`token` is this start's API secret (server/auth.py); None makes a fresh one."""
+    token = token or new_token()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = AppState.open(settings)
@@ -51,6 +59,7 @@ def create_app(settings: Settings, on_shutdown: Callable[[], None] | None = None
         description="Local-first AI workbench. See design.md for the contracts.",
         lifespan=lifespan,
     )
+    app.state.token = token
     install_error_handlers(app)
     if settings.host not in WILDCARD_HOSTS:
         # Guards against DNS rebinding: a web page whose domain resolves to 127.0.0.1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import logging
@@ -12,13 +13,15 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import httpx
 import uvicorn
 
 from gemma_chat import __version__
 from gemma_chat.config import Settings
 from gemma_chat.server.app import create_app
+from gemma_chat.server.auth import new_token, open_url
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,21 @@ class RunningServer:
     settings: Settings
     server: uvicorn.Server
     thread: threading.Thread
+    token: str = field(repr=False, default="")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a script sends to use the API."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def open_url(self) -> str:
+        """The link a browser opens to get in (the one `gemma-chat` opens itself)."""
+        return open_url(self.url, self.token)
+
+    def client(self, timeout: float = 30) -> httpx.Client:
+        """An HTTP client for this server that carries the token."""
+        return httpx.Client(base_url=self.url, headers=self.headers, timeout=timeout)
 
     def stop(self, timeout: float = 30) -> None:
         self.server.should_exit = True
@@ -64,8 +82,9 @@ class ServerRun:
         self.sock = bind_socket(settings.host, settings.port)
         port = self.sock.getsockname()[1]
         self.url = url_for(settings.host, port)
+        self.token = new_token()
         config = uvicorn.Config(
-            create_app(settings, on_shutdown=self.remove_server_file),
+            create_app(settings, on_shutdown=self.remove_server_file, token=self.token),
             log_level=log_level,
             access_log=False,
             timeout_graceful_shutdown=5,
@@ -77,12 +96,18 @@ class ServerRun:
         info = {
             "url": self.url,
             "pid": os.getpid(),
+            "token": self.token,
             "version": __version__,
             "model": self.settings.model,
             "started_at": time.time(),
         }
         tmp = self.settings.server_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, indent=2))
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        # Created 0600 from the first byte: the token in it is the key to the API.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(info, indent=2))
         tmp.replace(self.settings.server_file)
 
     def remove_server_file(self) -> None:
@@ -133,4 +158,4 @@ class ServerRun:
         if not ready.wait(timeout):
             self.server.should_exit = True
             raise TimeoutError(f"server did not start within {timeout}s")
-        return RunningServer(self.url, self.settings, self.server, thread)
+        return RunningServer(self.url, self.settings, self.server, thread, self.token)
