@@ -318,6 +318,14 @@ class PreviewServer:
         return f"http://{host}:{self.port}"
 
     @property
+    def frame_src(self) -> str:
+        """The CSP source expression that matches every project's preview origin
+        (`http://*.localhost:PORT`), for the app's `frame-src`; `'none'` before start."""
+        if self.port is None:
+            return "'none'"
+        return f"http://*.localhost:{self.port}"
+
+    @property
     def started(self) -> bool:
         return self._server is not None and self._server.started
 
