@@ -36,7 +36,7 @@ from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store.repository import Message, NotFound, Store
 from gemma_chat.workspace import WorkspaceError
 from gemma_chat.workspace.projects import Projects
-from gemma_chat.workspace.versions import FileDiff
+from gemma_chat.workspace.versions import FileDiff, VersionError
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 1.0  # partial answers hit the disk this often, so a crash loses little
@@ -268,13 +268,22 @@ class TurnManager:
         if self.projects is None:
             raise RuntimeFailure("Build mode is not available here (no workspace folder).")
         workspace, versions = self.projects.open(turn.conversation_id)
-        history = await asyncio.to_thread(versions.list)
-        if not history:
-            history = [await asyncio.to_thread(versions.record, "Empty project")]
-        before = history[-1].id
+        notes = _VersionNotes(publish)
+        before: str | None = None
+        try:
+            history = await asyncio.to_thread(versions.list)
+            if not history:
+                history = [await asyncio.to_thread(versions.record, "Empty project")]
+            before = history[-1].id
+        except VersionError as exc:
+            await notes.failed(exc)
 
         async def record_version(title: str) -> None:
-            version = await asyncio.to_thread(versions.record, title)
+            try:
+                version = await asyncio.to_thread(versions.record, title)
+            except VersionError as exc:
+                await notes.failed(exc)
+                return
             await publish("version", {"id": version.id, "index": version.index, "title": title})
 
         agent = BuildAgent(
@@ -300,14 +309,19 @@ class TurnManager:
                 self.live.end_turn(turn.conversation_id)  # a half-typed file shows its disk state
             # Every turn is a version, even a stopped or failed one: its files may have changed.
             title = turn.user_message.content.strip().splitlines()[0][:72]
-            version = await asyncio.to_thread(versions.record, title, turn.id)
-            progress.version = version.id
-            diff = await asyncio.to_thread(versions.diff, before, version.id)
-            progress.files = files_changed(diff)
-            await publish(
-                "version",
-                {"id": version.id, "index": version.index, "title": title, **progress.files},
-            )
+            try:
+                version = await asyncio.to_thread(versions.record, title, turn.id)
+                diff = await asyncio.to_thread(versions.diff, before, version.id)
+            except VersionError as exc:
+                await notes.failed(exc)
+            else:
+                progress.version = version.id
+                progress.files = files_changed(diff)
+                await notes.left_out(versions.left_out)
+                await publish(
+                    "version",
+                    {"id": version.id, "index": version.index, "title": title, **progress.files},
+                )
 
     async def _media_input(
         self, history: list[Message], runtime: Runtime, turn: Turn, publish: Publish
@@ -353,6 +367,36 @@ class TurnManager:
             version=progress.version,
             files=progress.files,
         )
+
+
+class _VersionNotes:
+    """Tells the user, once per turn, that versions could not be recorded: the files are
+    saved all the same, and the turn (and every later one) goes on."""
+
+    def __init__(self, publish: Publish) -> None:
+        self.publish = publish
+        self.told = False
+
+    async def failed(self, exc: VersionError) -> None:
+        log.warning("versions not recorded: %s", exc)
+        if not self.told:
+            self.told = True
+            await self.publish(
+                "notice",
+                {
+                    "message": "This turn's version could not be recorded, so it cannot be "
+                    f"restored later; the files are saved. ({exc})"
+                },
+            )
+
+    async def left_out(self, paths: dict[str, str]) -> None:
+        if paths and not self.told:
+            self.told = True
+            shown = ", ".join(sorted(paths)[:5]) + (" …" if len(paths) > 5 else "")
+            await self.publish(
+                "notice",
+                {"message": f"Not in this version (git refuses the names): {shown}"},
+            )
 
 
 def files_changed(diff: Sequence[FileDiff]) -> dict[str, list[str]]:

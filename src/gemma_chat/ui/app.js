@@ -594,6 +594,9 @@ function onTurnEvent(stream, name, data) {
     case 'context':
       view.setContextNotice(data);
       break;
+    case 'notice': // e.g. a version that could not be recorded; the turn goes on
+      if (data.message) toast.error(data.message, { timeout: 12000 });
+      break;
     case 'error':
       stream.started = true;
       view.setError(data.message || 'Something went wrong.');

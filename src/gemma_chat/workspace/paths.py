@@ -26,6 +26,14 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 TEMP_PREFIX = ".gcw-"
 TEMP_SUFFIX = ".tmp"
 _EXAMPLE = "use a path relative to the project root, like 'index.html' or 'css/style.css'"
+_GIT_RESERVED = "'.git' is reserved for the project's version history"
+# Code points HFS+ (macOS) skips when it compares names: there '.g\u200cit' opens '.git'.
+_HFS_IGNORED = frozenset(
+    "\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u206a\u206b\u206c\u206d\u206e\u206f\ufeff"
+)
+# The 8.3 short names Windows may give '.git' ('GIT~1'; 'GIT~2' when GIT~1 is taken).
+_SHORT_GIT = re.compile(r"^git~[0-9]+$", re.IGNORECASE)
 
 
 class WorkspaceError(Exception):
@@ -73,11 +81,36 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
+def git_refuses(name: str, symlink: bool = False) -> str | None:
+    """Why git would refuse `name` as a path component, or None.
+
+    git's own path check (with the NTFS and HFS protections it applies) turns these away,
+    and one such name on disk fails every `git add`; so they are refused here first.
+    Matching is a little broader than git's ('git~2', '.git' in any case) on purpose.
+    """
+    if name.casefold() == ".git":
+        return _GIT_RESERVED
+    visible = "".join(ch for ch in name if ch not in _HFS_IGNORED)
+    if visible != name and visible.casefold() == ".git":
+        return f"{name!r} is '.git' with invisible characters macOS ignores, which git refuses"
+    # NTFS drops trailing dots and spaces and reads 'name:stream' as 'name'.
+    ntfs = visible.split(":", 1)[0].rstrip(". ")
+    if ntfs.casefold() == ".git":
+        return f"{name!r} is '.git' as Windows reads it, which git refuses"
+    if _SHORT_GIT.match(ntfs):
+        return f"{name!r} is the Windows short name of '.git', which git refuses"
+    if symlink and ntfs.casefold() == ".gitmodules":
+        return "git refuses a symbolic link named '.gitmodules'"
+    return None
+
+
 def _check_component(user_path: str, part: str) -> None:
     if part == "..":
         raise _bad(user_path, f"'..' is not allowed; {_EXAMPLE}")
-    if part.casefold() == ".git":
-        raise _bad(user_path, "'.git' is reserved for the project's version history")
+    refused = git_refuses(part)
+    if refused:
+        hint = "" if refused == _GIT_RESERVED else "; pick another name"
+        raise _bad(user_path, refused + hint)
     bad_chars = sorted({ch for ch in part if ch in RESERVED_CHARS})
     if bad_chars:
         shown = " ".join(bad_chars)
@@ -107,5 +140,5 @@ def resolve_in(root: Path, user_path: str) -> Path:
     if not inner.parts:
         raise _bad(user_path, f"it names the project root, not a file; {_EXAMPLE}")
     if any(part.casefold() == ".git" for part in inner.parts):
-        raise _bad(user_path, "'.git' is reserved for the project's version history")
+        raise _bad(user_path, _GIT_RESERVED)
     return target

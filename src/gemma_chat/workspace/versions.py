@@ -23,6 +23,7 @@ from gemma_chat.workspace.paths import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
     WorkspaceError,
+    git_refuses,
     is_temp_name,
     normalize,
 )
@@ -97,6 +98,8 @@ class Versions:
         self.root = Path(workspace_root)
         self.timeout_s = timeout_s
         self._lock = _lock_for(self.root)
+        # Paths on disk that the last staging left out (git refuses their names), with why.
+        self.left_out: dict[str, str] = {}
 
     # -- git plumbing ----------------------------------------------------------------------------
 
@@ -195,11 +198,30 @@ class Versions:
             self._add_all(index_file=index)
             return self._git("write-tree", index_file=index).decode().strip()
 
+    def _refused_on_disk(self) -> dict[str, str]:
+        """Paths in the folder whose names git refuses ('git~1', 'sub/.GIT'...), put there by
+        another program: staging leaves them out, since one of them fails every `git add`."""
+        found: dict[str, str] = {}
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            rel_dir = Path(os.path.relpath(dirpath, self.root)).as_posix()
+            prefix = "" if rel_dir == "." else f"{rel_dir}/"
+            for name in [*dirnames, *filenames]:
+                if not prefix and name == ".git":
+                    continue  # the history itself
+                link = os.path.islink(os.path.join(dirpath, name))
+                why = git_refuses(name, symlink=link)
+                if why:
+                    found[prefix + name] = why
+            dirnames[:] = [d for d in dirnames if (prefix + d) not in found and d != ".git"]
+        return found
+
     def _add_all(self, index_file: str | None = None) -> None:
         """Stage the whole working tree; a file deleted mid-scan fails git add, so try again."""
         for attempt in range(3):
+            self.left_out = self._refused_on_disk()
+            skip = [f":(exclude,literal){path}" for path in sorted(self.left_out)]
             try:
-                self._git(*_ADD_ALL, index_file=index_file)
+                self._git(*_ADD_ALL, *skip, index_file=index_file)
                 return
             except VersionError:
                 if attempt == 2:
