@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gemma_chat.agent.tools import run_tool
-from gemma_chat.workspace import Versions, Workspace, WorkspacePathError
+from gemma_chat.workspace import Workspace, WorkspacePathError
 from gemma_chat.workspace.paths import git_refuses, normalize
 from tests import authed
 from tests.sse_client import send
@@ -127,7 +127,7 @@ def test_a_model_writing_git_1_no_longer_breaks_the_project(start_server, replay
     server = start_server(replay_file(SNEAKY + "=== turn ===\n" + PAGE))
     conv, root = _build(server)
     events = send(server.url, conv, "Add a config")
-    end = [d for n, d in events if n == "action.end"][0]
+    end = next(d for n, d in events if n == "action.end")
     assert not end["ok"] and "short name of '.git'" in end["result"]
     assert not (root / "git~1").exists()
     assert events[-1][1]["reason"] == "stop"
