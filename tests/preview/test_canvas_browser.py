@@ -180,7 +180,7 @@ def test_build_mode_canvas_end_to_end(app) -> None:  # type: ignore[no-untyped-d
     page.get_by_test_id("canvas-tab-preview").click()
     frame = page.get_by_test_id("preview-frame")
     expect(frame).to_have_attribute(
-        "sandbox", "allow-scripts allow-forms allow-modals allow-popups"
+        "sandbox", "allow-scripts allow-same-origin allow-forms allow-modals allow-popups"
     )
     page.get_by_test_id("preview-refresh").click()
     expect(frame_of(page).locator("h1")).to_have_text("0")
@@ -189,9 +189,10 @@ def test_build_mode_canvas_end_to_end(app) -> None:  # type: ignore[no-untyped-d
     expect(strip).to_be_visible()
     expect(strip).to_contain_text("startCounter is not defined")
     expect(strip).to_contain_text("app.js")
-    expect(page.get_by_test_id("preview-open")).to_have_attribute(
-        "href", re.compile(rf"^http://127\.0\.0\.1:\d+/p/{conv_id}/$")
-    )
+    # The project's own origin: an unguessable label, not the conversation id.
+    opened = re.compile(r"^http://[0-9a-f]{32}\.localhost:\d+/$")
+    expect(page.get_by_test_id("preview-open")).to_have_attribute("href", opened)
+    assert conv_id not in (page.get_by_test_id("preview-open").get_attribute("href") or "")
     expect(page.get_by_test_id("download-zip")).to_have_attribute(
         "href", f"/api/conversations/{conv_id}/export.zip"
     )

@@ -148,7 +148,8 @@ def test_html_css_and_js_update_live(
         "getComputedStyle(document.querySelector('.card')).paddingLeft === '21px'"
     )
     overlay = page.evaluate("document.querySelector('style[data-gemma]').textContent")
-    assert f"/p/{CONV}/img/bg.png" in overlay  # url() stays relative to the stylesheet
+    # url() stays relative to the stylesheet
+    assert f"{server.origin_for(CONV)}/img/bg.png" in overlay
     write(workspaces, "css/style.css", CSS_V2)
     server.file_done(CONV, "css/style.css")
     page.wait_for_function("!document.querySelector('style[data-gemma]')")
@@ -208,7 +209,8 @@ def test_a_new_page_appears_while_typed(
 
 HOST_PAGE = """<!doctype html>
 <html><body>
-<iframe id="preview" sandbox="allow-scripts allow-forms allow-modals allow-popups"
+<iframe id="preview"
+  sandbox="allow-scripts allow-same-origin allow-forms allow-modals allow-popups"
   src="{src}" style="width:600px;height:400px"></iframe>
 <script>
   window.received = [];
@@ -242,16 +244,24 @@ def test_errors_reach_the_app_and_the_sandbox_holds(
     write(workspaces, "index.html", ERROR_PAGE)
     write(workspaces, "app.js", "const x = 1;\nundefinedFunction(x);\n")
     write(workspaces, "data.json", json.dumps({"ok": "yes"}))
-    # The "app": a page of another origin (localhost vs 127.0.0.1) that frames the preview.
-    host = workspaces / "c_host"
-    host.mkdir()
-    (host / "index.html").write_text(HOST_PAGE.format(src=server.url_for(CONV)))
-    page.goto(f"http://localhost:{server.port}/p/c_host/")
+    # The "app": a page of another origin (another project's) that frames the preview, the
+    # way canvas.js does; and a stranger that frames it too.
+    for name in ("c_host", "c_stranger"):
+        (workspaces / name).mkdir()
+        (workspaces / name / "index.html").write_text(HOST_PAGE.format(src=server.url_for(CONV)))
+    server.trust_app(server.origin_for("c_host"))
+    stranger = page.context.new_page()
+    stranger.goto(server.url_for("c_stranger"))
+    page.goto(server.url_for("c_host"))
     page.wait_for_function(
         "window.received.filter(m => m.data.type === 'gemma-preview-error').length >= 3"
     )
     received = page.evaluate("window.received")
-    assert {m["origin"] for m in received} == {"null"}  # sandboxed: an opaque origin
+    # The frame keeps the project's own origin, and reports to the app's origin only.
+    assert {m["origin"] for m in received} == {server.origin_for(CONV)}
+    stranger.frames[1].wait_for_function("window.__gemmaPreview?.events?.readyState === 1")
+    assert stranger.evaluate("window.received") == []
+    stranger.close()
     kinds = [m["data"] for m in received]
     assert kinds[0] == {"type": "gemma-preview-load", "path": "index.html"}
     errors = [m for m in kinds if m["type"] == "gemma-preview-error"]
@@ -264,10 +274,11 @@ def test_errors_reach_the_app_and_the_sandbox_holds(
     assert "async nope" in rejection["message"]
 
     frame = page.frame_locator("#preview")
-    # The page can read its own files (same preview origin, CORS for the opaque origin)...
+    # The page can read its own files (its own origin: same-origin, no CORS needed)...
     sync_api.expect(frame.locator("body")).to_have_attribute("data-fetched", "yes")
     preview_frame = page.frames[1]
-    # ...but nothing else: not the app, not the parent's DOM, not storage.
+    # ...but nothing else: not the app, not the parent's DOM; storage is its own.
+    page.evaluate("localStorage.setItem('app-secret', 'x')")
     blocked = preview_frame.evaluate(
         """async (app) => {
           const out = {};
@@ -275,13 +286,17 @@ def test_errors_reach_the_app_and_the_sandbox_holds(
           catch (e) { out.fetch = 'blocked'; }
           try { window.parent.document.body; out.parent = 'allowed'; }
           catch (e) { out.parent = 'blocked'; }
-          try { localStorage.length; out.storage = 'allowed'; }
-          catch (e) { out.storage = 'blocked'; }
+          try {
+            localStorage.setItem('mine', '1');
+            out.storage = localStorage.getItem('app-secret') === null ? 'own' : 'shared';
+          } catch (e) { out.storage = 'blocked'; }  // a third-party frame, by the browser's rules
           return out;
         }""",
-        f"http://localhost:{server.port}/p/c_host/",
+        server.url_for("c_host"),
     )
-    assert blocked == {"fetch": "blocked", "parent": "blocked", "storage": "blocked"}
+    assert blocked.pop("storage") in ("own", "blocked")  # never the app's
+    assert blocked == {"fetch": "blocked", "parent": "blocked"}
+    assert page.evaluate("localStorage.getItem('mine')") is None
 
     # Live updates work inside the sandboxed frame too.
     wait_connected(preview_frame)

@@ -14,7 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from gemma_chat.workspace.preview import CLIENT_URL, PreviewServer, content_type, inject_client
+from gemma_chat.workspace.preview import (
+    CLIENT_URL,
+    LABEL_CHARS,
+    PreviewServer,
+    content_type,
+    inject_client,
+)
 from tests.preview.conftest import CONV
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -30,15 +36,27 @@ def write(workspaces: Path, rel: str, data: str | bytes, conv: str = CONV) -> Pa
     return target
 
 
-async def get(server: PreviewServer, path: str, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+def host_of(server: PreviewServer, conv: str = CONV) -> str:
+    """The Host header a browser sends for the project's origin (`<label>.localhost:PORT`).
+    Python's resolver may not know *.localhost, so clients connect to 127.0.0.1 with it."""
+    return server.origin_for(conv).removeprefix("http://")
+
+
+def client_for(server: PreviewServer, conv: str = CONV, **kwargs: Any) -> httpx.AsyncClient:
+    headers = {"Host": host_of(server, conv)}
+    return httpx.AsyncClient(base_url=server.url, headers=headers, **kwargs)
+
+
+async def get(server: PreviewServer, path: str, conv: str = CONV, **kwargs: Any) -> httpx.Response:
+    async with client_for(server, conv, timeout=10) as client:
         return await client.get(path, **kwargs)
 
 
-async def get_raw(server: PreviewServer, target: str) -> tuple[int, bytes]:
+async def get_raw(server: PreviewServer, target: str, host: str = "") -> tuple[int, bytes]:
     """Send a request line exactly as given (no client-side normalising of '..')."""
+    host = host or host_of(server)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), 10)
     writer.close()
@@ -71,16 +89,16 @@ async def test_serves_files_with_their_content_types(preview: PreviewServer, wor
         "blob.unknownext": "application/octet-stream",
     }
     for rel, kind in expected.items():
-        response = await get(preview, f"/p/{CONV}/{rel}")
+        response = await get(preview, f"/{rel}")
         assert response.status_code == 200, rel
         assert response.headers["content-type"] == kind, rel
-    assert (await get(preview, f"/p/{CONV}/img/cat.png")).content == PNG
-    assert (await get(preview, f"/p/{CONV}/css/style.css")).text == "h1 { color: red }"
+    assert (await get(preview, "/img/cat.png")).content == PNG
+    assert (await get(preview, "/css/style.css")).text == "h1 { color: red }"
     # HEAD and ranges work for media files
-    async with httpx.AsyncClient(base_url=preview.url) as client:
-        head = await client.head(f"/p/{CONV}/img/cat.png")
+    async with client_for(preview) as client:
+        head = await client.head("/img/cat.png")
         assert head.status_code == 200 and head.headers["content-length"] == str(len(PNG))
-        part = await client.get(f"/p/{CONV}/img/cat.png", headers={"Range": "bytes=0-3"})
+        part = await client.get("/img/cat.png", headers={"Range": "bytes=0-3"})
         assert part.status_code == 206 and part.content == PNG[:4]
 
 
@@ -94,28 +112,45 @@ def test_content_type_table() -> None:
 async def test_folders_redirect_and_serve_their_index(preview: PreviewServer, workspaces: Path):
     write(workspaces, "index.html", "<p>root</p>")
     write(workspaces, "docs/index.html", "<p>docs</p>")
-    async with httpx.AsyncClient(base_url=preview.url) as client:
-        root = await client.get(f"/p/{CONV}")
-        assert root.status_code == 307 and root.headers["location"] == f"/p/{CONV}/"
-        assert "<p>root</p>" in (await client.get(f"/p/{CONV}/")).text
-        folder = await client.get(f"/p/{CONV}/docs")
-        assert folder.status_code == 307 and folder.headers["location"] == f"/p/{CONV}/docs/"
-        assert "<p>docs</p>" in (await client.get(f"/p/{CONV}/docs/")).text
-    assert preview.url_for(CONV) == f"{preview.url}/p/{CONV}/"
-    assert preview.url_for(CONV, "docs/a page.html") == f"{preview.url}/p/{CONV}/docs/a%20page.html"
+    async with client_for(preview) as client:
+        assert "<p>root</p>" in (await client.get("/")).text
+        folder = await client.get("/docs")
+        assert folder.status_code == 307 and folder.headers["location"] == "/docs/"
+        assert "<p>docs</p>" in (await client.get("/docs/")).text
+    origin = preview.origin_for(CONV)
+    assert preview.url_for(CONV) == f"{origin}/"
+    assert preview.url_for(CONV, "docs/a page.html") == f"{origin}/docs/a%20page.html"
+
+
+async def test_each_project_has_its_own_unguessable_origin(workspaces: Path) -> None:
+    a, b = PreviewServer(workspaces), PreviewServer(workspaces)
+    await a.start()
+    await b.start()
+    try:
+        label = a.label_for(CONV)
+        assert len(label) == LABEL_CHARS and label == label.lower() and label.isalnum()
+        assert a.origin_for(CONV) == f"http://{label}.localhost:{a.port}"
+        assert a.label_for("c_other") != label  # one origin per project
+        assert b.label_for(CONV) != label  # keyed by a per-start secret, not the id alone
+        assert CONV not in a.url_for(CONV)
+        assert a.frame_src == f"http://*.localhost:{a.port}"
+        assert PreviewServer(workspaces).frame_src == "'none'"  # not started
+    finally:
+        await a.stop()
+        await b.stop()
 
 
 async def test_missing_files(preview: PreviewServer, workspaces: Path) -> None:
-    missing = await get(preview, f"/p/{CONV}/nope.js")
+    missing = await get(preview, "/nope.js")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("text/plain")
     # A page not written yet is a placeholder with the live client: it turns into the page.
-    page = await get(preview, f"/p/{CONV}/")
+    page = await get(preview, "/")
     assert page.status_code == 404
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert CLIENT_URL in page.text and "Waiting for" in page.text and "index.html" in page.text
     # ...also for a conversation that has no workspace folder yet
-    fresh = await get(preview, "/p/c_new/")
+    fresh = await get(preview, "/", conv="c_new")
     assert fresh.status_code == 404 and CLIENT_URL in fresh.text
 
 
@@ -135,21 +170,22 @@ async def test_paths_cannot_leave_the_workspace(preview: PreviewServer, workspac
     os.symlink("/etc", workspaces / CONV / "etc")
 
     targets = [
-        f"/p/{CONV}/../secret.txt",
-        f"/p/{CONV}/%2e%2e/secret.txt",
-        f"/p/{CONV}/%2e%2e%2fsecret.txt",
-        f"/p/{CONV}/..%2f..%2foutside.txt",
-        f"/p/{CONV}/%2e%2e/c_other/index.html",
-        f"/p/{CONV}/..%5csecret.txt",
-        f"/p/{CONV}//etc/passwd",
-        f"/p/{CONV}/%2fetc%2fpasswd",
-        f"/p/{CONV}/C:%5cWindows%5cwin.ini",
-        f"/p/{CONV}/link.txt",
-        f"/p/{CONV}/linkdir/index.html",
-        f"/p/{CONV}/etc/passwd",
-        f"/p/{CONV}/.git/config",
-        f"/p/{CONV}/.GIT/config",
-        f"/p/{CONV}/.gcw-12345678.tmp",
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%2f..%2foutside.txt",
+        "/%2e%2e/c_other/index.html",
+        "/..%5csecret.txt",
+        "//etc/passwd",
+        "/%2fetc%2fpasswd",
+        "/C:%5cWindows%5cwin.ini",
+        "/link.txt",
+        "/linkdir/index.html",
+        "/etc/passwd",
+        "/.git/config",
+        "/.GIT/config",
+        "/.gcw-12345678.tmp",
+        "/p/c_other/index.html",  # the old path scheme reaches nothing
         "/p/..%2fsecret.txt/x",
         "/p/%2e%2e/secret.txt",
         "/p/c_bad%2f..%2fc_other/index.html",
@@ -161,23 +197,98 @@ async def test_paths_cannot_leave_the_workspace(preview: PreviewServer, workspac
         assert b"root:" not in body and b"[core]" not in body, target
         if status == 307:  # only a folder redirect that stays inside the preview
             assert target.startswith("/p/"), target
-    status, body = await get_raw(preview, f"/p/{CONV}/index.html")
+    status, body = await get_raw(preview, "/index.html")
     assert status == 200 and b"mine" in body
 
 
-async def test_only_loopback_host_names(preview: PreviewServer, workspaces: Path) -> None:
+async def test_only_our_project_host_names(preview: PreviewServer, workspaces: Path) -> None:
     write(workspaces, "index.html", "<p>hi</p>")
-    async with httpx.AsyncClient(base_url=preview.url) as client:
-        ok = await client.get(f"/p/{CONV}/", headers={"Host": f"localhost:{preview.port}"})
-        assert ok.status_code == 200
-        rebound = await client.get(f"/p/{CONV}/", headers={"Host": "evil.example"})
-        assert rebound.status_code == 400
-        assert "hi" not in rebound.text
+    label = preview.label_for(CONV)
+    port = preview.port
+    assert (await get_raw(preview, "/"))[0] == 200
+    # DNS rebinding, the bare port, look-alikes, another port, a label nobody was given
+    for host in (
+        "evil.example",
+        f"evil.example:{port}",
+        f"127.0.0.1:{port}",
+        f"localhost:{port}",
+        f"[::1]:{port}",
+        f"{label}.localhost",
+        f"{label}.localhost:{port + 1}",
+        f"{label}.evil.example:{port}",
+        f"{label}.localhost.evil.example:{port}",
+        f"x.{label}.localhost:{port}",
+        f"{'0' * LABEL_CHARS}.localhost:{port}",
+        f"{CONV}.localhost:{port}",
+    ):
+        for path in ("/", "/index.html", f"/p/{CONV}/", CLIENT_URL, "/__gemma/events"):
+            status, body = await get_raw(preview, path, host=host)
+            assert status == 404, (host, path)
+            assert b"hi" not in body
+    # The host name is case-insensitive, like DNS.
+    assert (await get_raw(preview, "/", host=host_of(preview).upper()))[0] == 200
+
+
+async def test_a_project_found_from_its_folder_after_start(workspaces: Path) -> None:
+    """A label the server has not handed out since start (a tab left open over a restart
+    with a fixed secret) still finds its project folder."""
+    write(workspaces, "index.html", "<p>from disk</p>")
+    secret = b"k" * 32
+    server = PreviewServer(workspaces, secret=secret)
+    await server.start()
+    try:
+        label = PreviewServer(workspaces, secret=secret).label_for(CONV)
+        status, body = await get_raw(server, "/", host=f"{label}.localhost:{server.port}")
+        assert status == 200 and b"from disk" in body
+    finally:
+        await server.stop()
 
 
 async def test_never_serves_the_app(preview: PreviewServer) -> None:
-    for path in ("/", "/api/health", "/api/conversations", "/static/app.js", "/p/"):
+    for path in ("/api/health", "/api/conversations", "/static/app.js", "/p/"):
         assert (await get(preview, path)).status_code == 404, path
+
+
+async def test_other_sites_cannot_read_files_or_events(
+    preview: PreviewServer, workspaces: Path
+) -> None:
+    write(workspaces, "index.html", "<p>page</p>")
+    write(workspaces, "secret.txt", "project secret")
+    own = preview.origin_for(CONV)
+    async with client_for(preview, timeout=5) as client:
+        for path in ("/secret.txt", "/index.html", "/__gemma/events"):
+            for headers in (
+                {"Origin": "http://evil.example"},
+                {"Origin": "null"},
+                {"Origin": preview.origin_for("c_other")},
+                {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"},
+                {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"},
+                {
+                    "Sec-Fetch-Site": "cross-site",
+                    "Sec-Fetch-Mode": "navigate",
+                    "Sec-Fetch-Dest": "script",
+                },
+            ):
+                response = await client.get(path, headers=headers)
+                assert response.status_code == 403, (path, headers)
+                assert "project secret" not in response.text
+                assert "access-control-allow-origin" not in response.headers
+        # The project's own page, and navigations (the app's iframe, a new tab), pass.
+        mine = await client.get(
+            "/secret.txt", headers={"Origin": own, "Sec-Fetch-Site": "same-origin"}
+        )
+        assert mine.text == "project secret"
+        assert "access-control-allow-origin" not in mine.headers
+        assert mine.headers["cross-origin-resource-policy"] == "same-origin"
+        framed = await client.get(
+            "/",
+            headers={
+                "Sec-Fetch-Site": "cross-site",
+                "Sec-Fetch-Mode": "navigate",
+                "Sec-Fetch-Dest": "iframe",
+            },
+        )
+        assert framed.status_code == 200 and "<p>page</p>" in framed.text
 
 
 # -- headers and injection -----------------------------------------------------------------------
@@ -187,12 +298,13 @@ async def test_strict_headers_on_every_response(preview: PreviewServer, workspac
     write(workspaces, "index.html", "<p>x</p>")
     write(workspaces, "a.css", "p{}")
     write(workspaces, "a.png", PNG)
-    for path in (f"/p/{CONV}/", f"/p/{CONV}/a.css", f"/p/{CONV}/a.png", f"/p/{CONV}/gone.js"):
+    for path in ("/", "/a.css", "/a.png", "/gone.js"):
         response = await get(preview, path)
         csp = response.headers["content-security-policy"]
         assert "connect-src 'self'" in csp, path
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["cache-control"] == "no-store", path
+        assert "access-control-allow-origin" not in response.headers, path
     client = await get(preview, CLIENT_URL)
     assert client.headers["content-type"] == "text/javascript; charset=utf-8"
     assert "Idiomorph" in client.text and "gemma-preview-error" in client.text
@@ -205,12 +317,16 @@ async def test_html_pages_get_the_client(preview: PreviewServer, workspaces: Pat
     write(
         workspaces, "index.html", "<!doctype html><html><head><title>A</title></head><body></body>"
     )
-    text = (await get(preview, f"/p/{CONV}/index.html")).text
-    tag = f'<script src="{CLIENT_URL}" data-conv="{CONV}"></script>'
+    text = (await get(preview, "/index.html")).text
+    tag = f'<script src="{CLIENT_URL}" data-app="[]"></script>'
     assert text == f"<!doctype html><html><head>{tag}<title>A</title></head><body></body>"
+    # The app's origin, once the app has asked for the preview: errors go there only.
+    preview.trust_app("http://127.0.0.1:8123/")
+    text = (await get(preview, "/index.html")).text
+    assert 'data-app="[&quot;http://127.0.0.1:8123&quot;]"' in text
     # not into other file types
     write(workspaces, "a.js", "var s = '<head></head>'")
-    assert (await get(preview, f"/p/{CONV}/a.js")).text == "var s = '<head></head>'"
+    assert (await get(preview, "/a.js")).text == "var s = '<head></head>'"
 
 
 @pytest.mark.parametrize(
@@ -228,24 +344,16 @@ async def test_html_pages_get_the_client(preview: PreviewServer, workspaces: Pat
     ],
 )
 def test_injection_placement(page: str, expected: str) -> None:
-    tag = f'<script src="{CLIENT_URL}" data-conv="c_1"></script>'
-    assert inject_client(page.encode(), "c_1").decode() == expected.replace("TAG", tag)
+    tag = f'<script src="{CLIENT_URL}" data-app="[]"></script>'
+    assert inject_client(page.encode()).decode() == expected.replace("TAG", tag)
 
 
-def test_page_scripts_are_marked_crossorigin() -> None:
-    page = (
-        '<head><script src="app.js"></script><script src=js/b.js defer></script>'
-        '<script type="module" src="./m.js" crossorigin="use-credentials"></script>'
-        '<script src="https://cdn.example/lib.js"></script><script src="//cdn.example/x.js">'
-        "</script><script>inline()</script></head>"
-    )
-    out = inject_client(page.encode(), "c_1").decode()
-    assert '<script crossorigin src="app.js">' in out
-    assert "<script crossorigin src=js/b.js defer>" in out
-    assert '<script type="module" src="./m.js" crossorigin="use-credentials">' in out
-    assert '<script src="https://cdn.example/lib.js">' in out
-    assert '<script src="//cdn.example/x.js">' in out
-    assert "<script>inline()</script>" in out
+def test_page_scripts_are_left_as_written() -> None:
+    """Same-origin now: the page's scripts need no `crossorigin` for their errors to show."""
+    page = '<head><script src="app.js"></script><script src=js/b.js defer></script></head>'
+    out = inject_client(page.encode(), ['http://a"b']).decode()
+    assert out.endswith(page.removeprefix("<head>"))
+    assert 'data-app="[&quot;http://a\\&quot;b&quot;]"' in out  # escaped attribute
 
 
 # -- live events ---------------------------------------------------------------------------------
@@ -261,8 +369,8 @@ class Events:
 
     async def run(self) -> None:
         async with (
-            httpx.AsyncClient(base_url=self.server.url, timeout=None) as client,
-            client.stream("GET", f"/__gemma/events/{self.conv}") as response,
+            client_for(self.server, self.conv, timeout=None) as client,
+            client.stream("GET", "/__gemma/events") as response,
         ):
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -413,8 +521,8 @@ async def test_two_servers_and_restart(workspaces: Path) -> None:
     try:
         assert a.port != b.port
         write(workspaces, "index.html", "<p>shared</p>")
-        assert "shared" in (await get(a, f"/p/{CONV}/")).text
-        assert "shared" in (await get(b, f"/p/{CONV}/")).text
+        assert "shared" in (await get(a, "/")).text
+        assert "shared" in (await get(b, "/")).text
     finally:
         await a.stop()
         await b.stop()

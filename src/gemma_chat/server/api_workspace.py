@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from gemma_chat.server.state import AppState, get_state
@@ -102,10 +102,17 @@ async def restore_version(conversation_id: str, version_id: str, state: State) -
 
 
 @router.get("/preview")
-async def preview_url(conversation_id: str, state: State) -> dict[str, str]:
-    """Where the project's live preview is served (a separate origin)."""
+async def preview_url(conversation_id: str, request: Request, state: State) -> dict[str, str]:
+    """Where the project's live preview is served: an origin of its own, per project.
+
+    The origin this (token-checked) request reached the app at is the one the preview's pages
+    may report their errors to."""
     state.store.get_conversation(conversation_id)
-    return {"url": state.preview.url_for(conversation_id), "origin": state.preview.url}
+    state.preview.trust_app(f"{request.url.scheme}://{request.url.netloc}")
+    return {
+        "url": state.preview.url_for(conversation_id),
+        "origin": state.preview.origin_for(conversation_id),
+    }
 
 
 @router.get("/export.zip")

@@ -1,5 +1,5 @@
 // Build mode canvas: the open conversation's project beside the chat, in four tabs.
-//   Preview  – the live preview (a sandboxed iframe on the preview server's own origin),
+//   Preview  – the live preview (a sandboxed iframe on the project's own origin),
 //              with the errors it reports and a "Fix it" button.
 //   Code     – the file being written, streamed from the turn's file.delta events.
 //   Files    – the workspace tree.
@@ -16,8 +16,14 @@ const WIDTH_KEY = 'gemma-chat.canvas-width';
 const COLLAPSED_KEY = 'gemma-chat.canvas-collapsed';
 const TABS = ['preview', 'code', 'files', 'versions'];
 const TAB_LABELS = { preview: 'Preview', code: 'Code', files: 'Files', versions: 'Versions' };
-// No allow-same-origin: the preview's origin stays opaque, so it can't reach the app.
-export const PREVIEW_SANDBOX = 'allow-scripts allow-forms allow-modals allow-popups';
+// allow-same-origin is safe here only because every project's preview has an origin of its own
+// (http://<label>.localhost:<preview port>), never the app's: the frame keeps its real origin,
+// so its fetches of its own files are same-origin and its script errors keep their details,
+// while the same-origin policy still keeps it out of the app's DOM, storage, cookies and API.
+// (Were the frame same-origin with the app, these two tokens together would let it remove its
+// own sandbox.)
+export const PREVIEW_SANDBOX =
+  'allow-scripts allow-same-origin allow-forms allow-modals allow-popups';
 const MIN_WIDTH = 320;
 const MIN_CHAT = 360;
 const CODE_RENDER_MS = 50; // re-highlight a streaming file at most 20 times a second
@@ -206,7 +212,7 @@ export class Canvas {
     this.busy = false;
     this.tab = 'preview';
     this.seq = 0;
-    this.previewBase = null; // http://127.0.0.1:PORT/p/<id>/
+    this.previewBase = null; // http://<label>.localhost:PORT/
     this.previewOrigin = null;
     this.previewPath = '';
     this.errors = [];
@@ -632,10 +638,10 @@ export class Canvas {
     const seq = this.seq;
     const id = this.convId;
     try {
-      const { url } = await ws.preview(id);
+      const { url, origin } = await ws.preview(id);
       if (seq !== this.seq) return;
       this.previewBase = url.endsWith('/') ? url : `${url}/`;
-      this.previewOrigin = new URL(url).origin;
+      this.previewOrigin = origin || new URL(url).origin;
       this.openLink.href = this.previewBase;
       this.ensureFrame();
     } catch (e) {
@@ -703,10 +709,9 @@ export class Canvas {
   }
 
   onPreviewMessage(e) {
-    // The preview is sandboxed (opaque origin "null"), so check the sender's window;
-    // a top-level preview tab would have the preview server's origin.
+    // Only this project's preview, in this frame: its window and its own origin.
     if (!this.frame.contentWindow || e.source !== this.frame.contentWindow) return;
-    if (e.origin !== 'null' && e.origin !== this.previewOrigin) return;
+    if (!this.previewOrigin || e.origin !== this.previewOrigin) return;
     const m = e.data;
     if (!m || typeof m !== 'object') return;
     if (m.type === 'gemma-preview-load') {

@@ -1,13 +1,19 @@
-"""The live preview: a separate origin that serves each Build workspace and updates it live.
+"""The live preview: one origin per Build workspace, served and updated live.
 
-The preview runs model-written code, so it gets its own port on 127.0.0.1: a different origin
-from the app, which its Content-Security-Policy (`connect-src 'self'`) and the app's
-`<iframe sandbox>` (no allow-same-origin) keep away from the app's API and storage. It serves
-workspace files only, never anything of the app.
+The preview runs model-written code, so each project gets an origin of its own:
+`http://<label>.localhost:<port>/`, on a port of its own on 127.0.0.1 (browsers resolve
+`*.localhost` to loopback without DNS). `<label>` is an HMAC of the conversation id keyed by a
+secret made at start, so neither a project's page nor another user of the machine can derive
+another project's origin from its id. The server maps the Host header back to the project:
+an unknown host (including the bare `127.0.0.1:<port>`, and any DNS-rebinding name) gets 404.
+Requests that another site's page makes are refused (Fetch Metadata), and no response carries
+CORS headers, so a project's files and live events answer only its own page. Navigations
+(the app's `<iframe>`, "open in new tab") are allowed. The page's Content-Security-Policy
+(`connect-src 'self'`) keeps it away from the app's API.
 
 Live updates: while the model types a file, the agent loop calls `file_started`,
 `file_delta` and `file_done`. The server keeps the text typed so far and pushes each piece
-over Server-Sent Events (`/__gemma/events/<conversation id>`) to `preview_client.js`, the
+over Server-Sent Events (`/__gemma/events` on the project's origin) to `preview_client.js`, the
 script it injects into every HTML page, which applies HTML by DOM morphing, CSS as an inline
 stylesheet, and reloads the page once a script file is complete.
 
@@ -24,15 +30,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import html
 import json
 import logging
 import mimetypes
 import re
+import secrets
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +49,7 @@ from urllib.parse import quote
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -58,14 +66,14 @@ KEEPALIVE_S = 15.0
 MAX_DONE_TEXT = 4_000_000  # bytes: bigger files are announced without their text
 MAX_QUEUED = 500  # messages a slow client may lag behind before it is resynchronised
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LABEL_CHARS = 32  # hex digits of the HMAC in a project's host name (128 bits)
+_LABEL = re.compile(rf"^[0-9a-f]{{{LABEL_CHARS}}}$")
+MAX_APP_ORIGINS = 8
+SCOPE_KEY = "gemma.conversation_id"  # where the request's project travels in the ASGI scope
 _HEAD_OPEN = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
 _HTML_OPEN = re.compile(rb"<html(?:\s[^>]*)?>", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"^\s*<!doctype[^>]*>", re.IGNORECASE)
 _BOM = b"\xef\xbb\xbf"
-_SCRIPT_TAG = re.compile(rb"<script\b[^>]*>", re.IGNORECASE)
-_SRC_ATTR = re.compile(rb"""\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-_CROSSORIGIN = re.compile(rb"\scrossorigin\b", re.IGNORECASE)
-_ABSOLUTE = re.compile(rb"^\s*(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
 
 # Explicit types for what web projects contain: the OS's mimetypes table varies
 # (Windows registry, missing /etc/mime.types) and a wrong type breaks modules under nosniff.
@@ -135,30 +143,15 @@ def content_type(path: str) -> str:
     return kind
 
 
-def _cors_script(match: re.Match[bytes]) -> bytes:
-    tag = match.group(0)
-    src = _SRC_ATTR.search(tag)
-    if src is None or _CROSSORIGIN.search(tag):
-        return tag
-    value = next(v for v in src.groups() if v is not None)
-    if _ABSOLUTE.match(value):
-        return tag  # another server's script: it may not send CORS headers
-    return tag[:7] + b" crossorigin" + tag[7:]
-
-
-def inject_client(page: bytes, conversation_id: str) -> bytes:
+def inject_client(page: bytes, app_origins: Iterable[str] = ()) -> bytes:
     """Put the live-update script into an HTML page, as early as possible (so it catches the
     page's own errors): just inside <head>, else after <html> or the doctype, else first.
 
-    The app frames the preview without allow-same-origin, so to the page its own script files
-    are cross-origin, and their errors would reach `window.onerror` as a bare "Script error.".
-    Marking the page's own <script src> elements `crossorigin` (the files are served with
-    `Access-Control-Allow-Origin: *`) keeps the message, file and line for the errors strip.
+    `app_origins` are the only origins the script reports errors to (postMessage's
+    targetOrigin): never `*`, so a page that frames the preview learns nothing.
     """
-    page = _SCRIPT_TAG.sub(_cors_script, page)
-    tag = (
-        f'<script src="{CLIENT_URL}" data-conv="{html.escape(conversation_id)}"></script>'
-    ).encode()
+    apps = html.escape(json.dumps(list(app_origins), separators=(",", ":")))
+    tag = f'<script src="{CLIENT_URL}" data-app="{apps}"></script>'.encode()
     bom = page.startswith(_BOM)
     body = page[len(_BOM) :] if bom else page
     for pattern in (_HEAD_OPEN, _HTML_OPEN, _DOCTYPE):
@@ -289,16 +282,22 @@ class _EventStream(Response):
 
 
 class PreviewServer:
-    """Serves `<workspaces_dir>/<conversation id>/` at `/p/<conversation id>/` on its own port.
+    """Serves `<workspaces_dir>/<conversation id>/` at `http://<label>.localhost:<port>/`.
 
     Start it inside the app's event loop (`await start()`); the live-update methods may be
-    called from that loop or from any other thread.
+    called from that loop or from any other thread. `secret` keys the labels; by default a
+    fresh one per instance, so preview origins change at every start.
     """
 
-    def __init__(self, workspaces_dir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, workspaces_dir: Path, host: str = "127.0.0.1", secret: bytes | None = None
+    ) -> None:
         self.workspaces_dir = Path(workspaces_dir)
         self.host = host
         self.port: int | None = None
+        self._secret = secret or secrets.token_bytes(32)
+        self._labels: dict[str, str] = {}  # label -> conversation id
+        self._app_origins: list[str] = []
         self._live: dict[str, _Live] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: _QuietServer | None = None
@@ -311,11 +310,40 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
-        """The preview origin, like `http://127.0.0.1:PORT`."""
+        """The server's bare address, like `http://127.0.0.1:PORT` (for logs: it serves no
+        project; each project has its own origin, `origin_for`)."""
         if self.port is None:
             raise RuntimeError("The preview server is not started.")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def label_for(self, conversation_id: str) -> str:
+        """The project's host label: a DNS label nobody can derive without the secret."""
+        if not _SAFE_ID.match(conversation_id):
+            raise ValueError(f"Not a conversation id: {conversation_id!r}")
+        digest = hmac.new(self._secret, conversation_id.encode(), hashlib.sha256).hexdigest()
+        label = digest[:LABEL_CHARS]
+        self._labels[label] = conversation_id
+        return label
+
+    def origin_for(self, conversation_id: str) -> str:
+        """The project's own origin, like `http://<label>.localhost:PORT`."""
+        if self.port is None:
+            raise RuntimeError("The preview server is not started.")
+        return f"http://{self.label_for(conversation_id)}.localhost:{self.port}"
+
+    @property
+    def app_origins(self) -> tuple[str, ...]:
+        return tuple(self._app_origins)
+
+    def trust_app(self, origin: str) -> None:
+        """Let pages report to the app at `origin` (postMessage's target). The app's API
+        calls this with the origin it was reached at, before it frames a preview."""
+        origin = origin.rstrip("/").lower()
+        if origin in self._app_origins:
+            return
+        self._app_origins.append(origin)
+        del self._app_origins[:-MAX_APP_ORIGINS]
 
     @property
     def frame_src(self) -> str:
@@ -331,7 +359,7 @@ class PreviewServer:
 
     def url_for(self, conversation_id: str, path: str = "index.html") -> str:
         """The preview URL of a file; `index.html` (the default) is the folder URL."""
-        base = f"{self.url}/p/{quote(conversation_id, safe='')}/"
+        base = f"{self.origin_for(conversation_id)}/"
         if not path or path == "index.html":
             return base
         return base + quote(normalize(path), safe="/")
@@ -512,36 +540,92 @@ class PreviewServer:
 
     # -- HTTP --------------------------------------------------------------------------------------
 
-    def _headers(self, kind: str | None = None) -> dict[str, str]:
-        origin = self.url if self.port is not None else ""
+    def _project_of(self, host: str) -> str | None:
+        """The conversation whose origin a Host header names, or None (unknown, bare port,
+        another name: DNS rebinding)."""
+        name, sep, port = host.lower().rpartition(":")
+        if not sep or port != str(self.port):
+            return None
+        label, _, rest = name.partition(".")
+        if rest != "localhost" or not _LABEL.match(label):
+            return None
+        conversation_id = self._labels.get(label)
+        if conversation_id is None:  # a project the app has not asked about since start
+            self._index_workspaces()
+            conversation_id = self._labels.get(label)
+        return conversation_id
+
+    def _index_workspaces(self) -> None:
+        try:
+            names = [p.name for p in self.workspaces_dir.iterdir() if p.is_dir()]
+        except OSError:
+            return
+        for name in names:
+            if _SAFE_ID.match(name):
+                self.label_for(name)
+
+    def _headers(self, kind: str | None = None, page: bool = False) -> dict[str, str]:
         headers = {
-            # The page may only talk to its own origin (never the app's API on another port).
-            "Content-Security-Policy": f"connect-src 'self' {origin}".strip(),
+            # The page may only talk to its own origin (never the app's API).
+            "Content-Security-Policy": "connect-src 'self'",
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
-            # The app frames previews with sandbox (no allow-same-origin): the page's origin is
-            # opaque, so its module scripts, fetch() of its own files, fonts and our event
-            # stream are CORS requests from "null".
-            "Access-Control-Allow-Origin": "*",
         }
+        if not page:
+            # Belt and braces with _foreign: no other origin may embed the project's files.
+            headers["Cross-Origin-Resource-Policy"] = "same-origin"
         if kind:
             headers["Content-Type"] = kind
         return headers
 
-    def _app(self) -> Starlette:
-        hosts = sorted({"127.0.0.1", "localhost", "::1", "[::1]", self.host})
-        return Starlette(
+    @staticmethod
+    def _foreign(headers: Headers, own_origin: str) -> bool:
+        """A request made by another origin's page: not a navigation (the app's iframe, a new
+        tab, a link) and not from the project's own page."""
+        origin = headers.get("origin")
+        if origin is not None and origin != own_origin:
+            return True
+        site = headers.get("sec-fetch-site")
+        if site is None or site in ("same-origin", "none"):
+            return False
+        navigation = headers.get("sec-fetch-mode") == "navigate" and headers.get(
+            "sec-fetch-dest"
+        ) in ("document", "iframe", "frame")
+        return not navigation
+
+    def _app(self) -> Callable[[Scope, Receive, Send], Any]:
+        routes = Starlette(
             routes=[
-                Route("/p/{conversation_id}", self._conversation_root, methods=["GET", "HEAD"]),
-                Route("/p/{conversation_id}/{path:path}", self._file, methods=["GET", "HEAD"]),
                 Route(CLIENT_URL, self._client, methods=["GET", "HEAD"]),
                 Route("/__gemma/idiomorph.js", self._morph_lib, methods=["GET", "HEAD"]),
-                Route("/__gemma/events/{conversation_id}", self._events, methods=["GET"]),
+                Route("/__gemma/events", self._events, methods=["GET"]),
+                Route("/{path:path}", self._file, methods=["GET", "HEAD"]),
             ],
-            # A web page whose domain resolves to 127.0.0.1 must not read workspaces.
-            middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
         )
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await routes(scope, receive, send)
+                return
+            headers = Headers(scope=scope)
+            conversation_id = self._project_of(headers.get("host", ""))
+            if conversation_id is None:
+                # Like TrustedHostMiddleware, but only our projects' names pass.
+                await self._not_found()(scope, receive, send)
+                return
+            if self._foreign(headers, self.origin_for(conversation_id)):
+                refused = Response(
+                    "Only the project's own page may read this.",
+                    403,
+                    headers=self._headers("text/plain; charset=utf-8"),
+                )
+                await refused(scope, receive, send)
+                return
+            scope[SCOPE_KEY] = conversation_id
+            await routes(scope, receive, send)
+
+        return app
 
     def _not_found(self, message: str = "Not found") -> Response:
         return Response(message, 404, headers=self._headers("text/plain; charset=utf-8"))
@@ -552,25 +636,14 @@ class PreviewServer:
     async def _morph_lib(self, request: Request) -> Response:
         return Response(self._idiomorph, headers=self._headers("text/javascript; charset=utf-8"))
 
-    async def _conversation_root(self, request: Request) -> Response:
-        conversation_id = request.path_params["conversation_id"]
-        if not _SAFE_ID.match(conversation_id):
-            return self._not_found()
-        return RedirectResponse(f"/p/{conversation_id}/", 307, headers=self._headers())
-
     async def _events(self, request: Request) -> Response:
-        conversation_id = request.path_params["conversation_id"]
-        if not _SAFE_ID.match(conversation_id):
-            return self._not_found()
         headers = self._headers()
         headers["X-Accel-Buffering"] = "no"
-        return _EventStream(self, conversation_id, headers)
+        return _EventStream(self, request.scope[SCOPE_KEY], headers)
 
     async def _file(self, request: Request) -> Response:
-        conversation_id = request.path_params["conversation_id"]
+        conversation_id = request.scope[SCOPE_KEY]
         raw = request.path_params["path"]
-        if not _SAFE_ID.match(conversation_id):
-            return self._not_found()
         wanted = raw + "index.html" if raw == "" or raw.endswith("/") else raw
         root = self.workspaces_dir / conversation_id
         try:
@@ -579,23 +652,19 @@ class PreviewServer:
         except WorkspaceError:
             return self._not_found()
         if target.is_dir():
-            return RedirectResponse(
-                f"/p/{conversation_id}/{quote(rel, safe='/')}/", 307, headers=self._headers()
-            )
+            return RedirectResponse(f"/{quote(rel, safe='/')}/", 307, headers=self._headers())
         is_page = rel.lower().endswith(_HTML_SUFFIXES)
+        page_headers = self._headers("text/html; charset=utf-8", page=True)
         if not target.is_file():
             if not is_page:
                 return self._not_found()
             # A page not written yet: a placeholder that turns into it as the model types.
             page = _PLACEHOLDER.replace("{path}", html.escape(rel)).encode()
-            body = inject_client(page, conversation_id)
-            return Response(body, 404, headers=self._headers("text/html; charset=utf-8"))
+            return Response(inject_client(page, self._app_origins), 404, headers=page_headers)
         if is_page:
             try:
                 page = await asyncio.to_thread(target.read_bytes)
             except OSError:
                 return self._not_found()
-            body = inject_client(page, conversation_id)
-            return Response(body, headers=self._headers("text/html; charset=utf-8"))
-        headers = self._headers()
-        return FileResponse(target, headers=headers, media_type=content_type(rel))
+            return Response(inject_client(page, self._app_origins), headers=page_headers)
+        return FileResponse(target, headers=self._headers(), media_type=content_type(rel))

@@ -3,8 +3,13 @@
 // The server bundles this file after idiomorph (as `Idiomorph`) inside one function scope,
 // so nothing here leaks into the page's globals but `window.__gemmaPreview`.
 //
-// 1. Reports the page's errors to the app (the parent window) with postMessage.
-// 2. Applies live updates from /__gemma/events/<conversation> while the model types:
+// The page is served from its project's own origin (http://<label>.localhost:<port>/), so the
+// project's files are at the root and the live events at /__gemma/events.
+//
+// 1. Reports the page's errors to the app (the parent window) with postMessage, addressed to
+//    the app's origins only (data-app, set by the server): another page that frames this one
+//    gets nothing.
+// 2. Applies live updates from /__gemma/events while the model types:
 //    HTML by morphing the DOM in place (one morph per animation frame), CSS through an
 //    inline <style> laid over the matching <link>, scripts by one reload once complete.
 /* global Idiomorph */
@@ -13,10 +18,15 @@
 (() => {
   if (window.__gemmaPreview) return;
   const script = document.currentScript;
-  const conv = script?.dataset.conv;
-  if (!conv) return;
+  if (!script) return;
+  let appOrigins = [];
+  try {
+    appOrigins = JSON.parse(script.dataset.app || '[]').filter((o) => typeof o === 'string');
+  } catch {
+    /* no app to report to */
+  }
 
-  const BASE = `/p/${encodeURIComponent(conv)}/`;
+  const BASE = '/';
   const MAX_REPORTS = 50;
   const inFrame = window.parent !== window;
 
@@ -25,10 +35,13 @@
   let reports = 0;
   const post = (message) => {
     if (!inFrame) return;
-    try {
-      window.parent.postMessage(message, '*');
-    } catch {
-      /* the parent is gone */
+    // A targetOrigin that is not the parent's drops the message: only the app receives it.
+    for (const origin of appOrigins) {
+      try {
+        window.parent.postMessage(message, origin);
+      } catch {
+        /* the parent is gone */
+      }
     }
   };
 
@@ -362,11 +375,11 @@
     }
   };
 
-  window.__gemmaPreview = { conv, pagePath, applied: 0 };
+  window.__gemmaPreview = { pagePath, applied: 0 };
   post({ type: 'gemma-preview-load', path: pagePath });
 
   const connect = () => {
-    const events = new EventSource(`/__gemma/events/${encodeURIComponent(conv)}`);
+    const events = new EventSource('/__gemma/events');
     events.onmessage = (e) => {
       let m;
       try {
