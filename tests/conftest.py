@@ -10,6 +10,7 @@ import pytest
 
 from gemma_chat.config import Settings
 from gemma_chat.server.runner import RunningServer, ServerRun
+from tests import authed
 
 _counter = itertools.count()
 
@@ -46,6 +47,7 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
         )
         server = ServerRun(settings).start_in_thread()
         servers.append(server)
+        authed.register(server.url, server.token)  # tests.authed sends it for them
         return server
 
     yield start

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from tests import authed
+
 
 def iter_sse(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:
     name, data = "message", []
@@ -37,7 +39,7 @@ def send(
     if kit:
         body["kit"] = kit
     with (
-        httpx.Client(base_url=base_url, timeout=timeout) as client,
+        authed.Client(base_url=base_url, timeout=timeout) as client,
         client.stream(
             "POST", f"/api/conversations/{conversation_id}/messages", json=body
         ) as response,

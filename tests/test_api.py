@@ -3,14 +3,14 @@
 import json
 import time
 
-import httpx
 import pytest
 
+from tests import authed
 from tests.sse_client import iter_sse, send
 
 
 def create(base: str, **body) -> dict:
-    response = httpx.post(f"{base}/api/conversations", json=body)
+    response = authed.post(f"{base}/api/conversations", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -18,7 +18,7 @@ def create(base: str, **body) -> dict:
 def wait_idle(base: str, conversation_id: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        data = httpx.get(f"{base}/api/conversations/{conversation_id}").json()
+        data = authed.get(f"{base}/api/conversations/{conversation_id}").json()
         if not data["running"]:
             return data
         time.sleep(0.05)
@@ -53,7 +53,7 @@ def test_streams_a_real_reply_from_the_embedded_model(start_server) -> None:
     assert end["reason"] in ("stop", "length")
     assert end["message"]["content"] == text and end["message"]["status"] == "complete"
 
-    saved = httpx.get(f"{server.url}/api/conversations/{conv['id']}").json()
+    saved = authed.get(f"{server.url}/api/conversations/{conv['id']}").json()
     assert [m["role"] for m in saved["messages"]] == ["user", "assistant"]
     assert saved["messages"][1]["content"] == text
     assert saved["messages"][1]["stats"]["completion_tokens"] == stats["completion_tokens"]
@@ -61,16 +61,16 @@ def test_streams_a_real_reply_from_the_embedded_model(start_server) -> None:
 
 
 def test_health_and_models(replay_server) -> None:
-    health = httpx.get(f"{replay_server.url}/api/health").json()
+    health = authed.get(f"{replay_server.url}/api/health").json()
     assert health["status"] == "ok" and health["version"]
     assert health["model"]["spec"].startswith("replay:")
-    models = httpx.get(f"{replay_server.url}/api/models").json()
+    models = authed.get(f"{replay_server.url}/api/models").json()
     assert models["active"] == health["model"]["spec"]
 
 
 def test_openapi_docs_are_served(replay_server) -> None:
-    assert httpx.get(f"{replay_server.url}/docs").status_code == 200
-    spec = httpx.get(f"{replay_server.url}/openapi.json").json()
+    assert authed.get(f"{replay_server.url}/docs").status_code == 200
+    spec = authed.get(f"{replay_server.url}/openapi.json").json()
     assert "/api/conversations/{conversation_id}/messages" in spec["paths"]
 
 
@@ -80,7 +80,7 @@ def test_thinking_and_text_events_and_history(replay_server) -> None:
     events = send(replay_server.url, conv["id"], "second")
     assert "".join(d["text"] for n, d in events if n == "thinking") == "Hmm."
     assert "".join(d["text"] for n, d in events if n == "text") == "Again."
-    saved = httpx.get(f"{replay_server.url}/api/conversations/{conv['id']}").json()
+    saved = authed.get(f"{replay_server.url}/api/conversations/{conv['id']}").json()
     assert [m["content"] for m in saved["messages"]] == [
         "first",
         "Hello **there**.",
@@ -93,30 +93,30 @@ def test_thinking_and_text_events_and_history(replay_server) -> None:
 def test_list_rename_delete(replay_server) -> None:
     base = replay_server.url
     first, second = create(base), create(base, title="Named")
-    listing = httpx.get(f"{base}/api/conversations", params={"limit": 1}).json()
+    listing = authed.get(f"{base}/api/conversations", params={"limit": 1}).json()
     assert listing["total"] == 2 and [c["id"] for c in listing["conversations"]] == [second["id"]]
-    renamed = httpx.patch(f"{base}/api/conversations/{first['id']}", json={"title": "Renamed"})
+    renamed = authed.patch(f"{base}/api/conversations/{first['id']}", json={"title": "Renamed"})
     assert renamed.status_code == 200 and renamed.json()["title"] == "Renamed"
-    assert httpx.delete(f"{base}/api/conversations/{first['id']}").status_code == 204
-    assert httpx.get(f"{base}/api/conversations/{first['id']}").status_code == 404
+    assert authed.delete(f"{base}/api/conversations/{first['id']}").status_code == 204
+    assert authed.get(f"{base}/api/conversations/{first['id']}").status_code == 404
 
 
 def test_empty_message_is_422_with_a_message(replay_server) -> None:
     conv = create(replay_server.url)
     for content in ("", "   \n"):
-        response = httpx.post(
+        response = authed.post(
             f"{replay_server.url}/api/conversations/{conv['id']}/messages",
             json={"content": content},
         )
         assert response.status_code == 422
         assert response.json()["detail"] == "content: must not be empty"
-    saved = httpx.get(f"{replay_server.url}/api/conversations/{conv['id']}").json()
+    saved = authed.get(f"{replay_server.url}/api/conversations/{conv['id']}").json()
     assert saved["messages"] == []
 
 
 def test_malformed_json_is_422(replay_server) -> None:
     conv = create(replay_server.url)
-    response = httpx.post(
+    response = authed.post(
         f"{replay_server.url}/api/conversations/{conv['id']}/messages",
         content=b'{"content": ',
         headers={"content-type": "application/json"},
@@ -127,23 +127,23 @@ def test_malformed_json_is_422(replay_server) -> None:
 
 def test_unknown_conversation_is_404(replay_server) -> None:
     base = replay_server.url
-    assert httpx.get(f"{base}/api/conversations/c_nope").status_code == 404
-    response = httpx.post(f"{base}/api/conversations/c_nope/messages", json={"content": "hi"})
+    assert authed.get(f"{base}/api/conversations/c_nope").status_code == 404
+    response = authed.post(f"{base}/api/conversations/c_nope/messages", json={"content": "hi"})
     assert response.status_code == 404
     assert "No conversation" in response.json()["detail"]
-    assert httpx.patch(f"{base}/api/conversations/c_nope", json={"title": "x"}).status_code == 404
-    assert httpx.delete(f"{base}/api/conversations/c_nope").status_code == 404
-    assert httpx.post(f"{base}/api/conversations/c_nope/stop").status_code == 404
+    assert authed.patch(f"{base}/api/conversations/c_nope", json={"title": "x"}).status_code == 404
+    assert authed.delete(f"{base}/api/conversations/c_nope").status_code == 404
+    assert authed.post(f"{base}/api/conversations/c_nope/stop").status_code == 404
 
 
 def test_bad_create_and_rename_bodies(replay_server) -> None:
     base = replay_server.url
-    assert httpx.post(f"{base}/api/conversations", json={"mode": "paint"}).status_code == 422
-    bad_model = httpx.post(f"{base}/api/conversations", json={"model": "nonsense"})
+    assert authed.post(f"{base}/api/conversations", json={"mode": "paint"}).status_code == 422
+    bad_model = authed.post(f"{base}/api/conversations", json={"model": "nonsense"})
     assert bad_model.status_code == 422 and "Unknown model spec" in bad_model.json()["detail"]
     conv = create(base)
     assert (
-        httpx.patch(f"{base}/api/conversations/{conv['id']}", json={"title": " "}).status_code
+        authed.patch(f"{base}/api/conversations/{conv['id']}", json={"title": " "}).status_code
         == 422
     )
 
@@ -153,17 +153,17 @@ def test_second_message_while_a_turn_runs_is_409_and_stop_works(start_server, re
     conv = create(server.url)
     url = f"{server.url}/api/conversations/{conv['id']}"
     with (
-        httpx.Client(timeout=30) as client,
+        authed.Client(timeout=30) as client,
         client.stream("POST", f"{url}/messages", json={"content": "go"}) as response,
     ):
         events = iter_sse(response)
         for name, _ in events:
             if name == "text":
                 break
-        busy = httpx.post(f"{url}/messages", json={"content": "again"})
+        busy = authed.post(f"{url}/messages", json={"content": "again"})
         assert busy.status_code == 409 and "still being generated" in busy.json()["detail"]
-        assert httpx.get(url).json()["running"] is True
-        assert httpx.post(f"{url}/stop").json() == {"stopped": True}
+        assert authed.get(url).json()["running"] is True
+        assert authed.post(f"{url}/stop").json() == {"stopped": True}
         rest = list(events)
     assert rest[-1][0] == "turn.end" and rest[-1][1]["reason"] == "cancelled"
     saved = wait_idle(server.url, conv["id"])
@@ -172,7 +172,7 @@ def test_second_message_while_a_turn_runs_is_409_and_stop_works(start_server, re
     assert len(saved["messages"]) == 2
     assert saved["messages"][1]["status"] == "interrupted"
     assert saved["messages"][1]["content"].startswith("word")
-    assert httpx.post(f"{url}/stop").json() == {"stopped": False}
+    assert authed.post(f"{url}/stop").json() == {"stopped": False}
 
 
 def test_turn_finishes_and_is_saved_when_the_client_goes_away(start_server, replay_file) -> None:
@@ -180,7 +180,7 @@ def test_turn_finishes_and_is_saved_when_the_client_goes_away(start_server, repl
     server = start_server(replay_file(script, tps=60))
     conv = create(server.url)
     with (
-        httpx.Client(timeout=30) as client,
+        authed.Client(timeout=30) as client,
         client.stream(
             "POST",
             f"{server.url}/api/conversations/{conv['id']}/messages",
@@ -200,18 +200,18 @@ def test_a_broken_model_gives_an_error_and_the_app_keeps_running(start_server, t
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 100)
     server = start_server(f"gguf:{bad}")
-    health = httpx.get(f"{server.url}/api/health").json()
+    health = authed.get(f"{server.url}/api/health").json()
     assert health["status"] == "ok"
     conv = create(server.url)
     events = send(server.url, conv["id"], "hello?")
     assert [n for n, _ in events] == ["turn.start", "error", "turn.end"]
     assert "could not load" in events[1][1]["message"]
     assert events[-1][1]["reason"] == "error"
-    saved = httpx.get(f"{server.url}/api/conversations/{conv['id']}").json()
+    saved = authed.get(f"{server.url}/api/conversations/{conv['id']}").json()
     assert saved["messages"][0]["content"] == "hello?"  # the user's words are kept
     assert saved["messages"][1]["status"] == "error"
     deadline = time.monotonic() + 10
-    while httpx.get(f"{server.url}/api/health").json()["model"]["error"] is None:
+    while authed.get(f"{server.url}/api/health").json()["model"]["error"] is None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
 
@@ -225,15 +225,15 @@ def test_server_json_is_written_and_removed(start_server, replay_file, tmp_path)
 
 
 def test_serves_the_web_ui(replay_server) -> None:
-    page = httpx.get(replay_server.url + "/")
+    page = authed.get(replay_server.url + "/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "<script" in page.text
 
 
 def test_foreign_host_headers_are_refused(replay_server) -> None:
     """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets nothing."""
-    refused = httpx.get(f"{replay_server.url}/api/conversations", headers={"Host": "evil.example"})
+    refused = authed.get(f"{replay_server.url}/api/conversations", headers={"Host": "evil.example"})
     assert refused.status_code == 400
     port = replay_server.url.rsplit(":", 1)[1]
-    allowed = httpx.get(f"{replay_server.url}/api/health", headers={"Host": f"localhost:{port}"})
+    allowed = authed.get(f"{replay_server.url}/api/health", headers={"Host": f"localhost:{port}"})
     assert allowed.status_code == 200

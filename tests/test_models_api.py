@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from gemma_chat.config import saved_model
 from gemma_chat.runtimes.registry import embedded_model_path
+from tests import authed
 from tests.sse_client import send
 
 
@@ -16,7 +16,7 @@ def server(start_server):
 
 
 def models(base: str) -> dict:
-    response = httpx.get(f"{base}/api/models", timeout=30)
+    response = authed.get(f"{base}/api/models", timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -81,14 +81,14 @@ def test_recommended_agrees_with_doctor(start_server, monkeypatch) -> None:
 
 def test_switching_models_without_a_restart(server) -> None:
     other = f"gguf:{embedded_model_path()}"
-    response = httpx.post(f"{server.url}/api/models/load", json={"model": other}, timeout=60)
+    response = authed.post(f"{server.url}/api/models/load", json={"model": other}, timeout=60)
     assert response.status_code == 200, response.text
     assert response.json()["spec"] == other and response.json()["loaded"]
     data = models(server.url)
     assert data["active"] == other and data["resident"] == [other]  # the previous one is freed
     assert saved_model(server.settings.data_dir) == other  # and the next start uses it
     # New conversations default to it, and it answers.
-    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    conv = authed.post(f"{server.url}/api/conversations", json={}).json()
     assert conv["model"] == other
     events = send(server.url, conv["id"], "Hi")
     end = events[-1][1]
@@ -105,20 +105,20 @@ def test_switching_models_without_a_restart(server) -> None:
     ],
 )
 def test_a_failed_switch_keeps_the_previous_model(server, spec: str, words: str) -> None:
-    loaded = httpx.post(f"{server.url}/api/models/load", json={"model": "embedded"}, timeout=60)
+    loaded = authed.post(f"{server.url}/api/models/load", json={"model": "embedded"}, timeout=60)
     assert loaded.status_code == 200 and loaded.json()["loaded"]
-    response = httpx.post(f"{server.url}/api/models/load", json={"model": spec}, timeout=60)
+    response = authed.post(f"{server.url}/api/models/load", json={"model": spec}, timeout=60)
     assert response.status_code == 422
     assert words.lower() in response.json()["detail"].lower()
     after = models(server.url)
     assert after["active"] == "embedded" and after["resident"] == ["embedded"]
     assert saved_model(server.settings.data_dir) == "embedded"
-    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    conv = authed.post(f"{server.url}/api/conversations", json={}).json()
     assert send(server.url, conv["id"], "Hi")[-1][1]["reason"] in ("stop", "length")
 
 
 def test_memory_fit_report(server) -> None:
-    response = httpx.get(
+    response = authed.get(
         f"{server.url}/api/models/fit",
         params={"model": "gemma-4-e4b", "quant": "Q8_0", "context": 8192, "kv": "q8_0"},
     )
@@ -132,36 +132,36 @@ def test_memory_fit_report(server) -> None:
         + data["overhead_bytes"]
     )
     assert data["hardware"]["ram_total_bytes"] > 0 and data["recommendations"]
-    local = httpx.get(
+    local = authed.get(
         f"{server.url}/api/models/fit", params={"model": f"gguf:{embedded_model_path()}"}
     )
     assert local.status_code == 200 and local.json()["verdict"] == "fits"
-    assert httpx.get(f"{server.url}/api/models/fit", params={"model": "nope"}).status_code == 422
-    unknown_quant = httpx.get(
+    assert authed.get(f"{server.url}/api/models/fit", params={"model": "nope"}).status_code == 422
+    unknown_quant = authed.get(
         f"{server.url}/api/models/fit", params={"model": "gemma-4-e4b", "quant": "Q9_9"}
     )
     assert unknown_quant.status_code == 404 and "Q9_9" in unknown_quant.json()["detail"]
-    bad_kv = httpx.get(f"{server.url}/api/models/fit", params={"model": "gemma-4-e4b", "kv": "x"})
+    bad_kv = authed.get(f"{server.url}/api/models/fit", params={"model": "gemma-4-e4b", "kv": "x"})
     assert bad_kv.status_code == 422
 
 
 def test_conversation_model_and_thinking_switch(server, replay_file) -> None:
-    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    conv = authed.post(f"{server.url}/api/conversations", json={}).json()
     assert conv["thinking"] is None
     url = f"{server.url}/api/conversations/{conv['id']}"
-    assert httpx.patch(url, json={"thinking": True}).json()["thinking"] is True
-    assert httpx.patch(url, json={"title": "Renamed"}).json()["thinking"] is True  # kept
-    assert httpx.patch(url, json={"thinking": None}).json()["thinking"] is None
+    assert authed.patch(url, json={"thinking": True}).json()["thinking"] is True
+    assert authed.patch(url, json={"title": "Renamed"}).json()["thinking"] is True  # kept
+    assert authed.patch(url, json={"thinking": None}).json()["thinking"] is None
     spec = replay_file("From the replay model.")
-    changed = httpx.patch(url, json={"model": spec}).json()
+    changed = authed.patch(url, json={"model": spec}).json()
     assert changed["model"] == spec and changed["title"] == "Renamed"
     events = send(server.url, conv["id"], "Hello")
     assert events[-1][1]["message"]["model"] == spec
     assert "".join(d["text"] for n, d in events if n == "text") == "From the replay model."
-    bad = httpx.patch(url, json={"model": "nonsense:x"})
+    bad = authed.patch(url, json={"model": "nonsense:x"})
     assert bad.status_code == 422 and "Unknown model spec" in bad.json()["detail"]
-    assert httpx.patch(url, json={"model": " "}).status_code == 422
-    assert httpx.get(url).json()["model"] == spec
+    assert authed.patch(url, json={"model": " "}).status_code == 422
+    assert authed.get(url).json()["model"] == spec
 
 
 def test_pull_over_http_reports_progress_cancels_resumes_and_removes(
@@ -193,7 +193,7 @@ def test_pull_over_http_reports_progress_cancels_resumes_and_removes(
         seen_in_listing = threading.Event()
 
         def watch() -> None:
-            with httpx.stream(
+            with authed.stream(
                 "POST", f"{base}/api/models/pull", json={"model": "tiny-1b"}, timeout=60
             ) as response:
                 for name, data in iter_sse(response):
@@ -203,7 +203,7 @@ def test_pull_over_http_reports_progress_cancels_resumes_and_removes(
                         pull = {m["spec"]: m for m in listing["models"]}["tiny-1b"]["pull"]
                         if pull and pull["total"] == len(blob):
                             seen_in_listing.set()
-                        httpx.post(f"{base}/api/models/pull/cancel", json={"model": "tiny-1b"})
+                        authed.post(f"{base}/api/models/pull/cancel", json={"model": "tiny-1b"})
 
         watcher = threading.Thread(target=watch)
         watcher.start()
@@ -215,7 +215,7 @@ def test_pull_over_http_reports_progress_cancels_resumes_and_removes(
 
         # 2. Pull again: it resumes from the partial file and finishes installed.
         hub.throttle_bps = None
-        with httpx.stream(
+        with authed.stream(
             "POST", f"{base}/api/models/pull", json={"model": "tiny-1b"}, timeout=60
         ) as response:
             final = list(iter_sse(response))
@@ -226,8 +226,8 @@ def test_pull_over_http_reports_progress_cancels_resumes_and_removes(
         assert listed["installed"] and listed["pull"] is None
 
         # 3. An unknown id is refused before anything starts; then remove it.
-        bad = httpx.post(f"{base}/api/models/pull", json={"model": "no-such-model"})
+        bad = authed.post(f"{base}/api/models/pull", json={"model": "no-such-model"})
         assert bad.status_code == 422
-        removed = httpx.delete(f"{base}/api/models/tiny-1b")
+        removed = authed.delete(f"{base}/api/models/tiny-1b")
         assert removed.status_code == 200 and removed.json()["freed_bytes"] >= len(blob)
         assert not {m["spec"]: m for m in models(base)["models"]}["tiny-1b"]["installed"]

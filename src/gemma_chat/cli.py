@@ -1,4 +1,4 @@
-"""Command line: `gemma-chat` (serve), `chat [PROMPT]`, `build`, `models`, `doctor`."""
+"""Command line: `gemma-chat` (serve), `open`, `chat [PROMPT]`, `build`, `models`, `doctor`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gemma_chat import __version__
 from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, MODEL_ENV, Settings, saved_model
 
-COMMANDS = ("serve", "chat", "build", "models", "doctor")
+if TYPE_CHECKING:
+    from rich.console import Console
+
+COMMANDS = ("serve", "open", "chat", "build", "models", "doctor")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gemma-chat {__version__}")
     commands = parser.add_subparsers(dest="command")
 
-    serve = commands.add_parser("serve", help="start the web app (the default)")
+    serve = commands.add_parser(
+        "serve",
+        help="start the web app (the default); if it already runs for this data dir, open it",
+    )
     serve.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})"
     )
@@ -46,8 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PORT,
         help=f"port (default {DEFAULT_PORT}; a free one if busy)",
     )
-    serve.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    serve.add_argument(
+        "--no-browser", action="store_true", help="do not open a browser tab; print the link"
+    )
     _common(serve)
+
+    opener = commands.add_parser(
+        "open", help="open the running app in the browser, with its access token"
+    )
+    opener.add_argument(
+        "--no-browser", action="store_true", help="only print the link (it holds the token)"
+    )
+    opener.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the running app's data dir (default: $GEMMA_CHAT_HOME or the OS data dir)",
+    )
 
     chat = commands.add_parser("chat", help="chat in the terminal; with PROMPT, answer once")
     chat.add_argument("prompt", nargs="?", help="answer this and exit; without it, start a REPL")
@@ -107,7 +128,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_build(args.prompt, args.out, settings_from(args))
     if getattr(args, "handler", None) is not None:  # sub-commands that bring their own
         return int(args.handler(args))
+    if args.command == "open":
+        return open_running(args)
     return serve(args)
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    settings = Settings()
+    if args.data_dir:
+        settings.data_dir = args.data_dir.expanduser().resolve()
+    return settings.data_dir
+
+
+def _show_link(console: Console, link: str) -> None:
+    # soft_wrap: the link stays on one line, whole, for copying or clicking.
+    console.print(f"Open: {link}", soft_wrap=True, highlight=False, markup=False)
+
+
+def open_running(args: argparse.Namespace) -> int:
+    """`gemma-chat open`: the running instance, logged in with its token."""
+    from rich.console import Console
+
+    from gemma_chat.server.instance import running_instance
+
+    console = Console(stderr=True)
+    data_dir = _data_dir(args)
+    instance = running_instance(data_dir / "server.json")
+    if instance is None:
+        console.print(
+            f"Gemma Chat is not running for {data_dir}. Start it with [bold]gemma-chat[/]."
+        )
+        return 1
+    console.print(f"[bold green]Gemma Chat[/] is running at [bold]{instance.url}[/]")
+    _show_link(console, instance.open_url)
+    if not args.no_browser:
+        instance.open_browser()
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -115,10 +171,22 @@ def serve(args: argparse.Namespace) -> int:
 
     from gemma_chat.runtimes.base import RuntimeFailure
     from gemma_chat.runtimes.registry import create_runtime
+    from gemma_chat.server.auth import open_url
+    from gemma_chat.server.instance import running_instance
     from gemma_chat.server.runner import ServerRun
 
     console = Console(stderr=True)
     settings = settings_from(args, host=args.host, port=args.port)
+    if running := running_instance(settings.server_file):
+        # One server per data dir: a second would share its database. Open that one.
+        console.print(
+            f"[bold green]Gemma Chat[/] is already running at [bold]{running.url}[/] "
+            f"(data: {settings.data_dir}); opening it."
+        )
+        _show_link(console, running.open_url)
+        if not args.no_browser:
+            running.open_browser()
+        return 0
     try:
         create_runtime(settings.model, settings.data_dir)
     except RuntimeFailure as exc:
@@ -136,6 +204,7 @@ def serve(args: argparse.Namespace) -> int:
         busy = settings.port and not url.endswith(f":{settings.port}")
         moved = f" (port {settings.port} was busy)" if busy else ""
         console.print(f"[bold green]Gemma Chat[/] is running at [bold]{url}[/]{moved}")
+        _show_link(console, open_url(url, run.token))
         console.print(f"Model: {settings.model} · data: {settings.data_dir} · Ctrl+C to quit")
         if settings.host not in ("127.0.0.1", "localhost", "::1"):
             console.print(

@@ -6,7 +6,6 @@ import subprocess
 import time
 import zipfile
 
-import httpx
 import pytest
 
 from gemma_chat.chat.history import model_messages
@@ -16,6 +15,7 @@ from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.runtimes.replay import replay_tokens
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.projects import Projects
+from tests import authed
 from tests.sse_client import iter_sse, send
 
 PAGE = """I'll create the page and its styles.
@@ -59,7 +59,7 @@ The second edit failed because purple was not there; the heading is blue now.
 
 
 def create_build(base: str) -> str:
-    response = httpx.post(f"{base}/api/conversations", json={"mode": "build"})
+    response = authed.post(f"{base}/api/conversations", json={"mode": "build"})
     assert response.status_code == 201
     return response.json()["id"]
 
@@ -90,9 +90,9 @@ def test_a_build_turn_writes_files_streams_actions_and_records_versions(
     assert names.index("file.delta") < names.index("action.end")
     assert "version" in names
 
-    files = httpx.get(f"{base}/api/conversations/{conv}/files").json()["files"]
+    files = authed.get(f"{base}/api/conversations/{conv}/files").json()["files"]
     assert sorted(f["path"] for f in files) == ["index.html", "style.css"]
-    css = httpx.get(f"{base}/api/conversations/{conv}/files/style.css").text
+    css = authed.get(f"{base}/api/conversations/{conv}/files/style.css").text
     assert css == "h1 { color: tomato; }"  # fences around the content were removed
 
     events = send(base, conv, "Make the heading blue")
@@ -100,33 +100,33 @@ def test_a_build_turn_writes_files_streams_actions_and_records_versions(
     assert [d["ok"] for d in ends] == [True, False]
     assert "was not found" in ends[1]["result"]
     assert (
-        httpx.get(f"{base}/api/conversations/{conv}/files/style.css").text == "h1 { color: blue; }"
+        authed.get(f"{base}/api/conversations/{conv}/files/style.css").text == "h1 { color: blue; }"
     )
 
-    versions = httpx.get(f"{base}/api/conversations/{conv}/versions").json()["versions"]
+    versions = authed.get(f"{base}/api/conversations/{conv}/versions").json()["versions"]
     assert [v["message"] for v in versions] == [
         "Empty project",
         "Make a counter page",
         "Make the heading blue",
     ]
-    diff = httpx.get(
+    diff = authed.get(
         f"{base}/api/conversations/{conv}/versions/diff",
         params={"from": versions[1]["id"], "to": versions[2]["id"]},
     ).json()["files"]
     assert [d["path"] for d in diff] == ["style.css"] and "+h1 { color: blue; }" in diff[0]["diff"]
 
     # Undo the second turn: its files come back exactly.
-    restored = httpx.post(f"{base}/api/conversations/{conv}/versions/{versions[1]['id']}/restore")
+    restored = authed.post(f"{base}/api/conversations/{conv}/versions/{versions[1]['id']}/restore")
     assert restored.status_code == 200
     assert (
-        httpx.get(f"{base}/api/conversations/{conv}/files/style.css").text
+        authed.get(f"{base}/api/conversations/{conv}/files/style.css").text
         == "h1 { color: tomato; }"
     )
     # Undo everything: back to the empty project.
-    httpx.post(f"{base}/api/conversations/{conv}/versions/{versions[0]['id']}/restore")
-    assert httpx.get(f"{base}/api/conversations/{conv}/files").json()["files"] == []
+    authed.post(f"{base}/api/conversations/{conv}/versions/{versions[0]['id']}/restore")
+    assert authed.get(f"{base}/api/conversations/{conv}/files").json()["files"] == []
 
-    saved = httpx.get(f"{base}/api/conversations/{conv}").json()
+    saved = authed.get(f"{base}/api/conversations/{conv}").json()
     reply = saved["messages"][1]
     assert reply["status"] == "complete" and reply["version"] == versions[1]["id"]
     assert [a["path"] for a in reply["actions"]] == ["index.html", "style.css"]
@@ -141,11 +141,11 @@ def test_the_workspace_is_a_git_repo_and_exports_as_zip(start_server, replay_fil
         ["git", "-C", str(folder), "log", "--oneline"], capture_output=True, text=True
     )
     assert "Make a counter page" in log.stdout
-    archive = httpx.get(f"{server.url}/api/conversations/{conv}/export.zip")
+    archive = authed.get(f"{server.url}/api/conversations/{conv}/export.zip")
     assert archive.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
     assert sorted(names) == ["index.html", "style.css"]
-    assert httpx.delete(f"{server.url}/api/conversations/{conv}").status_code == 204
+    assert authed.delete(f"{server.url}/api/conversations/{conv}").status_code == 204
     assert not folder.exists()  # deleting the conversation deletes its workspace
 
 
@@ -153,10 +153,10 @@ def test_workspace_endpoints_reject_bad_input(start_server, replay_file) -> None
     server = start_server(replay_file(PAGE))
     conv = create_build(server.url)
     base = f"{server.url}/api/conversations/{conv}"
-    assert httpx.get(f"{server.url}/api/conversations/c_nope/files").status_code == 404
-    assert httpx.get(f"{base}/files/missing.js").status_code == 404
-    assert httpx.get(f"{base}/files/..%2F..%2Fgemma-chat.db").status_code in (400, 404)
-    assert httpx.post(f"{base}/versions/deadbeef/restore").status_code == 404
+    assert authed.get(f"{server.url}/api/conversations/c_nope/files").status_code == 404
+    assert authed.get(f"{base}/files/missing.js").status_code == 404
+    assert authed.get(f"{base}/files/..%2F..%2Fgemma-chat.db").status_code in (400, 404)
+    assert authed.post(f"{base}/versions/deadbeef/restore").status_code == 404
 
 
 async def test_history_replays_the_exact_transcript(tmp_path, replay_file) -> None:
@@ -246,14 +246,14 @@ def test_the_preview_is_served_from_a_separate_origin(start_server, replay_file)
     server = start_server(replay_file(PAGE))
     conv = create_build(server.url)
     send(server.url, conv, "Make a counter page")
-    preview = httpx.get(f"{server.url}/api/conversations/{conv}/preview").json()
+    preview = authed.get(f"{server.url}/api/conversations/{conv}/preview").json()
     assert preview["url"].startswith("http://127.0.0.1:")
     assert preview["origin"] != server.url  # another port: another origin
-    page = httpx.get(preview["url"])
+    page = authed.get(preview["url"])
     assert page.status_code == 200 and "<h1>Counter</h1>" in page.text
     assert "connect-src 'self'" in page.headers["content-security-policy"]
     # The preview origin serves project files only, never the app's API.
-    assert httpx.get(f"{preview['origin']}/api/conversations").status_code == 404
+    assert authed.get(f"{preview['origin']}/api/conversations").status_code == 404
 
 
 def test_rewinding_to_an_earlier_message_rolls_the_files_back(start_server, replay_file) -> None:
@@ -262,20 +262,20 @@ def test_rewinding_to_an_earlier_message_rolls_the_files_back(start_server, repl
     conv = create_build(server.url)
     send(server.url, conv, "Make a counter page")
     send(server.url, conv, "Make the heading blue")
-    messages = httpx.get(f"{base}/{conv}").json()["messages"]
+    messages = authed.get(f"{base}/{conv}").json()["messages"]
     second_user = messages[2]
     assert second_user["content"] == "Make the heading blue"
 
-    rewound = httpx.post(f"{base}/{conv}/rewind", json={"message_id": second_user["id"]})
+    rewound = authed.post(f"{base}/{conv}/rewind", json={"message_id": second_user["id"]})
     assert rewound.status_code == 200 and rewound.json()["removed"] == 2
-    assert httpx.get(f"{base}/{conv}/files/style.css").text == "h1 { color: tomato; }"
-    assert len(httpx.get(f"{base}/{conv}").json()["messages"]) == 2
+    assert authed.get(f"{base}/{conv}/files/style.css").text == "h1 { color: tomato; }"
+    assert len(authed.get(f"{base}/{conv}").json()["messages"]) == 2
 
     first_user = messages[0]
-    httpx.post(f"{base}/{conv}/rewind", json={"message_id": first_user["id"]})
-    assert httpx.get(f"{base}/{conv}/files").json()["files"] == []
-    assert httpx.get(f"{base}/{conv}").json()["messages"] == []
-    bad = httpx.post(f"{base}/{conv}/rewind", json={"message_id": "m_nope"})
+    authed.post(f"{base}/{conv}/rewind", json={"message_id": first_user["id"]})
+    assert authed.get(f"{base}/{conv}/files").json()["files"] == []
+    assert authed.get(f"{base}/{conv}").json()["messages"] == []
+    bad = authed.post(f"{base}/{conv}/rewind", json={"message_id": "m_nope"})
     assert bad.status_code == 404
 
 
@@ -290,7 +290,7 @@ def test_stop_cancels_a_build_turn_at_once_and_still_records_a_version(
     conv = create_build(server.url)
     url = f"{server.url}/api/conversations/{conv}"
     with (
-        httpx.Client(timeout=30) as client,
+        authed.Client(timeout=30) as client,
         client.stream("POST", f"{url}/messages", json={"content": "go"}) as response,
     ):
         events = iter_sse(response)
@@ -298,12 +298,12 @@ def test_stop_cancels_a_build_turn_at_once_and_still_records_a_version(
             if name == "file.delta":
                 break
         stopped_at = time.monotonic()
-        assert httpx.post(f"{url}/stop").json() == {"stopped": True}
+        assert authed.post(f"{url}/stop").json() == {"stopped": True}
         rest = list(events)
         elapsed = time.monotonic() - stopped_at
     assert rest[-1] == ("turn.end", rest[-1][1]) and rest[-1][1]["reason"] == "cancelled"
     assert elapsed < 1.0, f"stop took {elapsed:.2f}s"
     assert [n for n, _ in rest].count("version") == 1
-    saved = httpx.get(url).json()["messages"][1]
+    saved = authed.get(url).json()["messages"][1]
     assert saved["status"] == "interrupted" and saved["version"]
-    assert httpx.get(f"{url}/files").json()["files"] == []  # the half-written file never landed
+    assert authed.get(f"{url}/files").json()["files"] == []  # the half-written file never landed

@@ -6,8 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import httpx
-
+from tests import authed
 from tests.agent.test_build_turns import create_build
 from tests.sse_client import send
 
@@ -80,7 +79,7 @@ def test_a_capable_model_starts_from_a_kit_then_edits_it(start_server, replay_fi
     ]
 
     # The turn's summary is kept with the message (a reloaded UI shows it).
-    stored = httpx.get(f"{server.url}/api/conversations/{conv}").json()["messages"][-1]
+    stored = authed.get(f"{server.url}/api/conversations/{conv}").json()["messages"][-1]
     assert stored["files"]["added"] == final["added"]
     assert stored["actions"][0]["kit"]["title"] == "Counter"
 
@@ -97,12 +96,12 @@ def test_a_capable_model_starts_from_a_kit_then_edits_it(start_server, replay_fi
 def test_the_user_can_switch_the_kit_and_a_bad_kit_is_refused(start_server, replay_file) -> None:
     server = start_server(replay_file("Here it is.\n=== turn ===\nDone.\n"))
     conv = create_build(server.url)
-    bad = httpx.post(
+    bad = authed.post(
         f"{server.url}/api/conversations/{conv}/messages",
         json={"content": "a timer", "kit": "spaceship"},
     )
     assert bad.status_code == 422 and "no kit called 'spaceship'" in bad.json()["detail"]
-    assert httpx.get(f"{server.url}/api/conversations/{conv}").json()["messages"] == []
+    assert authed.get(f"{server.url}/api/conversations/{conv}").json()["messages"] == []
 
     events = send(server.url, conv, "a timer", kit="stopwatch")
     ends = [d for n, d in events if n == "action.end"]

@@ -21,10 +21,10 @@ from email.policy import default as email_policy
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
+from tests import authed
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 IMAGE_ONLY_NOTICE = "This model can't see images — pick a vision model"
@@ -79,7 +79,7 @@ def speech_wav(path: Path) -> Path:
 
 def wired(server, path: str) -> bool:
     """The route exists (a multipart endpoint answers 422 to an empty POST, not 404)."""
-    return httpx.post(f"{server.url}{path}", timeout=10).status_code not in (404, 405)
+    return authed.post(f"{server.url}{path}", timeout=10).status_code not in (404, 405)
 
 
 def parse_upload(request: Request) -> tuple[str, str, bytes]:
@@ -254,7 +254,7 @@ def user_messages(page: Page):
 def test_attach_image_send_and_reload(start_server, replay_file, page: Page) -> None:
     server = start_server(replay_file("What a colourful gradient!"))
     backend = Backend(page, server)
-    page.goto(server.url)
+    page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
     expect(page.get_by_test_id("attach-input")).to_have_attribute("accept", re.compile(r"\.docx"))
 
@@ -321,7 +321,7 @@ def test_attach_image_send_and_reload(start_server, replay_file, page: Page) -> 
 def test_unsupported_file_shows_the_server_reason(start_server, replay_file, page: Page) -> None:
     server = start_server(replay_file("ok"))
     backend = Backend(page, server)
-    page.goto(server.url)
+    page.goto(server.open_url)
     attach(page, "setup.exe", "application/x-msdownload", b"MZ\x90\x00" * 64)
     chip = page.get_by_test_id("attachment-chip")
     expect(chip).to_have_attribute("data-status", "error")
@@ -342,7 +342,7 @@ def test_send_waits_for_uploads(start_server, replay_file, page: Page) -> None:
     server = start_server(replay_file("Got it."))
     backend = Backend(page, server, attachments=False)
     backend.hold = True
-    page.goto(server.url)
+    page.goto(server.open_url)
     page.get_by_test_id("composer-input").fill("Here is the report")
     attach(page, "report.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")
     chip = page.get_by_test_id("attachment-chip")
@@ -367,7 +367,7 @@ def test_send_waits_for_uploads(start_server, replay_file, page: Page) -> None:
 def test_capability_notices_on_the_text_only_embedded_model(start_server, page: Page) -> None:
     server = start_server()  # the embedded model: text only
     Backend(page, server)
-    page.goto(server.url)
+    page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("embedded")
     attach(page, "photo.png", "image/png", png_bytes(64, 48))
     image_chip = page.locator('[data-testid="attachment-chip"][data-kind="image"]')
@@ -457,7 +457,7 @@ def test_voice_is_transcribed_for_a_text_model(start_server, replay_file, mic_pa
     page = mic_page
     server = start_server(replay_file("ok"))
     backend = Backend(page, server)
-    page.goto(server.url)
+    page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
 
     page.get_by_role("button", name="Keyboard shortcuts").click()
@@ -514,7 +514,7 @@ def test_voice_becomes_an_attachment_for_an_audio_model(
     server = start_server(replay_file("I heard you."))
     with_audio_model(page)
     backend = Backend(page, server)
-    page.goto(server.url)
+    page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
     record(page)
     chip = page.get_by_test_id("attachment-chip")

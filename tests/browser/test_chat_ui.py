@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from playwright.sync_api import Locator, Page, expect
+
+from tests import authed
+from tests.chromium import sign_in
 
 STORY = " ".join(f"Word{i} of a long story." for i in range(300)) + " THE-END"
 
@@ -24,14 +26,14 @@ def send(page: Page, text: str) -> None:
 
 
 def open_app(page: Page, server) -> None:
-    page.goto(server.url)
+    page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
 
 
 def start_background_turn(server, conversation_id: str) -> None:
     """Start a turn from another client and hang up; the server keeps generating it."""
     url = f"{server.url}/api/conversations/{conversation_id}/messages"
-    with httpx.stream("POST", url, json={"content": "From elsewhere"}, timeout=10) as response:
+    with authed.stream("POST", url, json={"content": "From elsewhere"}, timeout=10) as response:
         assert response.status_code == 200
         for line in response.iter_lines():
             if line.startswith("event: turn.start"):
@@ -71,7 +73,7 @@ def test_stream_stop_and_reload(start_server, replay_file, page: Page) -> None:
     expect(reloaded.get_by_test_id("message-content")).to_contain_text("Word3 of a long story.")
 
     # From a fresh start, the sidebar entry opens the stored conversation.
-    page.goto(server.url)
+    page.goto(server.open_url)
     expect(page.get_by_test_id("suggestion").first).to_be_visible()
     page.get_by_test_id("conversation-item").click()
     expect(messages(page)).to_have_count(2)
@@ -158,7 +160,7 @@ def test_sidebar_rename_delete_and_filter(start_server, replay_file, page: Page)
     server = start_server(replay_file(""))
     api = f"{server.url}/api/conversations"
     ids = {
-        title: httpx.post(api, json={"mode": "chat", "title": title}).json()["id"]
+        title: authed.post(api, json={"mode": "chat", "title": title}).json()["id"]
         for title in ("Apples", "Bananas", "Cherries")
     }
     open_app(page, server)
@@ -184,7 +186,7 @@ def test_sidebar_rename_delete_and_filter(start_server, replay_file, page: Page)
     field.fill("Green apples")
     field.press("Enter")
     expect(items.filter(has_text="Green apples")).to_have_count(1)
-    assert httpx.get(f"{api}/{ids['Apples']}").json()["title"] == "Green apples"
+    assert authed.get(f"{api}/{ids['Apples']}").json()["title"] == "Green apples"
 
     # Escape cancels a rename.
     cherries = items.filter(has_text="Cherries")
@@ -193,7 +195,7 @@ def test_sidebar_rename_delete_and_filter(start_server, replay_file, page: Page)
     page.get_by_test_id("rename-input").fill("Nope")
     page.get_by_test_id("rename-input").press("Escape")
     expect(items.filter(has_text="Cherries")).to_have_count(1)
-    assert httpx.get(f"{api}/{ids['Cherries']}").json()["title"] == "Cherries"
+    assert authed.get(f"{api}/{ids['Cherries']}").json()["title"] == "Cherries"
 
     # Delete asks first; Cancel keeps it, Delete removes it.
     bananas = items.filter(has_text="Bananas")
@@ -207,7 +209,7 @@ def test_sidebar_rename_delete_and_filter(start_server, replay_file, page: Page)
     expect(page.locator("#confirm-dialog")).to_contain_text("Bananas")
     page.get_by_test_id("confirm-delete").click()
     expect(items).to_have_count(2)
-    assert httpx.get(f"{api}/{ids['Bananas']}").status_code == 404
+    assert authed.get(f"{api}/{ids['Bananas']}").status_code == 404
     expect(page.get_by_test_id("suggestion").first).to_be_visible()  # back to a new chat
 
 
@@ -235,7 +237,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(start_server, replay_file, page
 def test_http_errors_show_inline(start_server, replay_file, page: Page) -> None:
     server = start_server(replay_file(STORY, tps=10))
     api = f"{server.url}/api/conversations"
-    conv = httpx.post(api, json={"mode": "chat", "title": "Busy one"}).json()
+    conv = authed.post(api, json={"mode": "chat", "title": "Busy one"}).json()
     open_app(page, server)
     page.get_by_test_id("conversation-item").click()
     expect(page.get_by_test_id("composer-input")).to_be_visible()
@@ -248,11 +250,11 @@ def test_http_errors_show_inline(start_server, replay_file, page: Page) -> None:
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("still being generated")
     expect(page.get_by_test_id("composer-input")).to_have_value("Me too")  # text is kept
-    httpx.post(f"{api}/{conv['id']}/stop")
+    authed.post(f"{api}/{conv['id']}/stop")
 
     # 404: the conversation was deleted behind the page's back.
-    httpx.delete(f"{api}/{conv['id']}")
-    detail = httpx.get(f"{api}/{conv['id']}").json()["detail"]
+    authed.delete(f"{api}/{conv['id']}")
+    detail = authed.get(f"{api}/{conv['id']}").json()["detail"]
     page.get_by_test_id("composer-input").press("Enter")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text(detail)  # the server's own message
@@ -266,9 +268,10 @@ def test_http_errors_show_inline(start_server, replay_file, page: Page) -> None:
 def test_running_turn_is_shown_after_reload(start_server, replay_file, page: Page) -> None:
     server = start_server(replay_file("Short reply from elsewhere. " * 8, tps=20))
     api = f"{server.url}/api/conversations"
-    conv = httpx.post(api, json={"mode": "chat"}).json()
+    conv = authed.post(api, json={"mode": "chat"}).json()
     start_background_turn(server, conv["id"])
 
+    sign_in(page, server)
     page.goto(f"{server.url}/#/c/{conv['id']}")
     expect(page.get_by_test_id("running-indicator")).to_be_visible()
     expect(page.get_by_test_id("stop-button")).to_be_visible()
@@ -310,7 +313,7 @@ def test_shortcuts_header_and_suggestions(start_server, replay_file, page: Page)
 
 def test_embedded_model_replies_with_stats(start_server, page: Page) -> None:
     server = start_server("embedded")
-    page.goto(server.url)
+    page.goto(server.open_url)
     send(page, "Say hello")
     reply = messages(page, "assistant").last
     expect(reply).to_have_attribute("data-status", "complete", timeout=180_000)
@@ -353,6 +356,6 @@ def test_regenerate_and_edit_replace_the_later_messages(
         "Third answer."
     )
     expect(messages(page)).to_have_count(2)
-    stored = httpx.get(f"{server.url}/api/conversations").json()["conversations"][0]
-    saved = httpx.get(f"{server.url}/api/conversations/{stored['id']}").json()["messages"]
+    stored = authed.get(f"{server.url}/api/conversations").json()["conversations"][0]
+    saved = authed.get(f"{server.url}/api/conversations/{stored['id']}").json()["messages"]
     assert [m["content"] for m in saved] == ["Edited question", "Third answer."]

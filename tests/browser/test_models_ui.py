@@ -8,12 +8,13 @@ import json
 import os
 import re
 
-import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
 from gemma_chat.models import catalogue, download
 from gemma_chat.runtimes.registry import embedded_model_path
+from tests import authed
+from tests.chromium import sign_in
 from tests.models.fake_hf import FakeHub, StaticCatalogue, make_entry
 
 
@@ -39,14 +40,14 @@ def open_picker(page: Page):
 
 
 def conversation(server, conv_id: str) -> dict:
-    return httpx.get(f"{server.url}/api/conversations/{conv_id}").json()
+    return authed.get(f"{server.url}/api/conversations/{conv_id}").json()
 
 
 def run_turn(server, conv_id: str, content: str) -> list[str]:
     """Send a message through the API and wait for the turn to end; returns event names."""
     names = []
     url = f"{server.url}/api/conversations/{conv_id}/messages"
-    with httpx.stream("POST", url, json={"content": content}, timeout=30) as response:
+    with authed.stream("POST", url, json={"content": content}, timeout=30) as response:
         assert response.status_code == 200
         for line in response.iter_lines():
             if line.startswith("event: "):
@@ -102,13 +103,13 @@ def test_picker_lists_models_and_switches_the_conversation(
     alpha = replay_file("Alpha answer.")
     beta = replay_file("Beta answer.")
     server = start_server(alpha)
-    page.goto(server.url)
+    page.goto(server.open_url)
     pill = page.get_by_test_id("model-name")
     expect(pill).to_contain_text("Replay")
     send(page, "First question")
     first = messages(page, "assistant").last
     expect(first).to_have_attribute("data-status", "complete")
-    conv_id = httpx.get(f"{server.url}/api/conversations").json()["conversations"][0]["id"]
+    conv_id = authed.get(f"{server.url}/api/conversations").json()["conversations"][0]["id"]
     expect(page.get_by_test_id("think-toggle")).to_be_hidden()  # replay models don't think
 
     picker = open_picker(page)
@@ -140,7 +141,7 @@ def test_picker_lists_models_and_switches_the_conversation(
     expect(picker).to_be_hidden()
     expect(pill).to_have_text(re.compile(r"Replay \(replay-\d+\.txt\)"))
     assert conversation(server, conv_id)["model"] == beta  # the open conversation PATCHed
-    assert httpx.get(f"{server.url}/api/models").json()["active"] == beta  # and the default
+    assert authed.get(f"{server.url}/api/models").json()["active"] == beta  # and the default
     # The earlier reply now says which model wrote it.
     tag = first.get_by_test_id("message-model")
     expect(tag).to_be_visible()
@@ -170,7 +171,7 @@ def test_picker_lists_models_and_switches_the_conversation(
     assert conversation(server, conv_id)["model"] == "embedded"
 
     # A conversation on another model shows that model; choosing in the picker moves it.
-    other = httpx.post(f"{server.url}/api/conversations", json={"model": beta}).json()
+    other = authed.post(f"{server.url}/api/conversations", json={"model": beta}).json()
     page.goto(f"{server.url}/#/c/{other['id']}")
     expect(pill).to_have_text(re.compile(r"Replay \(replay-\d+\.txt\)"))
     picker = open_picker(page)
@@ -190,7 +191,8 @@ def test_bad_spec_shows_the_reason_and_keeps_the_model(
 ) -> None:
     spec = replay_file("Still here.")
     server = start_server(spec)
-    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    conv = authed.post(f"{server.url}/api/conversations", json={}).json()
+    sign_in(page, server)
     page.goto(f"{server.url}/#/c/{conv['id']}")
     pill = page.get_by_test_id("model-name")
     expect(pill).to_contain_text("Replay")
@@ -208,7 +210,7 @@ def test_bad_spec_shows_the_reason_and_keeps_the_model(
     expect(picker).to_be_visible()  # open, to try another
     expect(picker.get_by_test_id("custom-model-input")).to_have_value("gguf:/no/such/model.gguf")
     assert conversation(server, conv["id"])["model"] == spec
-    assert httpx.get(f"{server.url}/api/models").json()["active"] == spec
+    assert authed.get(f"{server.url}/api/models").json()["active"] == spec
 
     picker.get_by_test_id("custom-model-input").fill("bogus:thing")
     picker.get_by_test_id("custom-model-input").press("Enter")
@@ -220,7 +222,7 @@ def test_keyboard_opens_navigates_and_closes_the_picker(
     start_server, replay_file, page: Page
 ) -> None:
     server = start_server(replay_file("Hi."))
-    page.goto(server.url)
+    page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
 
     page.locator("#help-button").click()
@@ -296,7 +298,7 @@ def test_engine_models_are_selectable_and_stopped_engines_explain_why(
         route.fulfill(status=422, json={"detail": "Ollama stopped answering"})
 
     page.route("**/api/models/load", load)
-    page.goto(server.url)
+    page.goto(server.open_url)
     picker = open_picker(page)
     section = picker.get_by_test_id("models-engines")
     ollama = section.locator('[data-engine="ollama"]')
@@ -327,7 +329,7 @@ def test_think_toggle_patches_the_conversation(start_server, replay_file, page: 
         page,
         lambda body: [m.update(thinking=True) for m in body["models"] if m["spec"] == spec],
     )
-    page.goto(server.url)
+    page.goto(server.open_url)
     think = page.get_by_test_id("think-toggle")
     expect(think).to_be_visible()
     expect(think).to_have_attribute("aria-pressed", "false")  # null: the model's default
@@ -337,7 +339,7 @@ def test_think_toggle_patches_the_conversation(start_server, replay_file, page: 
     expect(think).to_have_attribute("aria-pressed", "true")
     send(page, "Think first")
     expect(messages(page, "assistant").last).to_have_attribute("data-status", "complete")
-    conv_id = httpx.get(f"{server.url}/api/conversations").json()["conversations"][0]["id"]
+    conv_id = authed.get(f"{server.url}/api/conversations").json()["conversations"][0]["id"]
     assert conversation(server, conv_id)["thinking"] is True
     expect(think).to_have_attribute("aria-pressed", "true")
 
@@ -365,10 +367,11 @@ def test_context_notice_for_a_small_context(start_server, replay_file, page: Pag
     segments.append(" ".join(f"Final{i}." for i in range(60)))
     spec = replay_file("\n=== turn ===\n".join(segments), tps=60) + "&ctx=600"
     server = start_server(spec)
-    conv = httpx.post(f"{server.url}/api/conversations", json={}).json()
+    conv = authed.post(f"{server.url}/api/conversations", json={}).json()
     for i in range(3):  # a history far longer than 600 tokens
         run_turn(server, conv["id"], f"Question {i}: " + " ".join(f"q{i}w{j}" for j in range(150)))
 
+    sign_in(page, server)
     page.goto(f"{server.url}/#/c/{conv['id']}")
     expect(messages(page)).to_have_count(6)
     expect(page.locator('[data-testid="context-notice"]:visible')).to_have_count(0)
@@ -399,7 +402,7 @@ def test_download_progress_cancel_and_resume(start_server, replay_file, page: Pa
         route.fulfill(json={"cancelled": True})
 
     page.route("**/api/models/pull/cancel", cancel)
-    page.goto(server.url)
+    page.goto(server.open_url)
     picker = open_picker(page)
     row = picker.locator('[data-testid="catalogue-row"][data-spec="gemma-4-e2b"]')
     row.get_by_test_id("download-model").click()
@@ -459,7 +462,7 @@ def test_real_pull_from_a_fake_hub_with_cancel_and_resume(
         monkeypatch.delenv("HF_TOKEN", raising=False)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
         server = start_server(replay_file("Hi."))
-        page.goto(server.url)
+        page.goto(server.open_url)
         picker = open_picker(page)
         row = picker.locator('[data-testid="catalogue-row"][data-spec="tiny-1b"]')
         expect(row).to_contain_text("3 MB download")
@@ -480,7 +483,7 @@ def test_real_pull_from_a_fake_hub_with_cancel_and_resume(
         ).to_have_count(0)
         gets = hub.gets("tiny-Q4_K_M.gguf")
         assert gets[-1].range and gets[-1].range.startswith("bytes="), "the pull resumed"
-        listed = httpx.get(f"{server.url}/api/models").json()["models"]
+        listed = authed.get(f"{server.url}/api/models").json()["models"]
         assert next(m for m in listed if m["spec"] == "tiny-1b")["installed"] is True
 
 
@@ -523,7 +526,7 @@ def test_download_done_moves_the_model_and_errors_show_inline(
         route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=body)
 
     page.route("**/api/models/pull", pull)
-    page.goto(server.url)
+    page.goto(server.open_url)
     picker = open_picker(page)
 
     # done: the entry moves up to "On this computer".
@@ -562,7 +565,7 @@ def test_picker_screenshots(start_server, replay_file, page: Page) -> None:
     """The open picker in light and dark, for a look (written to /tmp)."""
     server = start_server(replay_file("Hi."))
     page.add_init_script(LIVE_PULL)
-    page.goto(server.url)
+    page.goto(server.open_url)
     picker = open_picker(page)
     expect(picker.get_by_test_id("engine").first).to_be_visible(timeout=20_000)
     picker.locator('[data-spec="gemma-4-e4b"]').get_by_test_id("download-model").click()

@@ -6,7 +6,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gemma_chat.chat.turns import TurnManager
@@ -14,6 +13,7 @@ from gemma_chat.media.attachments import AttachmentLinkError, AttachmentStore
 from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.projects import Projects
+from tests import authed
 from tests.media import media_factory
 from tests.sse_client import send
 
@@ -131,30 +131,30 @@ async def test_unknown_or_reused_upload_ids_are_refused_before_anything_is_saved
 def test_upload_send_and_reload_over_http(start_server, replay_file) -> None:
     server = start_server(replay_file("Seen.") + "&modalities=image")
     base = server.url
-    upload = httpx.post(
+    upload = authed.post(
         f"{base}/api/attachments",
         files={"file": ("shot.png", media_factory.image(), "image/png")},
     )
     assert upload.status_code == 201, upload.text
     attachment = upload.json()
-    conv = httpx.post(f"{base}/api/conversations", json={}).json()
+    conv = authed.post(f"{base}/api/conversations", json={}).json()
     events = send(base, conv["id"], "", attachments=[attachment["id"]])
     assert events[-1][1]["reason"] == "stop"
-    data = httpx.get(f"{base}/api/conversations/{conv['id']}").json()
+    data = authed.get(f"{base}/api/conversations/{conv['id']}").json()
     user = data["messages"][0]
     assert [a["id"] for a in user["attachments"]] == [attachment["id"]]
-    served = httpx.get(f"{base}{user['attachments'][0]['url']}")
+    served = authed.get(f"{base}{user['attachments'][0]['url']}")
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
     # Bad input: an unknown id is a 422 and saves nothing; so is an empty message.
-    bad = httpx.post(
+    bad = authed.post(
         f"{base}/api/conversations/{conv['id']}/messages",
         json={"content": "x", "attachments": ["a_ffffffffffffffff"]},
     )
     assert bad.status_code == 422 and "No uploaded file" in bad.json()["detail"]
-    empty = httpx.post(f"{base}/api/conversations/{conv['id']}/messages", json={"content": " "})
+    empty = authed.post(f"{base}/api/conversations/{conv['id']}/messages", json={"content": " "})
     assert empty.status_code == 422
-    assert len(httpx.get(f"{base}/api/conversations/{conv['id']}").json()["messages"]) == 2
-    big = httpx.post(
+    assert len(authed.get(f"{base}/api/conversations/{conv['id']}").json()["messages"]) == 2
+    big = authed.post(
         f"{base}/api/attachments", files={"file": ("x.zip", media_factory.zip_file(), "x")}
     )
     assert big.status_code == 415

@@ -121,7 +121,7 @@ def frame_of(page: Page):  # type: ignore[no-untyped-def]
 
 def test_build_mode_canvas_end_to_end(app) -> None:  # type: ignore[no-untyped-def]
     page, server, errors = app
-    page.goto(server.url)
+    page.goto(server.open_url)
     toggle = page.get_by_test_id("mode-toggle")
     build = toggle.locator('[data-mode="build"]')
     expect(build).not_to_have_attribute("aria-disabled", "true")
@@ -280,7 +280,7 @@ def test_build_mode_canvas_end_to_end(app) -> None:  # type: ignore[no-untyped-d
 def test_the_preview_changes_while_the_model_types(make_app) -> None:  # type: ignore[no-untyped-def]
     made = make_app(tps=40)
     page = made.page
-    page.goto(made.server.url)
+    page.goto(made.server.open_url)
     page.locator('[data-mode="build"]').click()
     box = page.get_by_test_id("composer-input")
     box.fill("Make a counter")

@@ -50,7 +50,7 @@ def test_a_first_build_on_the_built_in_model(start_server, browser) -> None:  # 
         route.fulfill(response=response, json=body)
 
     page.route("**/api/models", models)
-    page.goto(server.url)
+    page.goto(server.open_url)
     page.get_by_test_id("mode-toggle").locator('[data-mode="build"]').click()
     guide = page.get_by_test_id("canvas-guide")
     expect(guide).to_be_visible()

@@ -21,7 +21,7 @@ from gemma_chat.server import (
     api_transcribe,
     api_workspace,
 )
-from gemma_chat.server.auth import new_token
+from gemma_chat.server.auth import TokenGate, new_token
 from gemma_chat.server.errors import install_error_handlers
 from gemma_chat.server.state import AppState
 
@@ -61,6 +61,8 @@ def create_app(
     )
     app.state.token = token
     install_error_handlers(app)
+    # Every route but /api/health and /static needs the token (cookie or Bearer).
+    app.add_middleware(TokenGate, token=token)
     if settings.host not in WILDCARD_HOSTS:
         # Guards against DNS rebinding: a web page whose domain resolves to 127.0.0.1
         # must not be able to read the API with its own Host header.

@@ -142,8 +142,9 @@ class ServerRun:
         def started(url: str) -> None:
             if on_started:
                 on_started(url)
-            if open_browser:
-                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+            if open_browser:  # the link with the token: it logs this browser in
+                link = open_url(url, self.token)
+                threading.Thread(target=webbrowser.open, args=(link,), daemon=True).start()
 
         asyncio.run(self.serve(started))
 
