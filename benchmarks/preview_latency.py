@@ -213,7 +213,8 @@ def main() -> None:
         src = preview.server.url_for(CONV)
         (workspaces / HOST / "index.html").write_text(
             '<!doctype html><body style="margin:0">'
-            '<iframe sandbox="allow-scripts allow-forms allow-modals allow-popups" '
+            '<iframe sandbox="allow-scripts allow-same-origin allow-forms allow-modals '
+            'allow-popups" '
             f'src="{src}" style="border:0;width:100vw;height:100vh"></iframe></body>'
         )
         try:
@@ -221,7 +222,7 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 # The app's setup: a page on another origin frames the preview, sandboxed.
-                page.goto(f"http://localhost:{preview.server.port}/p/{HOST}/")
+                page.goto(preview.server.url_for(HOST))
                 page.wait_for_function("window.frames.length === 1")
                 frame = page.frames[1]
                 frame.wait_for_load_state()
