@@ -20,6 +20,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may touch the user's real data directory."""
     monkeypatch.setenv("GEMMA_CHAT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("GEMMA_CHAT_MODEL", raising=False)
+    # Tests drive replay: specs through the API; tests/security/test_specs.py unsets it.
+    monkeypatch.setenv("GEMMA_CHAT_ALLOW_REPLAY", "1")
 
 
 @pytest.fixture

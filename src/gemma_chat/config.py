@@ -63,13 +63,33 @@ def saved_model(data_dir: Path) -> str | None:
 
 
 def save_model(data_dir: Path, spec: str) -> None:
-    path = data_dir / PREFERENCES_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data = data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        data = {}
+    data = _preferences(data_dir)
     data["model"] = spec
+    _save_preferences(data_dir, data)
+
+
+def confirmed_hosts(data_dir: Path) -> set[str]:
+    """Model servers on other machines the user agreed to send messages to (origins)."""
+    hosts = _preferences(data_dir).get("confirmed_hosts")
+    return {h for h in hosts if isinstance(h, str)} if isinstance(hosts, list) else set()
+
+
+def save_confirmed_host(data_dir: Path, origin: str) -> None:
+    data = _preferences(data_dir)
+    data["confirmed_hosts"] = sorted(confirmed_hosts(data_dir) | {origin})
+    _save_preferences(data_dir, data)
+
+
+def _preferences(data_dir: Path) -> dict:
+    try:
+        data = json.loads((data_dir / PREFERENCES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_preferences(data_dir: Path, data: dict) -> None:
+    path = data_dir / PREFERENCES_FILE
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
     temporary.replace(path)  # atomic: a crash never leaves half a file

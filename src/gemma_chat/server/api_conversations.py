@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from gemma_chat.chat.turns import TurnBusy
+from gemma_chat.server.spec_policy import Policy
 from gemma_chat.server.sse import event_stream
 from gemma_chat.server.state import AppState, get_state
 from gemma_chat.store.repository import Conversation
@@ -35,6 +36,7 @@ class CreateConversation(BaseModel):
     mode: Literal["chat", "build"] = "chat"
     model: str | None = Field(default=None, max_length=4096)
     title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    confirm_host: bool = False  # see POST /api/models/load
 
 
 class UpdateConversation(BaseModel):
@@ -43,6 +45,7 @@ class UpdateConversation(BaseModel):
     title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
     model: str | None = Field(default=None, max_length=4096)
     thinking: bool | None = None
+    confirm_host: bool = False  # see POST /api/models/load
     _check = field_validator("title", "model")(_not_blank_if_given)
 
 
@@ -88,8 +91,12 @@ async def list_conversations(
 
 
 @router.post("", status_code=201)
-async def create_conversation(body: CreateConversation, state: State) -> dict[str, Any]:
+async def create_conversation(
+    body: CreateConversation, state: State, policy: Policy
+) -> dict[str, Any]:
     model = (body.model or state.settings.model).strip()
+    if body.model is not None:
+        await policy.check(model, body.confirm_host)
     state.runtimes.get(model)  # rejects an unknown spec now, not at the first message
     conversation = state.store.create_conversation(body.mode, model, body.title)
     return conversation_json(state, conversation)
@@ -111,13 +118,14 @@ async def get_conversation(conversation_id: str, state: State) -> dict[str, Any]
 
 @router.patch("/{conversation_id}")
 async def update_conversation(
-    conversation_id: str, body: UpdateConversation, state: State
+    conversation_id: str, body: UpdateConversation, state: State, policy: Policy
 ) -> dict[str, Any]:
     state.store.get_conversation(conversation_id)
     model = body.model.strip() if body.model is not None else None
     if model is not None:
         if state.turns.running(conversation_id):
             raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
+        await policy.check(model, body.confirm_host)
         state.runtimes.get(model)  # an unknown spec is a 422 here, not a failed turn later
     changes: dict[str, Any] = {"title": body.title, "model": model}
     if "thinking" in body.model_fields_set:

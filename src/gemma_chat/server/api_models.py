@@ -18,6 +18,7 @@ from gemma_chat.models.installed import parse_ref, remove
 from gemma_chat.models.library import describe_spec, list_models, recommended
 from gemma_chat.models.ollama_pull import is_ollama_spec
 from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.server.spec_policy import Policy
 from gemma_chat.server.sse import event_stream
 from gemma_chat.server.state import AppState, get_state
 
@@ -33,6 +34,8 @@ def _not_blank(value: str) -> str:
 
 class LoadModel(BaseModel):
     model: str = Field(max_length=4096)
+    # The user agreed to send messages to the model server on another machine it names.
+    confirm_host: bool = False
     _check = field_validator("model")(_not_blank)
 
 
@@ -71,12 +74,14 @@ async def models(state: State) -> dict[str, Any]:
 
 
 @router.post("/load")
-async def load_model(body: LoadModel, state: State) -> dict[str, Any]:
+async def load_model(body: LoadModel, state: State, policy: Policy) -> dict[str, Any]:
     """Switch: load the model, free idle ones, make it the default for new chats.
 
     On failure (RuntimeFailure → 422) the previous model is still loaded and the default
-    is unchanged.
+    is unchanged. A replay: spec is refused (403); a server on another machine not yet
+    confirmed is a 409 that names it, and nothing is sent to it.
     """
+    await policy.check(body.model, body.confirm_host)
     await state.runtimes.switch(body.model)
     state.settings.model = body.model
     await asyncio.to_thread(save_model, state.settings.data_dir, body.model)  # next start too
@@ -112,11 +117,13 @@ def _engine_json(engine: Any) -> dict[str, Any]:
 @router.get("/fit")
 async def fit(
     state: State,
+    policy: Policy,
     model: Annotated[str, Query(min_length=1, max_length=4096)],
     quant: Annotated[str | None, Query(max_length=32)] = None,
     context: Annotated[int | None, Query(ge=256, le=10_000_000)] = None,
     kv: Annotated[Literal["f16", "q8_0", "q4_0"], Query()] = "f16",
 ) -> dict[str, Any]:
+    policy.refuse_replay(model)  # its path would be read as a GGUF file
     hardware = await asyncio.to_thread(state.hardware.get)
     entry = catalogue.find(model)
 

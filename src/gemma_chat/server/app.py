@@ -20,9 +20,11 @@ from gemma_chat.server import (
     api_system,
     api_transcribe,
     api_workspace,
+    spec_policy,
 )
 from gemma_chat.server.auth import TokenGate, new_token
 from gemma_chat.server.errors import install_error_handlers
+from gemma_chat.server.guards import BrowserGuards, preview_frames
 from gemma_chat.server.state import AppState
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -61,6 +63,7 @@ def create_app(
     )
     app.state.token = token
     install_error_handlers(app)
+    spec_policy.install(app, settings)  # replay: and other machines' model servers
     # Every route but /api/health and /static needs the token (cookie or Bearer).
     app.add_middleware(TokenGate, token=token)
     if settings.host not in WILDCARD_HOSTS:
@@ -80,4 +83,7 @@ def create_app(
         return FileResponse(UI_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=UI_DIR, check_dir=False), name="static")
+    # Added last, so outermost: a cross-site write gets its 403 before the token check
+    # (it may carry the cookie), and every answer, 401s included, gets the CSP headers.
+    app.add_middleware(BrowserGuards, frame_sources=lambda: preview_frames(app))
     return app

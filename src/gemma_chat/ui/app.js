@@ -708,7 +708,7 @@ async function switchModel(spec, name) {
   showModel();
   let loaded;
   try {
-    loaded = await api.loadModel(spec);
+    loaded = await loadTrusted(spec);
   } catch (e) {
     state.switching = null;
     showModel();
@@ -735,6 +735,26 @@ async function switchModel(spec, name) {
   refreshModels();
   syncThinking();
   return true;
+}
+
+/**
+ * Load a model; a server on another machine is used only once the user has seen its URL
+ * and agreed (the server answers 409 with `confirm.url` until then, and remembers a yes).
+ */
+async function loadTrusted(spec) {
+  try {
+    return await api.loadModel(spec);
+  } catch (e) {
+    if (e.status !== 409 || !e.confirm) throw e;
+    const url = e.confirm.url;
+    const yes = await confirmDialog($('confirm-dialog'), {
+      title: 'Use a model on another machine?',
+      body: `Send your messages to ${url}? Only continue if you trust this server.`,
+      confirmLabel: 'Send to this server',
+    });
+    if (!yes) throw new Error(`you chose not to send messages to ${url}`);
+    return api.loadModel(spec, { confirmHost: true });
+  }
 }
 
 async function patchConversationModel(id, spec) {
