@@ -1,31 +1,30 @@
 // HTTP client for the Gemma Chat API (docs/api.md): JSON calls plus the turn event stream.
 
+import { sessionEnded } from './session.js';
+
 /** An HTTP error carrying the server's human-readable `detail`. */
 export class ApiError extends Error {
-  constructor(status, detail, confirm = null) {
+  constructor(status, detail) {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
-    // 409 {"confirm": {"url"}}: a model server on another machine awaits the user's yes.
-    this.confirm = confirm;
   }
 }
 
 const OFFLINE = 'Cannot reach the Gemma Chat server. Is it still running?';
 
 async function errorFrom(res) {
+  if (res.status === 401) sessionEnded(); // the server no longer knows this tab's key
   let detail = `${res.status} ${res.statusText || 'error'}`.trim();
-  let confirm = null;
   try {
     const body = await res.json();
-    if (body.confirm && typeof body.confirm.url === 'string') confirm = body.confirm;
     if (typeof body.detail === 'string') detail = body.detail;
     // FastAPI validation errors: a list of {loc, msg}.
     else if (Array.isArray(body.detail)) detail = body.detail.map((e) => e.msg).join('; ');
   } catch {
     /* not JSON: keep the status line */
   }
-  return new ApiError(res.status, detail, confirm);
+  return new ApiError(res.status, detail);
 }
 
 async function request(method, path, body) {
@@ -82,8 +81,7 @@ export const api = {
   health: () => request('GET', '/api/health'),
   models: () => request('GET', '/api/models'),
   // The model picker (models.js)
-  loadModel: (spec, { confirmHost = false } = {}) =>
-    request('POST', '/api/models/load', { model: spec, confirm_host: confirmHost }),
+  loadModel: (spec) => request('POST', '/api/models/load', { model: spec }),
   engines: () => request('GET', '/api/models/engines'),
   cancelPull: (id) => request('POST', '/api/models/pull/cancel', { model: id }),
   deleteModel: (id) => request('DELETE', `/api/models/${encodeURIComponent(id)}`),
@@ -229,6 +227,7 @@ function uploadFile(path, file, { name, onProgress } = {}) {
         resolve(body);
         return;
       }
+      if (xhr.status === 401) sessionEnded();
       let detail = `${xhr.status} ${xhr.statusText || 'error'}`.trim();
       if (xhr.status === 413) detail = 'This file is too large to upload.';
       if (typeof body?.detail === 'string') detail = body.detail;
