@@ -4,10 +4,12 @@ import { sessionEnded } from './session.js';
 
 /** An HTTP error carrying the server's human-readable `detail`. */
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, confirm = null) {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
+    // 409 {"confirm": {"url"}}: a model server on another machine awaits the user's yes.
+    this.confirm = confirm;
   }
 }
 
@@ -16,15 +18,17 @@ const OFFLINE = 'Cannot reach the Gemma Chat server. Is it still running?';
 async function errorFrom(res) {
   if (res.status === 401) sessionEnded(); // the server no longer knows this tab's key
   let detail = `${res.status} ${res.statusText || 'error'}`.trim();
+  let confirm = null;
   try {
     const body = await res.json();
+    if (body.confirm && typeof body.confirm.url === 'string') confirm = body.confirm;
     if (typeof body.detail === 'string') detail = body.detail;
     // FastAPI validation errors: a list of {loc, msg}.
     else if (Array.isArray(body.detail)) detail = body.detail.map((e) => e.msg).join('; ');
   } catch {
     /* not JSON: keep the status line */
   }
-  return new ApiError(res.status, detail);
+  return new ApiError(res.status, detail, confirm);
 }
 
 async function request(method, path, body) {
@@ -81,7 +85,8 @@ export const api = {
   health: () => request('GET', '/api/health'),
   models: () => request('GET', '/api/models'),
   // The model picker (models.js)
-  loadModel: (spec) => request('POST', '/api/models/load', { model: spec }),
+  loadModel: (spec, { confirmHost = false } = {}) =>
+    request('POST', '/api/models/load', { model: spec, confirm_host: confirmHost }),
   engines: () => request('GET', '/api/models/engines'),
   cancelPull: (id) => request('POST', '/api/models/pull/cancel', { model: id }),
   deleteModel: (id) => request('DELETE', `/api/models/${encodeURIComponent(id)}`),
