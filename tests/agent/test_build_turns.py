@@ -2,10 +2,12 @@
 
 import io
 import itertools
+import re
 import subprocess
 import time
 import zipfile
 
+import httpx
 import pytest
 
 from gemma_chat.chat.history import model_messages
@@ -247,13 +249,18 @@ def test_the_preview_is_served_from_a_separate_origin(start_server, replay_file)
     conv = create_build(server.url)
     send(server.url, conv, "Make a counter page")
     preview = authed.get(f"{server.url}/api/conversations/{conv}/preview").json()
-    assert preview["url"].startswith("http://127.0.0.1:")
-    assert preview["origin"] != server.url  # another port: another origin
-    page = authed.get(preview["url"])
+    # The project's own origin: http://<label>.localhost:<preview port>
+    match = re.fullmatch(r"http://([0-9a-f]{32})\.localhost:(\d+)", preview["origin"])
+    assert match, preview
+    assert preview["url"] == preview["origin"] + "/"
+    # Python may not resolve *.localhost as browsers do: connect to loopback, name the host.
+    host = {"Host": preview["origin"].removeprefix("http://")}
+    base = f"http://127.0.0.1:{match[2]}"
+    page = httpx.get(f"{base}/", headers=host)
     assert page.status_code == 200 and "<h1>Counter</h1>" in page.text
     assert "connect-src 'self'" in page.headers["content-security-policy"]
     # The preview origin serves project files only, never the app's API.
-    assert authed.get(f"{preview['origin']}/api/conversations").status_code == 404
+    assert httpx.get(f"{base}/api/conversations", headers=host).status_code == 404
 
 
 def test_rewinding_to_an_earlier_message_rolls_the_files_back(start_server, replay_file) -> None:
