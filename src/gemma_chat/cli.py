@@ -1,4 +1,5 @@
-"""Command line: `gemma-chat` (serve), `open`, `chat [PROMPT]`, `build`, `models`, `doctor`."""
+"""Command line: `gemma-chat` (serve), `open`, `chat [PROMPT]`, `build`, `models`, `doctor`,
+`repair`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, MODEL_ENV, Settings, s
 if TYPE_CHECKING:
     from rich.console import Console
 
-COMMANDS = ("serve", "open", "chat", "build", "models", "doctor")
+COMMANDS = ("serve", "open", "chat", "build", "models", "doctor", "repair")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -81,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from gemma_chat.cli_doctor import register as register_doctor
     from gemma_chat.cli_models import register as register_models
+    from gemma_chat.cli_repair import register as register_repair
 
     register_models(commands)
     register_doctor(commands)
+    register_repair(commands)
     return parser
 
 
@@ -121,16 +124,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "chat":
         from gemma_chat.terminal import run_chat
 
-        return run_chat(settings_from(args), args.prompt)
+        settings = settings_from(args)
+        if (failed := _check_start(settings, args)) is not None:
+            return failed
+        return run_chat(settings, args.prompt)
     if args.command == "build":
         from gemma_chat.headless import run_build
 
-        return run_build(args.prompt, args.out, settings_from(args))
+        settings = settings_from(args)
+        if (failed := _check_start(settings, args)) is not None:
+            return failed
+        return run_build(args.prompt, args.out, settings)
     if getattr(args, "handler", None) is not None:  # sub-commands that bring their own
         return int(args.handler(args))
     if args.command == "open":
         return open_running(args)
     return serve(args)
+
+
+def _check_start(settings: Settings, args: argparse.Namespace) -> int | None:
+    """Private data dir, a usable database (else a short message), the daily backup."""
+    from gemma_chat.cli_repair import check_start
+
+    return check_start(settings, args.data_dir, umask=args.command != "build")
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -187,6 +203,8 @@ def serve(args: argparse.Namespace) -> int:
         if not args.no_browser:
             running.open_browser()
         return 0
+    if (failed := _check_start(settings, args)) is not None:
+        return failed
     try:
         create_runtime(settings.model, settings.data_dir)
     except RuntimeFailure as exc:

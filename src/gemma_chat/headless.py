@@ -24,6 +24,7 @@ from gemma_chat.chat.setup import open_turns
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
 from gemma_chat.kits.library import KitError
+from gemma_chat.private import private_dir
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace import WorkspaceError
@@ -142,7 +143,7 @@ def _stop_on_interrupt(turns: TurnManager, conversation_id: str) -> Iterator[Non
 async def _build(prompt: str, out: Path, settings: Settings, console: Console) -> int:
     err = Console(stderr=True)
     started = time.monotonic()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = Database(settings.db_path)
     store = Store(db)
     projects = Projects(settings.data_dir / "workspaces")

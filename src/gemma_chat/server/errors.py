@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +14,27 @@ from gemma_chat.chat.turns import TurnBusy
 from gemma_chat.kits.library import KitError
 from gemma_chat.media.attachments import AttachmentLinkError
 from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.store.health import is_damage
 from gemma_chat.store.repository import NotFound
+
+log = logging.getLogger(__name__)
+
+
+def _db_path(request: Request) -> str:
+    state = getattr(request.app.state, "gemma", None)
+    return str(state.settings.db_path) if state is not None else "the database"
+
+
+def database_detail(request: Request, exc: sqlite3.Error) -> tuple[int, str]:
+    """503 and what to do, for a database error at run time."""
+    path = _db_path(request)
+    if is_damage(exc):
+        return 503, (
+            f"The database {path} is damaged ({exc}). Quit Gemma Chat, then run "
+            "`gemma-chat repair` (moves it aside and starts afresh) or "
+            "`gemma-chat repair --restore-backup`."
+        )
+    return 503, f"The database {path} could not be used just now ({exc}); try again."
 
 
 def _describe(error: dict) -> str:
@@ -32,6 +54,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": detail, "errors": json.loads(json.dumps(errors, default=str))},
             status_code=422,
+        )
+
+    @app.exception_handler(sqlite3.Error)
+    async def database_error(request: Request, exc: sqlite3.Error) -> JSONResponse:
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        status, detail = database_detail(request, exc)
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises after this answer, so the server log gets the traceback.
+        return JSONResponse(
+            {"detail": f"Unexpected server error ({type(exc).__name__}); see the server log."},
+            status_code=500,
         )
 
     @app.exception_handler(NotFound)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from fastapi.responses import StreamingResponse
+
+log = logging.getLogger(__name__)
 
 
 def sse_event(name: str, data: dict[str, Any]) -> bytes:
@@ -16,11 +19,16 @@ def sse_event(name: str, data: dict[str, Any]) -> bytes:
 
 def event_stream(events: AsyncIterable[tuple[str, dict[str, Any]]]) -> StreamingResponse:
     """An SSE response of (name, data) events, unbuffered by proxies. If the client goes
-    away the generator is cancelled; whatever produces the events is not."""
+    away the generator is cancelled; whatever produces the events is not. A failure once
+    the stream has begun (its 200 is sent) ends it with an `error` event, never a cut."""
 
     async def body() -> AsyncIterator[bytes]:
-        async for name, data in events:
-            yield sse_event(name, data)
+        try:
+            async for name, data in events:
+                yield sse_event(name, data)
+        except Exception as exc:
+            log.exception("event stream failed")
+            yield sse_event("error", {"message": f"The server failed mid-stream: {exc}"})
 
     return StreamingResponse(
         body(),

@@ -16,6 +16,7 @@ from gemma_chat.media.attachments import AttachmentStore
 from gemma_chat.models.installed import InstalledModel
 from gemma_chat.models.library import describe_spec, list_models
 from gemma_chat.models.preflight import HardwareCache
+from gemma_chat.private import private_dir
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.server.pulls import PullManager
@@ -44,7 +45,7 @@ class AppState:
 
     @classmethod
     def open(cls, settings: Settings) -> AppState:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         db = Database(settings.db_path)
         store = Store(db)
         hardware = HardwareCache()

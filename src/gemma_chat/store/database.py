@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,10 @@ from gemma_chat.store.migrations import MIGRATIONS
 DB_FILENAME = "gemma-chat.db"
 
 
+class NewerSchemaError(RuntimeError):
+    """The file was written by a newer Gemma Chat; this one cannot read it safely."""
+
+
 class Database:
     """One connection shared by the server's threads, serialised by a lock.
 
@@ -21,14 +26,20 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():  # private from the first byte; SQLite gives -wal/-shm its mode
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self.migrate()
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+            self.migrate()
+        except BaseException:
+            self._conn.close()  # a damaged file is not held open (it may be moved aside)
+            raise
 
     @property
     def schema_version(self) -> int:
@@ -38,7 +49,7 @@ class Database:
         with self._lock:
             current = self.schema_version
             if current > len(MIGRATIONS):
-                raise RuntimeError(
+                raise NewerSchemaError(
                     f"{self.path} was written by a newer Gemma Chat (schema {current}); "
                     "upgrade gemma-chat to open it."
                 )

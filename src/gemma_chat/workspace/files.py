@@ -128,9 +128,15 @@ class Workspace:
         max_file_bytes: int = 2_000_000,
         max_total_bytes: int = 50_000_000,
         max_files: int = 2000,
+        private: bool = False,
     ) -> None:
+        """`private`: a project inside the data dir, whose files are the user's alone (0600
+        files, 0700 folders); a folder of the user's own choosing keeps normal modes."""
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.private = private
+        self._file_mode = 0o600 if private else 0o644
+        self._dir_mode = 0o700 if private else 0o777  # the umask trims the latter
+        self.root.mkdir(mode=self._dir_mode, parents=True, exist_ok=True)
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
         self.max_files = max_files
@@ -283,7 +289,7 @@ class Workspace:
             return WriteResult(rel, False, len(data), len(split_lines(content)), unchanged=True)
         self._check_limits(rel, len(data), None if old is None else old.st_size)
         self._make_parents(target, rel)
-        mode = 0o644 if old is None else stat.S_IMODE(old.st_mode)
+        mode = self._file_mode if old is None else stat.S_IMODE(old.st_mode)
         try:
             _atomic_write(target, data, mode)
         except OSError as exc:
@@ -329,7 +335,7 @@ class Workspace:
                     f"Cannot write {rel!r}: {self._rel(parent)!r} is a file, not a folder."
                 )
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(mode=self._dir_mode, parents=True, exist_ok=True)
         except OSError as exc:
             raise WorkspaceError(
                 f"Cannot create the folder for {rel!r}: {exc.strerror or exc}."

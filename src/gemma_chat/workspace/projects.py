@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+from gemma_chat.private import private_dir
 from gemma_chat.workspace.files import Workspace
 from gemma_chat.workspace.paths import WorkspaceError
 from gemma_chat.workspace.versions import Versions
@@ -31,7 +32,11 @@ class Projects:
 
     def open(self, conversation_id: str) -> tuple[Workspace, Versions]:
         folder = self.path(conversation_id)
-        return Workspace(folder), Versions(folder)
+        # A project in the data dir is private; one linked to the user's own folder is not.
+        own = folder.is_symlink() or conversation_id in self._elsewhere
+        if not own:
+            private_dir(self.root)
+        return Workspace(folder, private=not own), Versions(folder)
 
     def exists(self, conversation_id: str) -> bool:
         return self.path(conversation_id).is_dir()
@@ -44,7 +49,7 @@ class Projects:
             return
         if entry.exists() or entry.is_symlink():
             raise WorkspaceError(f"Conversation {conversation_id} already has a project folder.")
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         try:
             entry.symlink_to(folder.resolve(), target_is_directory=True)
         except OSError:  # e.g. Windows without the right to make links
