@@ -86,7 +86,10 @@ export const api = {
   models: () => request('GET', '/api/models'),
   // The model picker (models.js)
   loadModel: (spec, { confirmHost = false } = {}) =>
-    request('POST', '/api/models/load', { model: spec, confirm_host: confirmHost }),
+    request('POST', '/api/models/load', {
+      model: spec,
+      ...(confirmHost ? { confirm_host: true } : {}),
+    }),
   engines: () => request('GET', '/api/models/engines'),
   cancelPull: (id) => request('POST', '/api/models/pull/cancel', { model: id }),
   deleteModel: (id) => request('DELETE', `/api/models/${encodeURIComponent(id)}`),
