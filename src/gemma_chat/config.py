@@ -17,6 +17,16 @@ DEFAULT_PORT = 8642
 DEFAULT_MODEL = "embedded"
 MAX_ROUNDS_ENV = "GEMMA_CHAT_MAX_ROUNDS"
 DEFAULT_MAX_ROUNDS = 40
+MAX_JSON_ENV = "GEMMA_CHAT_MAX_JSON_MB"
+DEFAULT_MAX_JSON_MB = 4.0  # a 500,000-character message, JSON-escaped, fits
+
+
+def _env_mb(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, "").strip() or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def default_data_dir() -> Path:
@@ -36,6 +46,8 @@ class Settings:
         default_factory=lambda: int(os.environ.get(MAX_ROUNDS_ENV) or DEFAULT_MAX_ROUNDS)
     )  # Build-mode model rounds per user message
     preload: bool = True  # load the default model at start-up so the first reply is quick
+    # Largest JSON (non-upload) request body, in MB: refused with 413 while it streams.
+    max_json_mb: float = field(default_factory=lambda: _env_mb(MAX_JSON_ENV, DEFAULT_MAX_JSON_MB))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()
@@ -47,6 +59,10 @@ class Settings:
     @property
     def server_file(self) -> Path:
         return self.data_dir / "server.json"
+
+    @property
+    def max_json_bytes(self) -> int:
+        return max(1024, int(self.max_json_mb * 1024 * 1024))
 
 
 PREFERENCES_FILE = "preferences.json"

@@ -1,4 +1,5 @@
-"""Text out of documents (pdf, docx, txt, md, csv), stopped early once a limit is reached."""
+"""Text out of documents (pdf, docx, txt, md, csv), stopped early once a limit is reached
+(text length, pages read, time: media/limits.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gemma_chat.media import limits
+from gemma_chat.media.docx_text import read_docx
 from gemma_chat.media.kinds import DOCX_MIME
 
 DEFAULT_MAX_DOC_CHARS = 100_000
@@ -48,19 +51,25 @@ def _cut(text: str, limit: int, more: bool = False) -> Extracted:
 
 
 def _pdf(path: Path, limit: int) -> Extracted:
+    """Page by page until the text limit, `MAX_PDF_PAGES_READ` pages or the time budget;
+    decoded page content is dropped after each page (pypdf caches it otherwise)."""
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
     if reader.is_encrypted:
         reader.decrypt("")
+    deadline = limits.Deadline()
     parts: list[str] = []
     total = 0
     count = len(reader.pages)
     for index, page in enumerate(reader.pages):
+        if index >= limits.MAX_PDF_PAGES_READ or deadline.expired:
+            return _cut("\n\n".join(parts), limit, more=True)
         try:
             text = page.extract_text() or ""
         except Exception:
             text = ""
+        reader.resolved_objects.clear()
         chunk = f"--- page {index + 1} ---\n{text.strip()}" if count > 1 else text.strip()
         parts.append(chunk)
         total += len(chunk) + 2
@@ -73,22 +82,5 @@ def _pdf(path: Path, limit: int) -> Extracted:
 
 
 def _docx(path: Path, limit: int) -> Extracted:
-    import docx
-
-    document = docx.Document(str(path))
-    lines: list[str] = []
-    total = 0
-    for paragraph in document.paragraphs:
-        lines.append(paragraph.text)
-        total += len(paragraph.text) + 1
-        if total > limit:
-            return _cut("\n".join(lines), limit, more=True)
-    for table in document.tables:
-        lines.append("")
-        for row in table.rows:
-            line = " | ".join(cell.text.strip() for cell in row.cells)
-            lines.append(line)
-            total += len(line) + 1
-            if total > limit:
-                return _cut("\n".join(lines), limit, more=True)
-    return _cut("\n".join(lines).strip("\n"), limit)
+    result = read_docx(path, path.name, limit)
+    return Extracted(result.text, result.truncated)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import io
 import logging
-import zipfile
+import re
+import struct
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePath
 from typing import IO, Any, Literal
+
+from gemma_chat.media import limits
 
 Kind = Literal["image", "audio", "video", "document"]
 Source = Path | str | bytes
@@ -124,22 +128,96 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _inspect_image(source: Source, name: str) -> tuple[Kind, str, dict[str, Any]]:
+    """Checked from the header first (pixels, frames × pixels), then decoded once inside
+    the memory budget to prove it is whole: JPEG at 1/8 scale, which still reads all of
+    its data."""
     from PIL import Image
 
+    guard_pillow()
+    label = name or "The image"
     try:
         with _open(source) as f, Image.open(f) as image:
             fmt = image.format or ""
             if fmt not in IMAGE_MIMES:
                 raise UnsupportedMedia(_unsupported(name))
-            image.load()
             width, height = image.size
+            check_pixels(label, width, height, frame_count(image))
+            if fmt == "JPEG":
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+            with limits.prep_gate.hold(image_bytes(image)):
+                image.load()
     except MediaError:
         raise
-    except Image.DecompressionBombError as exc:
-        raise CorruptMedia(f"{name or 'The image'} is too large to open safely") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        with _open(source) as f:
+            head = f.read(32)
+        raise CorruptMedia(_bomb_message(label, exc, head)) from exc
     except Exception as exc:
-        raise CorruptMedia(f"{name or 'The image'} is damaged or truncated ({exc})") from exc
+        raise CorruptMedia(f"{label} is damaged or truncated ({exc})") from exc
     return "image", IMAGE_MIMES[fmt], {"width": width, "height": height}
+
+
+def guard_pillow() -> None:
+    """Keep Pillow's own bomb check on (something may have set it to None) and make its
+    warning, which it gives between its limit and twice that, a refusal."""
+    from PIL import Image
+
+    global _pillow_guarded
+    if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > 2 * limits.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = 2 * limits.MAX_IMAGE_PIXELS
+    if not _pillow_guarded:
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+        _pillow_guarded = True
+
+
+_pillow_guarded = False
+
+
+def _bomb_message(label: str, exc: Exception, head: bytes) -> str:
+    """Pillow refused it while opening: say its size as `check_pixels` would."""
+    size = None
+    if head.startswith(b"\x89PNG") and len(head) >= 24:
+        size = struct.unpack(">II", head[16:24])
+    elif head.startswith(b"GIF") and len(head) >= 10:
+        size = struct.unpack("<HH", head[6:10])
+    if size is not None:
+        try:
+            check_pixels(label, *size)
+        except CorruptMedia as refusal:
+            return str(refusal)
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = f"{limits.megapixels(int(found.group(1)))} megapixels" if found else "too large"
+    return f"{label} is {pixels}; the limit is {limits.MAX_IMAGE_PIXELS // 1_000_000}"
+
+
+def frame_count(image: Any) -> int:
+    """Frames of an animation (GIF, APNG, WebP); 1 for a still image."""
+    try:
+        return max(1, int(getattr(image, "n_frames", 1)))
+    except Exception:
+        return 1
+
+
+def check_pixels(label: str, width: int, height: int, frames: int = 1) -> None:
+    """Refuse, from the header, an image whose pixels would not fit the budget."""
+    pixels = width * height
+    if pixels > limits.MAX_IMAGE_PIXELS:
+        raise CorruptMedia(
+            f"{label} is {width}×{height}, {limits.megapixels(pixels)} megapixels; "
+            f"the limit is {limits.MAX_IMAGE_PIXELS // 1_000_000}"
+        )
+    if frames > 1 and pixels * frames > limits.MAX_ANIMATION_PIXELS:
+        raise CorruptMedia(
+            f"{label} has {frames:,} frames of {width}×{height}, "
+            f"{limits.megapixels(pixels * frames)} megapixels in all; the limit is "
+            f"{limits.MAX_ANIMATION_PIXELS // 1_000_000}"
+        )
+
+
+def image_bytes(image: Any) -> int:
+    """What decoding one frame at its current (draft) size costs, roughly."""
+    width, height = image.size
+    return width * height * max(1, len(image.getbands()))
 
 
 # ---- audio and video ----------------------------------------------------------------
@@ -158,8 +236,11 @@ def _inspect_av(
             audio = next(iter(container.streams.audio), None)
             kind, mime = _av_type(formats, video is not None, audio is not None, name, quicktime)
             stream = video if kind == "video" else audio
-            _decode_first(container, stream)
             duration = _duration(container, stream)
+            _check_av(label, kind, stream, duration)
+            estimate = _frame_bytes(stream) if kind == "video" else 16 * limits.MB
+            with limits.prep_gate.hold(estimate):
+                _decode_first(container, stream)
     except MediaError:
         raise
     except Exception as exc:
@@ -200,10 +281,41 @@ def _av_type(
     raise UnsupportedMedia(_unsupported(name))
 
 
+def _check_av(label: str, kind: str, stream: Any, duration: float | None) -> None:
+    """Refuse, from the container, what would be too long or too large to decode."""
+    if duration is not None and duration > limits.MAX_MEDIA_SECONDS:
+        raise CorruptMedia(
+            f"{label} is {_hours(duration)} long; the limit is {_hours(limits.MAX_MEDIA_SECONDS)}"
+        )
+    if kind == "video":
+        width = int(stream.codec_context.width or 0)
+        height = int(stream.codec_context.height or 0)
+        check_pixels(label, width, height)
+
+
+def _hours(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _frame_bytes(stream: Any) -> int:
+    """A decoded frame and its RGB copy, roughly."""
+    width = int(stream.codec_context.width or 0)
+    height = int(stream.codec_context.height or 0)
+    return max(width * height * 6, 16 * limits.MB)
+
+
+_MAX_PACKETS_TO_FIRST_FRAME = 10_000
+
+
 def _decode_first(container: Any, stream: Any) -> None:
-    for frame in container.decode(stream):
-        if frame is not None:
-            return
+    deadline = limits.Deadline()
+    for count, packet in enumerate(container.demux(stream)):
+        for frame in packet.decode():
+            if frame is not None:
+                return
+        if count > _MAX_PACKETS_TO_FIRST_FRAME or deadline.expired:
+            break
     raise CorruptMedia("no frame could be decoded")
 
 
@@ -250,20 +362,19 @@ def _pdf_pages(source: Source, name: str) -> int:
         raise CorruptMedia(f"{name or 'The PDF'} is damaged or unreadable ({exc})") from exc
     if pages == 0:
         raise CorruptMedia(f"{name or 'The PDF'} has no pages")
+    if pages > limits.MAX_PDF_PAGES:
+        raise CorruptMedia(
+            f"{name or 'The PDF'} has {pages:,} pages; the limit is {limits.MAX_PDF_PAGES:,}"
+        )
     return pages
 
 
 def _check_docx(source: Source, name: str) -> None:
-    import docx
+    """Zip directory, size of the text part, and a streamed parse to the end (well-formed,
+    within the paragraph limit); no tree is built, nothing else is read."""
+    from gemma_chat.media.docx_text import read_docx
 
     try:
-        with _open(source) as f:
-            data = f.read()
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "word/document.xml" not in archive.namelist():
-                raise UnsupportedMedia(_unsupported(name))
-        docx.Document(io.BytesIO(data))
-    except MediaError:
-        raise
-    except Exception as exc:
-        raise CorruptMedia(f"{name or 'The document'} is damaged or unreadable ({exc})") from exc
+        read_docx(source, name or "The document", 0, check_all=True)
+    except UnsupportedMedia as exc:
+        raise UnsupportedMedia(_unsupported(name)) from exc

@@ -13,13 +13,25 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from gemma_chat.media import limits
 from gemma_chat.media.attachments import Attachment
 from gemma_chat.media.documents import DEFAULT_MAX_DOC_CHARS, extract_text, fenced
-from gemma_chat.media.kinds import media_duration
+from gemma_chat.media.kinds import (
+    CorruptMedia,
+    MediaError,
+    check_pixels,
+    guard_pillow,
+    image_bytes,
+    media_duration,
+)
 from gemma_chat.runtimes.base import MediaPart
 
 IMAGE_SIDE = 896  # Gemma's preferred input size (longer side)
 AUDIO_RATE = 16_000
+# What preparing one attachment may hold at once (for the memory gate), roughly: the PCM
+# of the longest audio sent plus its WAV clips; a document's text and its parser.
+_AUDIO_BYTES = int(limits.MAX_AUDIO_SENT_S * AUDIO_RATE * 2 * 3)
+_DOCUMENT_BYTES = 64 * limits.MB
 CLIP_S = 30
 MAX_FRAMES = 32
 _LONG_VIDEO_S = 120  # past this, frames come from key frames only (cheap)
@@ -44,6 +56,25 @@ def prepare(
     max_frames: int = MAX_FRAMES,
 ) -> Prepared:
     path = Path(path or attachment.path)
+    try:
+        return _prepare(attachment, path, modalities, max_doc_chars, image_side, clip_s, max_frames)
+    except MediaError as exc:
+        name = attachment.name
+        return Prepared(
+            text=f"[{name} attached; it could not be prepared for the model]",
+            notes=(f"{name} was not sent: {exc}",),
+        )
+
+
+def _prepare(
+    attachment: Attachment,
+    path: Path,
+    modalities: tuple[str, ...],
+    max_doc_chars: int,
+    image_side: int,
+    clip_s: float,
+    max_frames: int,
+) -> Prepared:
     name = attachment.name
     if attachment.kind == "image":
         if "image" not in modalities:
@@ -55,10 +86,13 @@ def prepare(
     if attachment.kind == "audio":
         if "audio" not in modalities:
             return Prepared(needs_transcript=True)
-        return Prepared(media=tuple(audio_clips(path, name, clip_s)))
+        with limits.prep_gate.hold(_AUDIO_BYTES):
+            clips = audio_clips(path, name, clip_s)
+        return Prepared(media=tuple(clips), notes=_cut_note(name, clips))
     if attachment.kind == "video":
         return _video(path, name, modalities, image_side, clip_s, max_frames)
-    extracted = extract_text(path, attachment.mime, max_doc_chars)
+    with limits.prep_gate.hold(_DOCUMENT_BYTES):
+        extracted = extract_text(path, attachment.mime, max_doc_chars)
     notes: list[str] = []
     if extracted.truncated:
         notes.append(f"{name} was cut to its first {max_doc_chars:,} characters.")
@@ -73,14 +107,70 @@ def prepare(
 
 def prepare_image(path: Path, name: str, side: int = IMAGE_SIDE) -> MediaPart:
     """RGB, longer side ≤ `side` (never upscaled), first frame of an animation; JPEG for
-    photos that came as JPEG, PNG otherwise."""
-    from PIL import Image, ImageOps
+    photos that came as JPEG, PNG otherwise. Bounded: the pixel budget is checked from the
+    header again (a file stored before it existed), a JPEG decodes straight at a reduced
+    scale, and anything else is shrunk by an integer factor right after decoding, before
+    any copy (flattening, conversion) is made."""
+    from PIL import Image
 
-    with Image.open(path) as image:
-        image.seek(0)
-        source_format = image.format
-        image = ImageOps.exif_transpose(image) or image
-        return _image_part(image, name, side, jpeg=source_format == "JPEG")
+    guard_pillow()
+    try:
+        with Image.open(path) as image:
+            image.seek(0)
+            source_format = image.format
+            check_pixels(name, *image.size)
+            if source_format == "JPEG":
+                image.draft("RGB", (side, side))
+            with limits.prep_gate.hold(image_bytes(image) + _STRIP_BYTES * 2):
+                image.load()
+                orientation = image.getexif().get(_ORIENTATION, 1)  # PNG: after the pixels
+                small = _shrink(image, max(1, max(image.size) // side))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise CorruptMedia(f"{name} is too large to prepare ({exc})") from exc
+    method = _TRANSPOSE.get(orientation)
+    if method is not None:
+        small = small.transpose(method)
+    return _image_part(small, name, side, jpeg=source_format == "JPEG")
+
+
+def _shrink(image, factor: int):  # type: ignore[no-untyped-def]
+    """An integer-factor box reduction, strip by strip: Pillow's own `reduce` (and any
+    mode change) copies the whole image first (RGBA is premultiplied into a full-size
+    copy), which doubles the memory of a large image; a strip at a time costs a strip."""
+    from PIL import Image
+
+    mode = _SHRINK_MODES.get(image.mode, image.mode)
+    if image.mode == "P" and "transparency" in image.info:
+        mode = "RGBA"
+    if factor == 1:
+        return image.convert(mode) if mode != image.mode else image.copy()
+    width, height = image.size
+    out = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, _STRIP_BYTES // max(1, width * 4 * factor))
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows)))
+        if strip.mode != mode:
+            strip = strip.convert(mode)
+        out.paste(strip.reduce(factor), (0, top // factor))
+    return out
+
+
+_SHRINK_MODES = {"1": "L", "P": "RGB", "I;16": "I", "I;16B": "I", "I;16L": "I"}
+_STRIP_BYTES = 8 * limits.MB
+
+
+_ORIENTATION = 0x0112  # EXIF tag
+
+
+def _transposes() -> dict[int, int]:
+    from PIL import Image
+
+    T = Image.Transpose
+    return {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE,
+            6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90}  # fmt: skip
+
+
+_TRANSPOSE = _transposes()
 
 
 def _image_part(image, name: str, side: int, jpeg: bool) -> MediaPart:  # type: ignore[no-untyped-def]
@@ -116,25 +206,37 @@ def stamp(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def decode_pcm(path: Path) -> bytes:
-    """The first audio track as 16 kHz mono signed 16-bit little-endian PCM."""
+def decode_pcm(path: Path, max_s: float = limits.MAX_AUDIO_SENT_S) -> tuple[bytes, bool]:
+    """The first audio track as 16 kHz mono signed 16-bit little-endian PCM, at most
+    `max_s` seconds of it and what decodes within the time budget; and whether it was
+    cut short."""
     import av
 
-    chunks: list[bytes] = []
+    most = int(max_s * AUDIO_RATE) * 2
+    deadline = limits.Deadline()
+    pcm = bytearray()
+    cut = False
     with av.open(str(path), "r") as container:
         if not container.streams.audio:
-            return b""
+            return b"", False
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE)
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(bytes(out.planes[0])[: out.samples * 2])
+                    pcm += bytes(out.planes[0])[: out.samples * 2]
+                if len(pcm) >= most or deadline.expired:
+                    cut = True
+                    break
         except av.error.FFmpegError:
             pass  # damaged tail: keep what decoded
-        for out in resampler.resample(None):
-            chunks.append(bytes(out.planes[0])[: out.samples * 2])
-    return b"".join(chunks)
+        if not cut:
+            for out in resampler.resample(None):
+                pcm += bytes(out.planes[0])[: out.samples * 2]
+    if len(pcm) > most:
+        del pcm[most:]
+        cut = True
+    return bytes(pcm), cut
 
 
 def wav_bytes(pcm: bytes, rate: int = AUDIO_RATE) -> bytes:
@@ -147,10 +249,16 @@ def wav_bytes(pcm: bytes, rate: int = AUDIO_RATE) -> bytes:
     return out.getvalue()
 
 
-def audio_clips(path: Path, name: str, clip_s: float = CLIP_S) -> list[MediaPart]:
-    pcm = decode_pcm(path)
+class Clips(list[MediaPart]):
+    """Audio clips; `cut`: the sound went on past what is sent."""
+
+    cut: bool = False
+
+
+def audio_clips(path: Path, name: str, clip_s: float = CLIP_S) -> Clips:
+    pcm, cut = decode_pcm(path)
     step = int(clip_s * AUDIO_RATE) * 2
-    parts = []
+    parts: list[MediaPart] = []
     for start in range(0, len(pcm), step):
         chunk = pcm[start : start + step]
         begin = start / 2 / AUDIO_RATE
@@ -158,7 +266,15 @@ def audio_clips(path: Path, name: str, clip_s: float = CLIP_S) -> list[MediaPart
         shown_end = round(end) if round(end) > begin else math.ceil(end)
         label = f"{name} {stamp(begin)}–{stamp(shown_end)}"
         parts.append(MediaPart("audio", "audio/wav", wav_bytes(chunk), label))
-    return parts
+    clips = Clips(parts)
+    clips.cut = cut
+    return clips
+
+
+def _cut_note(name: str, clips: Clips) -> tuple[str, ...]:
+    if not clips.cut:
+        return ()
+    return (f"Only the first {stamp(limits.MAX_AUDIO_SENT_S)} of the sound of {name} was sent.",)
 
 
 # ---- video --------------------------------------------------------------------------
@@ -177,17 +293,32 @@ def _video(
     media: list[MediaPart] = []
     needs_transcript = False
     if "image" in modalities:
-        media.extend(video_frames(path, name, side, max_frames))
+        with limits.prep_gate.hold(_video_frame_bytes(path)):
+            media.extend(video_frames(path, name, side, max_frames))
     else:
         sound = "only its sound is sent" if has_audio else "it was not sent"
         notes.append(f"This model can't see video; {sound} for {name}.")
     if has_audio:
         if "audio" in modalities:
-            media.extend(audio_clips(path, name, clip_s))
+            with limits.prep_gate.hold(_AUDIO_BYTES):
+                clips = audio_clips(path, name, clip_s)
+            media.extend(clips)
+            notes.extend(_cut_note(name, clips))
         else:
             needs_transcript = True
     text = "" if media else f"[Video {name} attached; this model cannot see video]"
     return Prepared(tuple(media), text, tuple(notes), needs_transcript)
+
+
+def _video_frame_bytes(path: Path) -> int:
+    """A decoded frame, its RGB copy and the scaled one, roughly."""
+    import av
+
+    with av.open(str(path), "r") as container:
+        if not container.streams.video:
+            return limits.MB
+        context = container.streams.video[0].codec_context
+        return max(limits.MB, int(context.width or 0) * int(context.height or 0) * 8)
 
 
 def _has_audio(path: Path) -> bool:
@@ -211,6 +342,9 @@ def video_frames(
         if not container.streams.video:
             return []
         stream = container.streams.video[0]
+        check_pixels(
+            name, int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+        )
         if duration > _LONG_VIDEO_S:
             return _frames_by_seeking(container, stream, targets, name, side)
         return _frames_in_one_pass(container, stream, targets, name, side)
@@ -223,9 +357,10 @@ def _frames_in_one_pass(container, stream, targets, name, side):  # type: ignore
     pending = iter(targets)
     target = next(pending, None)
     last = None
+    deadline = limits.Deadline()
     try:
         for frame in container.decode(stream):
-            if target is None:
+            if target is None or deadline.expired:
                 break
             t = float(frame.time) if frame.time is not None else 0.0
             last = (frame, t)
@@ -247,7 +382,10 @@ def _frames_by_seeking(container, stream, targets, name, side):  # type: ignore[
 
     parts: list[MediaPart] = []
     taken = -1.0
+    deadline = limits.Deadline()
     for target in targets:
+        if deadline.expired:
+            break
         try:
             container.seek(int(target / stream.time_base), stream=stream, backward=True)
             for frame in container.decode(stream):
@@ -263,5 +401,8 @@ def _frames_by_seeking(container, stream, targets, name, side):  # type: ignore[
 
 
 def _frame_part(frame, name: str, t: float, side: int) -> MediaPart:  # type: ignore[no-untyped-def]
-    part = _image_part(frame.to_image(), name, side, jpeg=True)
+    """Scaled by FFmpeg while converting to RGB: no full-size RGB copy is made."""
+    scale = min(1.0, side / max(1, frame.width, frame.height))
+    width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+    part = _image_part(frame.to_image(width=width, height=height), name, side, jpeg=True)
     return MediaPart("image", part.mime, part.data, f"{name} at {stamp(t)}")

@@ -26,11 +26,14 @@ from typing import Literal, Protocol
 
 import av
 
+from gemma_chat.media import limits
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
 _BYTES_PER_SECOND = SAMPLE_RATE * 2  # mono, s16
 DEFAULT_MAX_SECONDS = 600.0
+DECODE_BUDGET_S = 120.0  # wall clock for decoding one file
 MAX_SECONDS_ENV = "GEMMA_CHAT_MAX_TRANSCRIBE_S"
 WHISPER_MODEL_ENV = "GEMMA_CHAT_WHISPER_MODEL"
 
@@ -77,11 +80,16 @@ def max_seconds() -> float:
 # --- decoding -------------------------------------------------------------------------
 
 
-def decode_pcm(source: str | os.PathLike[str] | bytes, limit_s: float | None = None) -> bytes:
+def decode_pcm(
+    source: str | os.PathLike[str] | bytes,
+    limit_s: float | None = None,
+    budget_s: float = DECODE_BUDGET_S,
+) -> bytes:
     """The first audio track of `source` (a path or the file's bytes) as 16 kHz mono s16le.
 
-    Raises `TranscriptionError` for data PyAV cannot read, `NotAudio` when there is no
-    audio track and `AudioTooLong` as soon as the decoded audio passes `limit_s`.
+    Raises `TranscriptionError` for data PyAV cannot read or that takes over `budget_s`
+    to decode, `NotAudio` when there is no audio track and `AudioTooLong` when the
+    container says it is longer than `limit_s`, or as soon as the decoded audio passes it.
     """
     limit_s = max_seconds() if limit_s is None else limit_s
     limit_bytes = int(limit_s * _BYTES_PER_SECOND)
@@ -94,11 +102,19 @@ def decode_pcm(source: str | os.PathLike[str] | bytes, limit_s: float | None = N
         if not Path(target).is_file():
             raise TranscriptionError(f"No such audio file: {target}")
     pcm = bytearray()
+    deadline = limits.Deadline(budget_s)
     try:
         with av.open(target, mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise NotAudio("The file has no audio track")
             stream = container.streams.audio[0]
+            declared = _declared_seconds(container, stream)
+            if declared is not None and declared > limit_s:
+                # The container says so: refused before a single frame is decoded.
+                raise AudioTooLong(
+                    f"The audio is {declared / 60:.1f} minutes long; the limit is "
+                    f"{limit_s / 60:g} minutes"
+                )
             resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
@@ -106,6 +122,10 @@ def decode_pcm(source: str | os.PathLike[str] | bytes, limit_s: float | None = N
                 if len(pcm) > limit_bytes:
                     raise AudioTooLong(
                         f"The audio is longer than the {limit_s / 60:g}-minute limit"
+                    )
+                if deadline.expired:
+                    raise TranscriptionError(
+                        f"Decoding the audio took over {deadline.seconds:g} s; it was stopped"
                     )
             for out in resampler.resample(None):
                 pcm += bytes(out.planes[0])[: out.samples * 2]
@@ -117,6 +137,16 @@ def decode_pcm(source: str | os.PathLike[str] | bytes, limit_s: float | None = N
     if len(pcm) > limit_bytes:
         raise AudioTooLong(f"The audio is longer than the {limit_s / 60:g}-minute limit")
     return bytes(pcm)
+
+
+def _declared_seconds(
+    container: av.container.InputContainer, stream: av.AudioStream
+) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return None
 
 
 # --- engines --------------------------------------------------------------------------
@@ -211,7 +241,9 @@ def transcribe(
     source: str | os.PathLike[str] | bytes, *, limit_s: float | None = None
 ) -> Transcript:
     """Speech to text for an audio file (path or bytes). Blocking; see the module doc."""
-    pcm = decode_pcm(source, limit_s)
+    limit = max_seconds() if limit_s is None else limit_s
+    with limits.prep_gate.hold(int(limit * _BYTES_PER_SECOND) * 2):
+        pcm = decode_pcm(source, limit)
     duration = round(len(pcm) / _BYTES_PER_SECOND, 3)
     recogniser = engine()
     started = time.perf_counter()

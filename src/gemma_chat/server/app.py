@@ -25,6 +25,7 @@ from gemma_chat.server import (
 from gemma_chat.server.auth import TokenGate, new_token
 from gemma_chat.server.errors import install_error_handlers
 from gemma_chat.server.guards import BrowserGuards, preview_frames
+from gemma_chat.server.limits import BodyLimit
 from gemma_chat.server.state import AppState
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -66,6 +67,8 @@ def create_app(
     spec_policy.install(app, settings)  # replay: and other machines' model servers
     # Every route but /api/health and /static needs the token (cookie or Bearer).
     app.add_middleware(TokenGate, token=token)
+    # Body sizes counted as they stream (uploads: the upload limit; JSON: max_json_mb).
+    app.add_middleware(BodyLimit, json_limit=settings.max_json_bytes)
     if settings.host not in WILDCARD_HOSTS:
         # Guards against DNS rebinding: a web page whose domain resolves to 127.0.0.1
         # must not be able to read the API with its own Host header.

@@ -46,10 +46,38 @@ def _describe(error: dict) -> str:
     return f"{where}: {message}" if where else message
 
 
+# A 422 never echoes the request: pydantic's `input` (the offending value, which can be
+# the whole body) is dropped, and of `ctx` only the limits a person needs are kept.
+_SAFE_CTX = {"max_length", "min_length", "ge", "gt", "le", "lt", "multiple_of", "expected"}
+_MAX_ERRORS = 20
+_MAX_TEXT = 200
+
+
+def _short(value: object) -> object:
+    if isinstance(value, str) and len(value) > _MAX_TEXT:
+        return value[:_MAX_TEXT] + "…"
+    return value
+
+
+def _without_input(error: dict) -> dict:
+    safe: dict = {
+        "type": error.get("type", ""),
+        "loc": [_short(p) for p in error.get("loc", ())][:10],
+        "msg": _short(str(error.get("msg", ""))),
+    }
+    ctx = error.get("ctx") or {}
+    kept = {k: _short(str(v)) for k, v in ctx.items() if k in _SAFE_CTX}
+    if error.get("type") == "json_invalid" and "error" in ctx:
+        kept["error"] = _short(str(ctx["error"]))  # the parser's reason, e.g. "Expecting value"
+    if kept:
+        safe["ctx"] = kept
+    return safe
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
+        errors = [_without_input(e) for e in exc.errors()[:_MAX_ERRORS]]
         detail = "; ".join(_describe(e) for e in errors) or "Invalid request"
         return JSONResponse(
             {"detail": detail, "errors": json.loads(json.dumps(errors, default=str))},

@@ -1,0 +1,114 @@
+"""Request body limits enforced while the body streams, with or without Content-Length.
+
+Without this, a chunked upload was spooled to disk in full (1 GiB) before the upload
+limit applied, and a JSON body of any size was read into memory. Uploads
+(`/api/attachments`, `/api/transcribe`) may be as large as the upload limit plus the
+multipart framing; every other request body is JSON and gets a few MB
+(`GEMMA_CHAT_MAX_JSON_MB`, `Settings.max_json_mb`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gemma_chat.media.attachments import describe_size, max_upload_bytes
+
+UPLOAD_PATHS = ("/api/attachments", "/api/transcribe")
+MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once the body passes its limit. An HTTPException, so that
+    FastAPI's body parsing (which turns other errors into a 400) lets it through."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a declared Content-Length over the limit is answered 413 at
+    once, unread; a body without one is counted as it arrives and refused with 413 the
+    moment it passes the limit, so nothing beyond it is read, spooled or parsed."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        json_limit: int,
+        upload_limit: Callable[[], int] = max_upload_bytes,
+    ) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    def limit_for(self, path: str) -> tuple[int, str]:
+        """(bytes allowed, how to say it) for a request to `path`."""
+        if path.rstrip("/") in UPLOAD_PATHS:
+            limit = self.upload_limit()
+            return limit + MULTIPART_SLACK, f"the upload limit of {describe_size(limit)}"
+        return self.json_limit, f"the {describe_size(self.json_limit)} limit for request bodies"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, said = self.limit_for(scope.get("path", ""))
+        detail = f"The request body is larger than {said}"
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _refuse(send, detail)
+            return
+
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(detail)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except BodyTooLarge:
+            # Reached here only if nothing inside turned it into a response.
+            if not started:
+                await _refuse(send, detail)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _refuse(send: Send, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
