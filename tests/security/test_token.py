@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from gemma_chat.config import Settings
 from gemma_chat.server.app import create_app
 from gemma_chat.server.auth import cookie_name
+from gemma_chat.server.launch import write_launch_file
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 CLI = [sys.executable, "-m", "gemma_chat.cli"]
@@ -112,6 +113,17 @@ def test_the_link_sets_a_strict_http_only_cookie_and_cleans_the_url(server) -> N
     assert "gemma-chat open" in stale.text and "/static/app.js" not in stale.text
 
 
+def test_a_link_opened_from_another_site_forwards_with_a_page_of_its_own(server) -> None:
+    # A 303 in a chain that began cross-site would not carry the Strict cookie to `/`.
+    response = httpx.get(
+        server.open_url, headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False
+    )
+    assert response.status_code == 200 and server.token in response.headers["set-cookie"]
+    assert '<meta http-equiv="refresh" content="0;url=/">' in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert server.token not in response.text
+
+
 def test_the_bare_url_shows_how_to_get_in_and_nothing_of_the_app(server) -> None:
     page = httpx.get(server.url + "/")
     assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
@@ -166,6 +178,20 @@ def test_the_link_logs_chromium_in_and_the_ui_lists_conversations(server, browse
     status = page.evaluate("fetch('/api/conversations').then((r) => r.status)")
     assert status == 401
     stranger.close()
+
+
+def test_the_launch_file_signs_chromium_in(server, browser, tmp_path: Path) -> None:
+    """What `gemma-chat` opens: a private file that forwards to the link (a file:// page is
+    another site, so this is the cross-site path), ending signed in on the clean URL."""
+    launch = write_launch_file(tmp_path, server.open_url)
+    assert launch.stat().st_mode & 0o777 == 0o600
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(launch.as_uri())
+    page.wait_for_url(server.url + "/")
+    expect(page.get_by_test_id("composer-input")).to_be_visible()
+    expect(page.get_by_test_id("signin")).to_have_count(0)
+    context.close()
 
 
 def test_a_tab_whose_session_ended_says_so(server, browser) -> None:
@@ -230,10 +256,16 @@ def test_open_and_a_second_start_open_the_running_instance(tmp_path: Path, repla
         assert again.returncode == 0, again.stderr
         assert "already running" in again.stderr and link in again.stderr
         assert json.loads((home / "server.json").read_text()) == info  # no second server
+        launch = (home / "open.html").resolve().as_uri()
         deadline = time.monotonic() + 10
-        while opened.read_text().count(link) < 3 and time.monotonic() < deadline:
+        while opened.read_text().count(launch) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)  # webbrowser starts the browser in the background
-        assert opened.read_text().split() == [link] * 3  # the start, `open`, the second start
+        # The start, `open`, the second start: each opens the private launch file, so the
+        # token never appears on the browser's command line (other users can read that).
+        assert opened.read_text().split() == [launch] * 3
+        assert info["token"] not in opened.read_text()
+        assert (home / "open.html").stat().st_mode & 0o777 == 0o600
+        assert link in (home / "open.html").read_text()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

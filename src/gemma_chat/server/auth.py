@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gemma_chat.server.signin import signin_page
@@ -27,6 +27,15 @@ HOW_TO_GET_IN = (
     "gemma-chat started, or run `gemma-chat open`. Scripts send "
     "`Authorization: Bearer <token>`, with the token from server.json in the data directory."
 )
+
+
+_ENTER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url=/">
+<meta name="color-scheme" content="light dark">
+<title>Gemma Chat</title></head>
+<body><p><a href="/">Open Gemma Chat</a></p></body></html>
+"""
 
 
 def new_token() -> str:
@@ -70,7 +79,7 @@ class TokenGate:
         if path == "/" and scope["type"] == "http":
             offered = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
             if offered:
-                response = self._exchange(offered[0], name)
+                response = self._exchange(offered[0], name, headers)
                 await response(scope, receive, send)
                 return
         if self._allowed(headers, name):
@@ -89,12 +98,23 @@ class TokenGate:
         cookie = cookie_parser(headers.get("cookie", "")).get(name)
         return cookie is not None and _same(cookie, self.token)
 
-    def _exchange(self, offered: str, name: str) -> Response:
+    def _exchange(self, offered: str, name: str, headers: Headers) -> Response:
         """`/?token=…`: a right token becomes the cookie and a clean URL; a wrong one, the
-        sign-in page (no cookie)."""
+        sign-in page (no cookie).
+
+        A link opened from another site (the launch file, a page, a chat) reaches the clean
+        URL through a page of our own (meta refresh), not a 303: a redirect chain that began
+        cross-site never sends a SameSite=Strict cookie, so it would land on the sign-in
+        page, while a navigation the app's own page starts is same-site.
+        """
         if not _same(offered, self.token):
             return signin_page(stale_link=True)
-        response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+        no_store = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        response: Response
+        if headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+            response = HTMLResponse(_ENTER_PAGE, headers=no_store)
+        else:  # typed, bookmarked, a script: the redirect stays same-site
+            response = RedirectResponse("/", status_code=303, headers=no_store)
         # No Secure flag: the app is plain http on loopback.
         response.set_cookie(name, self.token, path="/", httponly=True, samesite="strict")
         return response

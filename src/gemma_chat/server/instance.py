@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from gemma_chat.server.auth import open_url
+from gemma_chat.server.launch import open_in_browser
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,14 @@ class Instance:
     url: str
     pid: int
     token: str = field(repr=False)
+    data_dir: Path = field(default=Path("."))
 
     @property
     def open_url(self) -> str:
         return open_url(self.url, self.token)
 
     def open_browser(self) -> None:
-        webbrowser.open(self.open_url)
+        open_in_browser(self.data_dir, self.open_url, wait=True)
 
 
 def _alive(pid: int) -> bool:
@@ -45,7 +46,12 @@ def running_instance(server_file: Path, timeout: float = 3) -> Instance | None:
     """The server that wrote `server_file`, if its process lives and it answers."""
     try:
         info = json.loads(server_file.read_text(encoding="utf-8"))
-        found = Instance(url=str(info["url"]), pid=int(info["pid"]), token=str(info["token"]))
+        found = Instance(
+            url=str(info["url"]),
+            pid=int(info["pid"]),
+            token=str(info["token"]),
+            data_dir=server_file.parent,
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not _alive(found.pid):

@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 import time
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from gemma_chat import __version__
 from gemma_chat.config import Settings
 from gemma_chat.server.app import create_app
 from gemma_chat.server.auth import new_token, open_url
+from gemma_chat.server.launch import open_in_browser
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,7 @@ class ServerRun:
             if on_started:
                 on_started(url)
             if open_browser:  # the link with the token: it logs this browser in
-                link = open_url(url, self.token)
-                threading.Thread(target=webbrowser.open, args=(link,), daemon=True).start()
+                open_in_browser(self.settings.data_dir, open_url(url, self.token))
 
         asyncio.run(self.serve(started))
 
