@@ -39,7 +39,7 @@ def test_a_first_build_on_the_built_in_model(start_server, browser) -> None:  # 
     server = start_server("embedded")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(60_000)  # actions; each `expect` of the model's reply says its own
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
@@ -63,7 +63,7 @@ def test_a_first_build_on_the_built_in_model(start_server, browser) -> None:  # 
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"#/c/c_"))
     reply = page.locator('[data-testid="message"][data-role="assistant"]').last
-    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply).to_have_attribute("data-status", "complete", timeout=60_000)
     chips = reply.get_by_test_id("action-chip")
     expect(chips.first).to_have_text("✓Started from: Stopwatch")
     expect(reply.get_by_test_id("turn-files")).to_contain_text("Added")
@@ -82,8 +82,10 @@ def test_a_first_build_on_the_built_in_model(start_server, browser) -> None:  # 
     switch = reply.get_by_test_id("kit-switch")
     switch.select_option("timer")
     reply = page.locator('[data-testid="message"][data-role="assistant"]').last
-    expect(reply.get_by_test_id("action-chip").first).to_have_text("✓Started from: Timer")
-    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.get_by_test_id("action-chip").first).to_have_text(
+        "✓Started from: Timer", timeout=60_000
+    )
+    expect(reply).to_have_attribute("data-status", "complete", timeout=60_000)
     expect(page.locator('[data-testid="message"][data-role="user"]')).to_have_count(1)
 
     # After a reload the chip, the switch and the files line are still there.
