@@ -44,6 +44,7 @@ CHROMIUM_ARGS = [
 ]
 CONV = "c_benchmark000001"
 HOST = "c_benchmarkhost01"
+TOKEN = "benchmark-token"  # stands in for the app's access token
 
 HEAD = """<!doctype html>
 <html lang="en">
@@ -102,7 +103,7 @@ class PreviewThread:
     """The preview server in an event loop of its own, like the app's."""
 
     def __init__(self, workspaces: Path) -> None:
-        self.server = PreviewServer(workspaces)
+        self.server = PreviewServer(workspaces, TOKEN)
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
 
@@ -211,6 +212,7 @@ def main() -> None:
         (workspaces / HOST).mkdir()
         preview = PreviewThread(workspaces)
         src = preview.server.url_for(CONV)
+        preview.server.trust_app(preview.server.origin_for(HOST))  # may frame the preview
         (workspaces / HOST / "index.html").write_text(
             '<!doctype html><body style="margin:0">'
             '<iframe sandbox="allow-scripts allow-same-origin allow-forms allow-modals '
@@ -220,7 +222,12 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                # The browser signed in to the app: its cookie goes to every project port.
+                context.add_cookies(
+                    [{"name": "gemma_chat_token", "value": TOKEN, "url": "http://127.0.0.1"}]
+                )
+                page = context.new_page()
                 # The app's setup: a page on another origin frames the preview, sandboxed.
                 page.goto(preview.server.url_for(HOST))
                 page.wait_for_function("window.frames.length === 1")
@@ -230,7 +237,7 @@ def main() -> None:
                 print(f"Chromium {browser.version}, {args.interval_ms:g} ms between deltas")
                 ok &= report("sandboxed iframe (as in the app)", result, args.chunks)
                 if args.direct:
-                    direct = browser.new_page(viewport={"width": 1280, "height": 800})
+                    direct = context.new_page()
                     direct.goto(src)
                     result = run_once(preview, direct, args.chunks, interval, args.filler)
                     ok &= report("top-level tab", result, args.chunks)

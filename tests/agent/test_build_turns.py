@@ -249,18 +249,27 @@ def test_the_preview_is_served_from_a_separate_origin(start_server, replay_file)
     conv = create_build(server.url)
     send(server.url, conv, "Make a counter page")
     preview = authed.get(f"{server.url}/api/conversations/{conv}/preview").json()
-    # The project's own origin: http://<label>.localhost:<preview port>
-    match = re.fullmatch(r"http://([0-9a-f]{32})\.localhost:(\d+)", preview["origin"])
+    # The project's own origin: a port of its own on the host the app was reached at.
+    match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)", preview["origin"])
     assert match, preview
+    app_port = int(server.url.rsplit(":", 1)[1])
+    assert int(match[1]) != app_port
     assert preview["url"] == preview["origin"] + "/"
-    # Python may not resolve *.localhost as browsers do: connect to loopback, name the host.
-    host = {"Host": preview["origin"].removeprefix("http://")}
-    base = f"http://127.0.0.1:{match[2]}"
-    page = httpx.get(f"{base}/", headers=host)
-    assert page.status_code == 200 and "<h1>Counter</h1>" in page.text
-    assert "connect-src 'self'" in page.headers["content-security-policy"]
-    # The preview origin serves project files only, never the app's API.
-    assert httpx.get(f"{base}/api/conversations", headers=host).status_code == 404
+    # It answers the browser signed in to the app (the app's cookie), nobody else.
+    assert httpx.get(preview["url"]).status_code == 403
+    base = preview["origin"]
+    with httpx.Client(cookies={f"gemma_chat_token_{app_port}": server.token}) as signed_in:
+        page = signed_in.get(f"{base}/")
+        assert page.status_code == 200 and "<h1>Counter</h1>" in page.text
+        assert "connect-src 'self'" in page.headers["content-security-policy"]
+        # The preview origin serves project files only, never the app's API.
+        assert signed_in.get(f"{base}/api/conversations").status_code == 404
+    # Reached at localhost, the app hands out the same port under that name.
+    local = authed.get(
+        f"{server.url}/api/conversations/{conv}/preview",
+        headers={"Host": f"localhost:{app_port}"},
+    ).json()
+    assert local["origin"] == preview["origin"].replace("127.0.0.1", "localhost")
 
 
 def test_rewinding_to_an_earlier_message_rolls_the_files_back(start_server, replay_file) -> None:

@@ -14,6 +14,10 @@ from gemma_chat.workspace.preview import PreviewServer
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 CONV = "c_0123456789abcdef"
+TOKEN = "preview-test-token"
+# The app's sign-in cookie as a browser sends it to a project port (its name carries the
+# app's port, here a made-up one).
+COOKIE = {"gemma_chat_token_8642": TOKEN}
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ def workspaces(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def preview(workspaces: Path) -> AsyncIterator[PreviewServer]:
-    server = PreviewServer(workspaces)
+    server = PreviewServer(workspaces, TOKEN)
     await server.start()
     try:
         yield server
@@ -38,7 +42,7 @@ class ThreadedPreview:
     agent loop may call it from a thread other than the server's loop."""
 
     def __init__(self, workspaces: Path) -> None:
-        self.server = PreviewServer(workspaces)
+        self.server = PreviewServer(workspaces, TOKEN)
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
 

@@ -189,8 +189,8 @@ def test_build_mode_canvas_end_to_end(app) -> None:  # type: ignore[no-untyped-d
     expect(strip).to_be_visible()
     expect(strip).to_contain_text("startCounter is not defined")
     expect(strip).to_contain_text("app.js")
-    # The project's own origin: an unguessable label, not the conversation id.
-    opened = re.compile(r"^http://[0-9a-f]{32}\.localhost:\d+/$")
+    # The project's own origin: a port of its own on the app's host name.
+    opened = re.compile(r"^http://127\.0\.0\.1:\d+/$")
     expect(page.get_by_test_id("preview-open")).to_have_attribute("href", opened)
     assert conv_id not in (page.get_by_test_id("preview-open").get_attribute("href") or "")
     expect(page.get_by_test_id("download-zip")).to_have_attribute(

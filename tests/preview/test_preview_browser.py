@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gemma_chat.workspace.preview import PreviewServer
-from tests.preview.conftest import CONV, launch_chromium
+from tests.preview.conftest import CONV, COOKIE, launch_chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 Page = sync_api.Page
@@ -64,10 +64,22 @@ def browser() -> Iterator[sync_api.Browser]:
 @pytest.fixture
 def page(browser: sync_api.Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1000, "height": 700})
+    sign_in(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def sign_in(context: sync_api.BrowserContext) -> None:
+    """The cookie the app sets when the browser signs in (browsers send it to every port)."""
+    context.add_cookies(
+        [
+            {"name": k, "value": v, "url": "http://127.0.0.1", "httpOnly": True}
+            | {"sameSite": "Strict"}
+            for k, v in COOKIE.items()
+        ]
+    )
 
 
 def write(workspaces: Path, rel: str, text: str) -> None:
@@ -245,7 +257,7 @@ def test_errors_reach_the_app_and_the_sandbox_holds(
     write(workspaces, "app.js", "const x = 1;\nundefinedFunction(x);\n")
     write(workspaces, "data.json", json.dumps({"ok": "yes"}))
     # The "app": a page of another origin (another project's) that frames the preview, the
-    # way canvas.js does; and a stranger that frames it too.
+    # way canvas.js does; and a stranger that tries to frame it too.
     for name in ("c_host", "c_stranger"):
         (workspaces / name).mkdir()
         (workspaces / name / "index.html").write_text(HOST_PAGE.format(src=server.url_for(CONV)))
@@ -259,7 +271,9 @@ def test_errors_reach_the_app_and_the_sandbox_holds(
     received = page.evaluate("window.received")
     # The frame keeps the project's own origin, and reports to the app's origin only.
     assert {m["origin"] for m in received} == {server.origin_for(CONV)}
-    stranger.frames[1].wait_for_function("window.__gemmaPreview?.events?.readyState === 1")
+    stranger.wait_for_timeout(1000)
+    # frame-ancestors names the app only: the stranger's frame shows nothing of the project.
+    assert [f for f in stranger.frames if f.url.startswith(server.origin_for(CONV))] == []
     assert stranger.evaluate("window.received") == []
     stranger.close()
     kinds = [m["data"] for m in received]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -16,12 +17,11 @@ import pytest
 
 from gemma_chat.workspace.preview import (
     CLIENT_URL,
-    LABEL_CHARS,
     PreviewServer,
     content_type,
     inject_client,
 )
-from tests.preview.conftest import CONV
+from tests.preview.conftest import CONV, COOKIE, TOKEN
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -36,15 +36,12 @@ def write(workspaces: Path, rel: str, data: str | bytes, conv: str = CONV) -> Pa
     return target
 
 
-def host_of(server: PreviewServer, conv: str = CONV) -> str:
-    """The Host header a browser sends for the project's origin (`<label>.localhost:PORT`).
-    Python's resolver may not know *.localhost, so clients connect to 127.0.0.1 with it."""
-    return server.origin_for(conv).removeprefix("http://")
-
-
-def client_for(server: PreviewServer, conv: str = CONV, **kwargs: Any) -> httpx.AsyncClient:
-    headers = {"Host": host_of(server, conv)}
-    return httpx.AsyncClient(base_url=server.url, headers=headers, **kwargs)
+def client_for(
+    server: PreviewServer, conv: str = CONV, cookies: dict[str, str] | None = COOKIE, **kwargs: Any
+) -> httpx.AsyncClient:
+    """A client of the project's origin (`http://127.0.0.1:<its port>`) that carries the
+    app's sign-in cookie, as the signed-in browser does."""
+    return httpx.AsyncClient(base_url=server.origin_for(conv), cookies=cookies, **kwargs)
 
 
 async def get(server: PreviewServer, path: str, conv: str = CONV, **kwargs: Any) -> httpx.Response:
@@ -52,16 +49,30 @@ async def get(server: PreviewServer, path: str, conv: str = CONV, **kwargs: Any)
         return await client.get(path, **kwargs)
 
 
-async def get_raw(server: PreviewServer, target: str, host: str = "") -> tuple[int, bytes]:
-    """Send a request line exactly as given (no client-side normalising of '..')."""
-    host = host or host_of(server)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
+def raw_request(target: str, host: str, cookie: bool = True) -> bytes:
+    cookies = "".join(f"Cookie: {k}={v}\r\n" for k, v in COOKIE.items()) if cookie else ""
+    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{cookies}Connection: close\r\n\r\n".encode()
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     data = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split()[1]), body
+
+
+async def get_raw(
+    server: PreviewServer, target: str, host: str = "", conv: str = CONV, port: int = 0
+) -> tuple[int, bytes]:
+    """Send a request line exactly as given (no client-side normalising of '..'), to the
+    project's port (or `port`), naming `host` (default: the project's origin)."""
+    port = port or server.port_for(conv)
+    host = host or f"127.0.0.1:{port}"
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw_request(target, host))
+    await writer.drain()
+    status = await read_response(reader)
+    writer.close()
+    return status
 
 
 # -- serving -------------------------------------------------------------------------------------
@@ -122,22 +133,73 @@ async def test_folders_redirect_and_serve_their_index(preview: PreviewServer, wo
     assert preview.url_for(CONV, "docs/a page.html") == f"{origin}/docs/a%20page.html"
 
 
-async def test_each_project_has_its_own_unguessable_origin(workspaces: Path) -> None:
-    a, b = PreviewServer(workspaces), PreviewServer(workspaces)
+async def test_each_project_has_its_own_port(workspaces: Path) -> None:
+    idle = PreviewServer(workspaces, TOKEN)
+    assert idle.frame_src == "'none'"  # not started
+    with pytest.raises(RuntimeError):
+        idle.port_for(CONV)
+    a, b = PreviewServer(workspaces, TOKEN), PreviewServer(workspaces, TOKEN)
     await a.start()
     await b.start()
     try:
-        label = a.label_for(CONV)
-        assert len(label) == LABEL_CHARS and label == label.lower() and label.isalnum()
-        assert a.origin_for(CONV) == f"http://{label}.localhost:{a.port}"
-        assert a.label_for("c_other") != label  # one origin per project
-        assert b.label_for(CONV) != label  # keyed by a per-start secret, not the id alone
+        assert a.open_ports == {}  # ports are bound when a preview is asked for
+        port = a.port_for(CONV)
+        assert a.open_ports == {port: CONV} and a.port_for(CONV) == port
+        assert a.origin_for(CONV) == f"http://127.0.0.1:{port}"
+        assert a.port_for("c_other") != port  # one origin per project
+        assert b.port_for(CONV) != port  # and per server
         assert CONV not in a.url_for(CONV)
-        assert a.frame_src == f"http://*.localhost:{a.port}"
-        assert PreviewServer(workspaces).frame_src == "'none'"  # not started
+        # On the loopback name the app was reached at (its cookie is scoped to that name).
+        assert a.origin_for(CONV, "localhost") == f"http://localhost:{port}"
+        assert a.origin_for(CONV, "::1") == f"http://[::1]:{port}"
+        assert a.origin_for(CONV, "evil.example") == f"http://127.0.0.1:{port}"
+        assert a.frame_src == "http://127.0.0.1:* http://localhost:*"
+        with pytest.raises(ValueError):
+            a.port_for("../c_other")
     finally:
         await a.stop()
         await b.stop()
+    with pytest.raises(ValueError):
+        PreviewServer(workspaces, "")  # no token, no preview
+
+
+async def test_early_connections_wait_for_the_server(preview: PreviewServer, workspaces: Path):
+    """The port listens from the moment it is handed out: a browser that connects before
+    the server task has run is queued, not refused."""
+    write(workspaces, "index.html", "<p>early</p>")
+    port = preview.port_for("c_early")
+    write(workspaces, "index.html", "<p>early</p>", conv="c_early")
+    # No await yet: the server task has not started, and the loop is busy with this test.
+    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+    sock.sendall(raw_request("/", f"127.0.0.1:{port}"))
+    sock.setblocking(False)
+    reader, writer = await asyncio.open_connection(sock=sock)
+    status, body = await read_response(reader)
+    writer.close()
+    assert status == 200 and b"early" in body
+
+
+async def test_ports_are_capped_least_recently_used_first(workspaces: Path) -> None:
+    server = PreviewServer(workspaces, TOKEN, max_ports=2)
+    await server.start()
+    try:
+        write(workspaces, "index.html", "<p>one</p>", conv="c_one")
+        one = server.port_for("c_one")
+        two = server.port_for("c_two")
+        assert (await get(server, "/", conv="c_one")).status_code == 200  # c_one used last
+        three = server.port_for("c_three")
+        assert server.open_ports == {one: "c_one", three: "c_three"}
+        await asyncio.sleep(0.3)
+        with pytest.raises(httpx.ConnectError):
+            await get_raw_url(f"http://127.0.0.1:{two}/")
+        # Asked again, c_two gets a port (its own again when it is free), never another's.
+        again = server.port_for("c_two")
+        assert again not in (one, three)
+        assert "c_one" not in server.open_ports.values()  # now the least recently used
+        assert (await get(server, "/", conv="c_two")).status_code == 404  # its placeholder
+    finally:
+        await server.stop()
+    assert server.open_ports == {}
 
 
 async def test_missing_files(preview: PreviewServer, workspaces: Path) -> None:
@@ -201,47 +263,34 @@ async def test_paths_cannot_leave_the_workspace(preview: PreviewServer, workspac
     assert status == 200 and b"mine" in body
 
 
-async def test_only_our_project_host_names(preview: PreviewServer, workspaces: Path) -> None:
+async def test_only_loopback_names_with_the_project_port(
+    preview: PreviewServer, workspaces: Path
+) -> None:
     write(workspaces, "index.html", "<p>hi</p>")
-    label = preview.label_for(CONV)
-    port = preview.port
-    assert (await get_raw(preview, "/"))[0] == 200
-    # DNS rebinding, the bare port, look-alikes, another port, a label nobody was given
+    port = preview.port_for(CONV)
+    other = preview.port_for("c_other")
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LOCALHOST:{port}"):
+        assert (await get_raw(preview, "/", host=host))[0] == 200, host
+    # DNS rebinding, look-alikes, the port missing or another one
     for host in (
         "evil.example",
         f"evil.example:{port}",
-        f"127.0.0.1:{port}",
-        f"localhost:{port}",
-        f"[::1]:{port}",
-        f"{label}.localhost",
-        f"{label}.localhost:{port + 1}",
-        f"{label}.evil.example:{port}",
-        f"{label}.localhost.evil.example:{port}",
-        f"x.{label}.localhost:{port}",
-        f"{'0' * LABEL_CHARS}.localhost:{port}",
-        f"{CONV}.localhost:{port}",
+        f"127.0.0.1.evil.example:{port}",
+        f"localhost.evil.example:{port}",
+        f"x.localhost:{port}",
+        f"127.0.0.2:{port}",
+        f"0.0.0.0:{port}",
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        f"127.0.0.1:{other}",
+        f"localhost:{port + 1}",
+        "",
     ):
         for path in ("/", "/index.html", f"/p/{CONV}/", CLIENT_URL, "/__gemma/events"):
-            status, body = await get_raw(preview, path, host=host)
-            assert status == 404, (host, path)
+            status, body = await get_raw(preview, path, host=host or " ")
+            assert status in (400, 404), (host, path)
             assert b"hi" not in body
-    # The host name is case-insensitive, like DNS.
-    assert (await get_raw(preview, "/", host=host_of(preview).upper()))[0] == 200
-
-
-async def test_a_project_found_from_its_folder_after_start(workspaces: Path) -> None:
-    """A label the server has not handed out since start (a tab left open over a restart
-    with a fixed secret) still finds its project folder."""
-    write(workspaces, "index.html", "<p>from disk</p>")
-    secret = b"k" * 32
-    server = PreviewServer(workspaces, secret=secret)
-    await server.start()
-    try:
-        label = PreviewServer(workspaces, secret=secret).label_for(CONV)
-        status, body = await get_raw(server, "/", host=f"{label}.localhost:{server.port}")
-        assert status == 200 and b"from disk" in body
-    finally:
-        await server.stop()
 
 
 async def test_never_serves_the_app(preview: PreviewServer) -> None:
@@ -260,8 +309,10 @@ async def test_other_sites_cannot_read_files_or_events(
             for headers in (
                 {"Origin": "http://evil.example"},
                 {"Origin": "null"},
-                {"Origin": preview.origin_for("c_other")},
+                {"Origin": preview.origin_for("c_other")},  # another project, same site
+                {"Origin": "http://127.0.0.1:8642"},  # the app itself reads no project file
                 {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"},
+                {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"},
                 {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"},
                 {
                     "Sec-Fetch-Site": "cross-site",
@@ -283,12 +334,61 @@ async def test_other_sites_cannot_read_files_or_events(
         framed = await client.get(
             "/",
             headers={
-                "Sec-Fetch-Site": "cross-site",
+                "Sec-Fetch-Site": "same-site",
                 "Sec-Fetch-Mode": "navigate",
                 "Sec-Fetch-Dest": "iframe",
             },
         )
         assert framed.status_code == 200 and "<p>page</p>" in framed.text
+
+
+async def test_only_the_signed_in_browser_reads_a_project(
+    preview: PreviewServer, workspaces: Path
+) -> None:
+    """Another user of the machine can scan ports, but has not got the app's cookie."""
+    write(workspaces, "index.html", "<p>page</p>")
+    write(workspaces, "secret.txt", "project secret")
+    refused_cookies: list[dict[str, str] | None] = [
+        None,
+        {"gemma_chat_token_8642": "wrong"},
+        {"gemma_chat_token_8642": TOKEN[:-1]},
+        {"other_cookie": TOKEN},  # the right value under a name that is not the app's
+    ]
+    for cookies in refused_cookies:
+        async with client_for(preview, cookies=cookies, timeout=5) as client:
+            for path in ("/secret.txt", "/", "/__gemma/events", CLIENT_URL, "/nope"):
+                response = await client.get(path)
+                assert response.status_code == 403, (cookies, path)
+                assert "project secret" not in response.text
+                assert "access-control-allow-origin" not in response.headers
+            head = await client.head("/secret.txt")
+            assert head.status_code == 403
+    async with client_for(preview, cookies=None) as client:
+        page = await client.get("/")
+    assert "Open this preview from Gemma Chat" in page.text
+    # The app's cookie under any port's name; the project's own cookies beside it are fine.
+    for cookies in ({"gemma_chat_token": TOKEN}, {"theme": "dark", "gemma_chat_token_1": TOKEN}):
+        async with client_for(preview, cookies=cookies) as client:
+            assert (await client.get("/secret.txt")).text == "project secret"
+    # A cookie the project's page set under the app's name does not hide the real one.
+    port = preview.port_for(CONV)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    cookie = f"gemma_chat_token_8642=junk; gemma_chat_token_8642={TOKEN}"
+    writer.write(
+        f"GET /secret.txt HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
+    status, body = await read_response(reader)
+    writer.close()
+    assert status == 200 and body == b"project secret"
+
+
+async def test_no_service_workers(preview: PreviewServer, workspaces: Path) -> None:
+    """A service worker would outlive the project on its port (and serve the next one)."""
+    write(workspaces, "sw.js", "self.onfetch = () => {}")
+    refused = await get(preview, "/sw.js", headers={"Service-Worker": "script"})
+    assert refused.status_code == 403
+    assert (await get(preview, "/sw.js")).status_code == 200
 
 
 # -- headers and injection -----------------------------------------------------------------------
@@ -302,6 +402,8 @@ async def test_strict_headers_on_every_response(preview: PreviewServer, workspac
         response = await get(preview, path)
         csp = response.headers["content-security-policy"]
         assert "connect-src 'self'" in csp, path
+        assert "form-action 'self'" in csp, path
+        assert "frame-ancestors 'self'" in csp, path  # only the app (once it asked) frames it
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["cache-control"] == "no-store", path
         assert "access-control-allow-origin" not in response.headers, path
@@ -324,6 +426,8 @@ async def test_html_pages_get_the_client(preview: PreviewServer, workspaces: Pat
     preview.trust_app("http://127.0.0.1:8123/")
     text = (await get(preview, "/index.html")).text
     assert 'data-app="[&quot;http://127.0.0.1:8123&quot;]"' in text
+    csp = (await get(preview, "/index.html")).headers["content-security-policy"]
+    assert "frame-ancestors 'self' http://127.0.0.1:8123" in csp
     # not into other file types
     write(workspaces, "a.js", "var s = '<head></head>'")
     assert (await get(preview, "/a.js")).text == "var s = '<head></head>'"
@@ -496,8 +600,9 @@ async def test_calls_from_another_thread_arrive_in_order(
 
 
 async def test_stop_ends_open_streams_quickly(workspaces: Path) -> None:
-    server = PreviewServer(workspaces)
+    server = PreviewServer(workspaces, TOKEN)
     await server.start()
+    port = server.port_for(CONV)
     stream = Events(server)
     task = asyncio.create_task(stream.run())
     await asyncio.wait_for(stream.connected.wait(), 5)
@@ -506,7 +611,7 @@ async def test_stop_ends_open_streams_quickly(workspaces: Path) -> None:
     assert time.monotonic() - started < 1.5
     await asyncio.wait_for(task, 5)  # the stream ended cleanly
     with pytest.raises(httpx.ConnectError):
-        await get_raw_url(f"http://127.0.0.1:{server.port}/p/{CONV}/")
+        await get_raw_url(f"http://127.0.0.1:{port}/")
 
 
 async def get_raw_url(url: str) -> httpx.Response:
@@ -515,11 +620,11 @@ async def get_raw_url(url: str) -> httpx.Response:
 
 
 async def test_two_servers_and_restart(workspaces: Path) -> None:
-    a, b = PreviewServer(workspaces), PreviewServer(workspaces)
+    a, b = PreviewServer(workspaces, TOKEN), PreviewServer(workspaces, TOKEN)
     await a.start()
     await b.start()
     try:
-        assert a.port != b.port
+        assert a.port_for(CONV) != b.port_for(CONV)
         write(workspaces, "index.html", "<p>shared</p>")
         assert "shared" in (await get(a, "/")).text
         assert "shared" in (await get(b, "/")).text

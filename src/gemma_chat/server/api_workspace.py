@@ -103,15 +103,17 @@ async def restore_version(conversation_id: str, version_id: str, state: State) -
 
 @router.get("/preview")
 async def preview_url(conversation_id: str, request: Request, state: State) -> dict[str, str]:
-    """Where the project's live preview is served: an origin of its own, per project.
+    """Where the project's live preview is served: an origin of its own, per project (a
+    port of its own on the host name the app was reached at, so the app's cookie comes along).
 
-    The origin this (token-checked) request reached the app at is the one the preview's pages
-    may report their errors to."""
+    The origin this (token-checked) request reached the app at is the one that may frame the
+    preview's pages and that they report their errors to."""
     state.store.get_conversation(conversation_id)
     state.preview.trust_app(f"{request.url.scheme}://{request.url.netloc}")
+    host = request.url.hostname
     return {
-        "url": state.preview.url_for(conversation_id),
-        "origin": state.preview.origin_for(conversation_id),
+        "url": state.preview.url_for(conversation_id, host=host),
+        "origin": state.preview.origin_for(conversation_id, host=host),
     }
 
 

@@ -42,9 +42,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = AppState.open(settings)
+        state = AppState.open(settings, token=token)
         app.state.gemma = state
-        await state.preview.start()  # its own port: a separate origin for project code
+        await state.preview.start()  # a port per project: separate origins for project code
         await state.tidy()
         if settings.preload:
             state.start_preload()

@@ -19,6 +19,7 @@ from gemma_chat.models.preflight import HardwareCache
 from gemma_chat.private import private_dir
 from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.pool import RuntimePool
+from gemma_chat.server.auth import COOKIE_PREFIX, new_token
 from gemma_chat.server.pulls import PullManager
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.preview import PreviewServer
@@ -44,13 +45,15 @@ class AppState:
     _preload: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, settings: Settings) -> AppState:
+    def open(cls, settings: Settings, token: str | None = None) -> AppState:
+        """`token` is the app's access token: previews answer only requests carrying its
+        cookie (None, as for the terminal chat: a random one nobody holds)."""
         private_dir(settings.data_dir)
         db = Database(settings.db_path)
         store = Store(db)
         hardware = HardwareCache()
         projects = Projects(settings.data_dir / "workspaces")
-        preview = PreviewServer(projects.root)
+        preview = PreviewServer(projects.root, token or new_token(), cookie_prefix=COOKIE_PREFIX)
         turns = open_turns(settings, store, projects, live=preview, hardware=hardware)
         runtimes = turns.runtimes
         pulls = PullManager(settings.data_dir)

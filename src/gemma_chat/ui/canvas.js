@@ -17,7 +17,7 @@ const COLLAPSED_KEY = 'gemma-chat.canvas-collapsed';
 const TABS = ['preview', 'code', 'files', 'versions'];
 const TAB_LABELS = { preview: 'Preview', code: 'Code', files: 'Files', versions: 'Versions' };
 // allow-same-origin is safe here only because every project's preview has an origin of its own
-// (http://<label>.localhost:<preview port>), never the app's: the frame keeps its real origin,
+// (http://<app host>:<project port>), never the app's: the frame keeps its real origin,
 // so its fetches of its own files are same-origin and its script errors keep their details,
 // while the same-origin policy still keeps it out of the app's DOM, storage, cookies and API.
 // (Were the frame same-origin with the app, these two tokens together would let it remove its
@@ -212,7 +212,7 @@ export class Canvas {
     this.busy = false;
     this.tab = 'preview';
     this.seq = 0;
-    this.previewBase = null; // http://<label>.localhost:PORT/
+    this.previewBase = null; // http://127.0.0.1:<project port>/
     this.previewOrigin = null;
     this.previewPath = '';
     this.errors = [];

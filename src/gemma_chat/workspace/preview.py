@@ -1,15 +1,24 @@
 """The live preview: one origin per Build workspace, served and updated live.
 
-The preview runs model-written code, so each project gets an origin of its own:
-`http://<label>.localhost:<port>/`, on a port of its own on 127.0.0.1 (browsers resolve
-`*.localhost` to loopback without DNS). `<label>` is an HMAC of the conversation id keyed by a
-secret made at start, so neither a project's page nor another user of the machine can derive
-another project's origin from its id. The server maps the Host header back to the project:
-an unknown host (including the bare `127.0.0.1:<port>`, and any DNS-rebinding name) gets 404.
-Requests that another site's page makes are refused (Fetch Metadata), and no response carries
-CORS headers, so a project's files and live events answer only its own page. Navigations
-(the app's `<iframe>`, "open in new tab") are allowed. The page's Content-Security-Policy
-(`connect-src 'self'`) keeps it away from the app's API.
+The preview runs model-written code, so each project gets an origin of its own: a port of its
+own on the loopback address, `http://<app host>:<project port>/`, where `<app host>` is the
+name the app itself was reached at (127.0.0.1, localhost or [::1]). Every browser supports
+that (Safari does not resolve `*.localhost` names). A project's port is bound the first time
+its URL is asked for and answered by this module's own Starlette app: the port a request
+arrived on says which project it is for, and its Host header must be a loopback name with that
+port (DNS rebinding gets 404). At most `MAX_PROJECT_PORTS` are open; the least recently used
+closes first. A port handed to one project is never handed to another in the same run.
+
+Who may read a project: only the browser that signed in to the app. Cookies are not scoped
+by port, so the app's HttpOnly access-token cookie comes along to every project port; a
+request without it (another user of the machine scanning ports, a second browser) gets 403.
+Requests that another site's or another project's page makes are refused too (Fetch
+Metadata, Origin), and no response carries CORS headers, so a project's files and live events
+answer only its own page; navigations (the app's `<iframe>`, "open in new tab") are allowed.
+The project page is same-site with the app, so its CSP (`connect-src 'self'`,
+`form-action 'self'`, `frame-ancestors` the app) keeps it away from the app's API; the app's
+own guard refuses same-site writes besides. Service workers are refused (one would outlive
+the project on its port).
 
 Live updates: while the model types a file, the agent loop calls `file_started`,
 `file_delta` and `file_done`. The server keeps the text typed so far and pushes each piece
@@ -30,17 +39,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
+import errno
 import html
 import json
 import logging
 import mimetypes
+import os
 import re
 import secrets
 import socket
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,9 +75,13 @@ KEEPALIVE_S = 15.0
 MAX_DONE_TEXT = 4_000_000  # bytes: bigger files are announced without their text
 MAX_QUEUED = 500  # messages a slow client may lag behind before it is resynchronised
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LABEL_CHARS = 32  # hex digits of the HMAC in a project's host name (128 bits)
-_LABEL = re.compile(rf"^[0-9a-f]{{{LABEL_CHARS}}}$")
 MAX_APP_ORIGINS = 8
+MAX_PROJECT_PORTS = 64  # open project origins; the least recently used closes first
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # the host a project origin may have
+DEFAULT_HOST = "127.0.0.1"
+COOKIE_PREFIX = "gemma_chat_token"  # the app's sign-in cookie (server/auth.py), any port
+BACKLOG = 128
+BIND_TRIES = 20
 SCOPE_KEY = "gemma.conversation_id"  # where the request's project travels in the ASGI scope
 _HEAD_OPEN = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
 _HTML_OPEN = re.compile(rb"<html(?:\s[^>]*)?>", re.IGNORECASE)
@@ -114,6 +127,16 @@ CONTENT_TYPES = {
 }
 _TEXT_TYPES = ("text/", "application/json", "application/manifest+json", "application/xml")
 _HTML_SUFFIXES = (".html", ".htm")
+
+SIGN_IN_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Preview</title></head>
+<body style="font: 15px/1.5 system-ui, sans-serif; margin: 3em; color: #555">
+<p>Open this preview from Gemma Chat: it shows only in the browser that is signed in to the
+app, on the same address (127.0.0.1 or localhost) as the app.</p>
+</body>
+</html>
+"""
 
 _PLACEHOLDER = """<!doctype html>
 <html lang="en">
@@ -180,7 +203,8 @@ def _client_bundle() -> tuple[str, str]:
 class _Subscriber:
     """One open event stream: messages wait here until the stream sends them."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port  # the project port it came in on
         self.items: deque[dict[str, Any]] = deque()
         self.wake = asyncio.Event()
         self.closed = False
@@ -237,15 +261,18 @@ class _EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, preview: PreviewServer, conversation_id: str, headers: dict[str, str]):
+    def __init__(
+        self, preview: PreviewServer, conversation_id: str, port: int, headers: dict[str, str]
+    ) -> None:
         self.status_code = 200
         self.background = None
         self.init_headers(headers)  # no body, so no Content-Length
         self.preview = preview
         self.conversation_id = conversation_id
+        self.port = port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sub = self.preview._subscribe(self.conversation_id)
+        sub = self.preview._subscribe(self.conversation_id, self.port)
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
@@ -281,64 +308,211 @@ class _EventStream(Response):
 # -- the server ------------------------------------------------------------------------------------
 
 
-class PreviewServer:
-    """Serves `<workspaces_dir>/<conversation id>/` at `http://<label>.localhost:<port>/`.
+@dataclass
+class _ProjectPort:
+    """One project's origin: its listening sockets and the uvicorn server that answers them."""
 
-    Start it inside the app's event loop (`await start()`); the live-update methods may be
-    called from that loop or from any other thread. `secret` keys the labels; by default a
-    fresh one per instance, so preview origins change at every start.
+    conversation_id: str
+    port: int
+    sockets: list[socket.socket]
+    server: _QuietServer | None = None
+    task: asyncio.Task[None] | None = None
+
+
+def loopback_name(host: str | None) -> str:
+    """The project origin's host for an app reached at `host` (so the app's cookie, which
+    is scoped to the host name, comes along): one of LOOPBACK_NAMES, else 127.0.0.1."""
+    name = (host or "").strip().lower()
+    if name == "::1":
+        name = "[::1]"
+    return name if name in LOOPBACK_NAMES else DEFAULT_HOST
+
+
+def _listen(family: socket.AddressFamily, address: str, port: int) -> socket.socket:
+    """Bind and listen at once: connections that come before the server runs wait in the
+    backlog instead of being refused."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if os.name != "nt":  # a project gets its old port back despite TIME_WAIT (not Windows,
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # where it means share)
+        sock.bind((address, port))
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class PreviewServer:
+    """Serves `<workspaces_dir>/<conversation id>/` at `http://<loopback name>:<its port>/`.
+
+    Start it inside the app's event loop (`await start()`); a project's port is bound the
+    first time its URL is asked for, from that loop or any thread, and the live-update methods
+    may be called from any thread too. Every request must carry `token` in a cookie whose name
+    starts with `cookie_prefix`: the app's sign-in cookie, which browsers send to every port.
     """
 
     def __init__(
-        self, workspaces_dir: Path, host: str = "127.0.0.1", secret: bytes | None = None
+        self,
+        workspaces_dir: Path,
+        token: str,
+        *,
+        cookie_prefix: str = COOKIE_PREFIX,
+        max_ports: int = MAX_PROJECT_PORTS,
     ) -> None:
+        if not token:
+            raise ValueError("The preview server needs the app's access token.")
         self.workspaces_dir = Path(workspaces_dir)
-        self.host = host
-        self.port: int | None = None
-        self._secret = secret or secrets.token_bytes(32)
-        self._labels: dict[str, str] = {}  # label -> conversation id
+        self.max_ports = max_ports
+        self._token = token.encode()
+        self._cookie_prefix = cookie_prefix
+        self._ports: OrderedDict[str, _ProjectPort] = OrderedDict()  # least recent first
+        self._by_port: dict[int, str] = {}  # open ports -> their project
+        self._given: dict[int, str] = {}  # every port handed out since start -> its project
+        self._ipv6 = socket.has_ipv6
+        self._ports_lock = threading.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
         self._app_origins: list[str] = []
         self._live: dict[str, _Live] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: _QuietServer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._sock: socket.socket | None = None
+        self._asgi = self._app()
         self._bundle, self._idiomorph = _client_bundle()
         self._lock = threading.Lock()  # guards _live when called before start or after stop
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     @property
-    def url(self) -> str:
-        """The server's bare address, like `http://127.0.0.1:PORT` (for logs: it serves no
-        project; each project has its own origin, `origin_for`)."""
-        if self.port is None:
-            raise RuntimeError("The preview server is not started.")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+    def started(self) -> bool:
+        return self._loop is not None
 
-    def label_for(self, conversation_id: str) -> str:
-        """The project's host label: a DNS label nobody can derive without the secret."""
+    @property
+    def open_ports(self) -> dict[int, str]:
+        """The project ports open now, and their projects."""
+        with self._ports_lock:
+            return dict(self._by_port)
+
+    def port_for(self, conversation_id: str) -> int:
+        """The project's port, bound now if it has none (the least recently used one closes
+        when more than `max_ports` are open)."""
         if not _SAFE_ID.match(conversation_id):
             raise ValueError(f"Not a conversation id: {conversation_id!r}")
-        digest = hmac.new(self._secret, conversation_id.encode(), hashlib.sha256).hexdigest()
-        label = digest[:LABEL_CHARS]
-        self._labels[label] = conversation_id
-        return label
-
-    def origin_for(self, conversation_id: str) -> str:
-        """The project's own origin, like `http://<label>.localhost:PORT`."""
-        if self.port is None:
+        if self._loop is None:
             raise RuntimeError("The preview server is not started.")
-        return f"http://{self.label_for(conversation_id)}.localhost:{self.port}"
+        with self._ports_lock:
+            entry = self._ports.get(conversation_id)
+            if entry is not None:
+                self._ports.move_to_end(conversation_id)
+                return entry.port
+            port, sockets = self._bind(conversation_id)
+            entry = _ProjectPort(conversation_id, port, sockets)
+            self._ports[conversation_id] = entry
+            self._by_port[port] = conversation_id
+            self._given[port] = conversation_id
+            evicted: list[_ProjectPort] = []
+            while len(self._ports) > self.max_ports:
+                _, old = self._ports.popitem(last=False)
+                del self._by_port[old.port]
+                evicted.append(old)
+        self._call(self._serve, entry)
+        for old in evicted:
+            self._call(self._retire, old)
+        return port
+
+    def _bind(self, conversation_id: str) -> tuple[int, list[socket.socket]]:
+        """A fresh port on 127.0.0.1 (and the same one on ::1 where the machine has IPv6):
+        the project's own from earlier in this run if it is free, never another project's."""
+        earlier = [p for p, c in self._given.items() if c == conversation_id]
+        for attempt in range(BIND_TRIES):
+            wanted = earlier[-1] if earlier and attempt == 0 else 0
+            try:
+                v4 = _listen(socket.AF_INET, "127.0.0.1", wanted)
+            except OSError:
+                if wanted:
+                    continue  # its old port is taken now: any other will do
+                raise
+            port = v4.getsockname()[1]
+            if self._given.get(port, conversation_id) != conversation_id:
+                v4.close()  # another project's origin earlier in this run: its storage is there
+                continue
+            if not self._ipv6:
+                return port, [v4]
+            try:
+                return port, [v4, _listen(socket.AF_INET6, "::1", port)]
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE and attempt < BIND_TRIES - 1:
+                    v4.close()
+                    continue
+                if exc.errno != errno.EADDRINUSE:
+                    self._ipv6 = False  # no IPv6 loopback here: 127.0.0.1 and localhost only
+                return port, [v4]
+        raise OSError("No free port for a project preview.")
+
+    def _serve(self, entry: _ProjectPort) -> None:
+        """In the loop: start answering on a project's sockets (unless it closed meanwhile)."""
+        if self._by_port.get(entry.port) != entry.conversation_id or self._loop is None:
+            for sock in entry.sockets:
+                sock.close()
+            return
+        config = uvicorn.Config(
+            self._asgi,
+            log_config=None,  # the app's own server has configured logging already
+            log_level=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            server_header=False,
+        )
+        entry.server = _QuietServer(config)
+        entry.task = asyncio.create_task(
+            entry.server.serve(sockets=entry.sockets), name=f"preview-{entry.port}"
+        )
+        log.debug("preview of %s on port %d", entry.conversation_id, entry.port)
+
+    def _retire(self, entry: _ProjectPort) -> None:
+        """In the loop: close a project's port (its open event streams end first)."""
+        self._end_streams(entry.port)
+        task = asyncio.create_task(self._close(entry))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _close(self, entry: _ProjectPort) -> None:
+        if entry.server is not None:
+            entry.server.should_exit = True
+        if entry.task is not None:
+            await asyncio.gather(entry.task, return_exceptions=True)
+        for sock in entry.sockets:
+            sock.close()
+
+    def _end_streams(self, port: int | None = None) -> None:
+        for live in list(self._live.values()):
+            for sub in list(live.subscribers):
+                if port is None or sub.port == port:
+                    sub.close()  # lets the stream end, so shutdown need not wait for it
+
+    def origin_for(self, conversation_id: str, host: str | None = None) -> str:
+        """The project's own origin, like `http://127.0.0.1:PORT`, on the loopback name the
+        app was reached at (`host`)."""
+        return f"http://{loopback_name(host)}:{self.port_for(conversation_id)}"
+
+    def url_for(
+        self, conversation_id: str, path: str = "index.html", host: str | None = None
+    ) -> str:
+        """The preview URL of a file; `index.html` (the default) is the folder URL."""
+        base = f"{self.origin_for(conversation_id, host)}/"
+        if not path or path == "index.html":
+            return base
+        return base + quote(normalize(path), safe="/")
 
     @property
     def app_origins(self) -> tuple[str, ...]:
         return tuple(self._app_origins)
 
     def trust_app(self, origin: str) -> None:
-        """Let pages report to the app at `origin` (postMessage's target). The app's API
-        calls this with the origin it was reached at, before it frames a preview."""
+        """Let pages report to the app at `origin` (postMessage's target) and be framed by it.
+        The app's API calls this with the origin it was reached at, before it frames a preview."""
         origin = origin.rstrip("/").lower()
         if origin in self._app_origins:
             return
@@ -347,66 +521,31 @@ class PreviewServer:
 
     @property
     def frame_src(self) -> str:
-        """The CSP source expression that matches every project's preview origin
-        (`http://*.localhost:PORT`), for the app's `frame-src`; `'none'` before start."""
-        if self.port is None:
+        """The CSP sources for the app's `frame-src`: any port of the loopback names, since
+        project ports are bound after the app's page (and its policy) has loaded; `'none'`
+        before start. (CSP has no syntax for IPv6 literals, so an app reached at [::1] frames
+        nothing; it opens previews in a tab.)"""
+        if self._loop is None:
             return "'none'"
-        return f"http://*.localhost:{self.port}"
-
-    @property
-    def started(self) -> bool:
-        return self._server is not None and self._server.started
-
-    def url_for(self, conversation_id: str, path: str = "index.html") -> str:
-        """The preview URL of a file; `index.html` (the default) is the folder URL."""
-        base = f"{self.origin_for(conversation_id)}/"
-        if not path or path == "index.html":
-            return base
-        return base + quote(normalize(path), safe="/")
+        return "http://127.0.0.1:* http://localhost:*"
 
     async def start(self) -> None:
-        if self._task is not None:
-            return
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.bind((self.host, 0))
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app(),
-            log_config=None,  # the app's own server has configured logging already
-            log_level=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-            server_header=False,
-        )
-        self._server = _QuietServer(config)
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="preview-server")
-        while not self._server.started:
-            if self._task.done():
-                await self._task  # raises the start-up error
-                raise RuntimeError("The preview server stopped while starting.")
-            await asyncio.sleep(0.01)
-        log.info("preview server on %s", self.url)
+        """Ready to serve: ports are bound lazily, in this loop."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
-        if self._task is None or self._server is None:
+        if self._loop is None:
             return
-        for live in list(self._live.values()):
-            for sub in list(live.subscribers):
-                sub.close()  # lets the event streams end, so shutdown need not wait for them
-        self._server.should_exit = True
-        try:
-            await self._task
-        finally:
-            self._task = None
-            self._server = None
-            self._loop = None
-            if self._sock is not None:
-                self._sock.close()
-                self._sock = None
+        with self._ports_lock:
+            entries = list(self._ports.values())
+            self._ports.clear()
+            self._by_port.clear()
+        self._end_streams()
+        await asyncio.gather(
+            *(self._close(e) for e in entries), *self._retiring, return_exceptions=True
+        )
+        self._loop = None
 
     # -- live updates (called by the agent loop) ---------------------------------------------
 
@@ -524,9 +663,9 @@ class PreviewServer:
         except (OSError, UnicodeDecodeError, WorkspaceError):
             return None
 
-    def _subscribe(self, conversation_id: str) -> _Subscriber:
+    def _subscribe(self, conversation_id: str, port: int | None = None) -> _Subscriber:
         live = self._live.setdefault(conversation_id, _Live())
-        sub = _Subscriber()
+        sub = _Subscriber(port)
         for item in live.snapshot():
             sub.push(item)
         live.subscribers.add(sub)
@@ -540,34 +679,46 @@ class PreviewServer:
 
     # -- HTTP --------------------------------------------------------------------------------------
 
-    def _project_of(self, host: str) -> str | None:
-        """The conversation whose origin a Host header names, or None (unknown, bare port,
-        another name: DNS rebinding)."""
-        name, sep, port = host.lower().rpartition(":")
-        if not sep or port != str(self.port):
+    def _project_of(self, scope: Scope, headers: Headers) -> tuple[str, str] | None:
+        """(the project, its origin as the request names it) from the port the request came
+        in on, or None: an unknown port, or a Host that is not a loopback name with that
+        port (DNS rebinding)."""
+        server = scope.get("server")
+        port = server[1] if server else None
+        conversation_id = self._by_port.get(port) if isinstance(port, int) else None
+        if conversation_id is None:
             return None
-        label, _, rest = name.partition(".")
-        if rest != "localhost" or not _LABEL.match(label):
+        host = headers.get("host", "").strip().lower()
+        name, sep, given = host.rpartition(":")
+        if not sep or given != str(port) or name not in LOOPBACK_NAMES:
             return None
-        conversation_id = self._labels.get(label)
-        if conversation_id is None:  # a project the app has not asked about since start
-            self._index_workspaces()
-            conversation_id = self._labels.get(label)
-        return conversation_id
+        return conversation_id, f"http://{host}"
 
-    def _index_workspaces(self) -> None:
-        try:
-            names = [p.name for p in self.workspaces_dir.iterdir() if p.is_dir()]
-        except OSError:
-            return
-        for name in names:
-            if _SAFE_ID.match(name):
-                self.label_for(name)
+    def _signed_in(self, headers: Headers) -> bool:
+        """The app's access-token cookie is there (under any port's name: the app's port is
+        part of its name). Every pair is looked at: a project page can add cookies for the
+        host, but cannot read the HttpOnly one."""
+        found = False
+        for pair in headers.get("cookie", "").split(";"):
+            name, sep, value = pair.strip().partition("=")
+            if sep and name.startswith(self._cookie_prefix):
+                given = value.strip().strip('"').encode("utf-8", "replace")
+                found |= secrets.compare_digest(given, self._token)
+        return found
+
+    def _touch(self, conversation_id: str) -> None:
+        with self._ports_lock:
+            if conversation_id in self._ports:
+                self._ports.move_to_end(conversation_id)
 
     def _headers(self, kind: str | None = None, page: bool = False) -> dict[str, str]:
+        ancestors = " ".join(["'self'", *self._app_origins])
         headers = {
-            # The page may only talk to its own origin (never the app's API).
-            "Content-Security-Policy": "connect-src 'self'",
+            # The page may only talk to its own origin (never the app's API), and only the
+            # app (or the project itself) may frame it.
+            "Content-Security-Policy": (
+                f"connect-src 'self'; form-action 'self'; frame-ancestors {ancestors}"
+            ),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
@@ -581,10 +732,11 @@ class PreviewServer:
 
     @staticmethod
     def _foreign(headers: Headers, own_origin: str) -> bool:
-        """A request made by another origin's page: not a navigation (the app's iframe, a new
-        tab, a link) and not from the project's own page."""
+        """A request made by another origin's page (another site, another project, the app):
+        not a navigation (the app's iframe, a new tab, a link) and not from the project's
+        own page."""
         origin = headers.get("origin")
-        if origin is not None and origin != own_origin:
+        if origin is not None and origin.lower() != own_origin:
             return True
         site = headers.get("sec-fetch-site")
         if site is None or site in ("same-origin", "none"):
@@ -609,23 +761,30 @@ class PreviewServer:
                 await routes(scope, receive, send)
                 return
             headers = Headers(scope=scope)
-            conversation_id = self._project_of(headers.get("host", ""))
-            if conversation_id is None:
-                # Like TrustedHostMiddleware, but only our projects' names pass.
+            project = self._project_of(scope, headers)
+            if project is None:
+                # Like TrustedHostMiddleware, but only loopback names with this port pass.
                 await self._not_found()(scope, receive, send)
                 return
-            if self._foreign(headers, self.origin_for(conversation_id)):
-                refused = Response(
-                    "Only the project's own page may read this.",
-                    403,
-                    headers=self._headers("text/plain; charset=utf-8"),
-                )
-                await refused(scope, receive, send)
+            conversation_id, own_origin = project
+            if self._foreign(headers, own_origin):
+                refused = self._refused("Only the project's own page may read this.")
+            elif not self._signed_in(headers):
+                refused = self._refused(SIGN_IN_PAGE, html_page=True)
+            elif headers.get("service-worker"):
+                refused = self._refused("Service workers are off in previews.")
+            else:
+                self._touch(conversation_id)
+                scope[SCOPE_KEY] = conversation_id
+                await routes(scope, receive, send)
                 return
-            scope[SCOPE_KEY] = conversation_id
-            await routes(scope, receive, send)
+            await refused(scope, receive, send)
 
         return app
+
+    def _refused(self, message: str, html_page: bool = False) -> Response:
+        kind = "text/html" if html_page else "text/plain"
+        return Response(message, 403, headers=self._headers(f"{kind}; charset=utf-8"))
 
     def _not_found(self, message: str = "Not found") -> Response:
         return Response(message, 404, headers=self._headers("text/plain; charset=utf-8"))
@@ -639,7 +798,8 @@ class PreviewServer:
     async def _events(self, request: Request) -> Response:
         headers = self._headers()
         headers["X-Accel-Buffering"] = "no"
-        return _EventStream(self, request.scope[SCOPE_KEY], headers)
+        port = request.scope["server"][1]
+        return _EventStream(self, request.scope[SCOPE_KEY], port, headers)
 
     async def _file(self, request: Request) -> Response:
         conversation_id = request.scope[SCOPE_KEY]

@@ -3,7 +3,7 @@
 // The server bundles this file after idiomorph (as `Idiomorph`) inside one function scope,
 // so nothing here leaks into the page's globals but `window.__gemmaPreview`.
 //
-// The page is served from its project's own origin (http://<label>.localhost:<port>/), so the
+// The page is served from its project's own origin (http://127.0.0.1:<project port>/), so the
 // project's files are at the root and the live events at /__gemma/events.
 //
 // 1. Reports the page's errors to the app (the parent window) with postMessage, addressed to
