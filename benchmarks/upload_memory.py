@@ -28,7 +28,7 @@ import httpx
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.security import bombs  # noqa: E402
+from tests.security import bombs
 
 Case = Callable[[bombs.ServerProcess, Path], str]
 
@@ -99,7 +99,8 @@ def case_send(data: Callable[[], bytes], name: str, count: int = 1) -> Case:
 def case_chunked(total_mb: int = 1024) -> Case:
     def run(server: bombs.ServerProcess, tmp: Path) -> str:
         headers = {"Content-Type": "multipart/form-data; boundary=bombboundary"}
-        with bombs.Peak(server.pid, watch=[tmp, server.data_dir]) as peak, server.client() as client:
+        watch = [tmp, server.data_dir]
+        with bombs.Peak(server.pid, watch=watch) as peak, server.client() as client:
             try:
                 response = client.post(
                     "/api/attachments",
@@ -151,6 +152,7 @@ CASES: dict[str, Case] = {
     "docx-paragraphs-upload-x4": case_upload(bombs.docx_paragraph_bomb, "bomb.docx", 4),
     "zip-ratio-upload": case_upload(bombs.zip_ratio_bomb, "ratio.docx"),
     "chunked-1gib-upload": case_chunked(),
+    "png-36mp-upload-x4": case_upload(big_png, "big.png", 4),
     "json-256mb": case_json(),
     "422-echo": case_echo,
 }
@@ -166,7 +168,8 @@ def main() -> int:
     names = args.cases.split(",") if args.cases else list(CASES)
     env: dict[str, str] = {}
     if args.src:
-        env["PYTHONPATH"] = os.pathsep.join([str(args.src.resolve()), os.environ.get("PYTHONPATH", "")])
+        old = os.environ.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = os.pathsep.join([str(args.src.resolve()), old])
     print(f"{'case':28} {'peak rise':>11}  answer")
     for name in names:
         with tempfile.TemporaryDirectory(prefix="upload-memory-") as scratch:

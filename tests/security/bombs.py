@@ -228,9 +228,7 @@ class Peak:
     entry) catches a spike between samples. `rise` is peak minus the RSS on entry.
     """
 
-    def __init__(
-        self, pid: int, watch: list[Path] | None = None, interval: float = 0.005
-    ) -> None:
+    def __init__(self, pid: int, watch: list[Path] | None = None, interval: float = 0.005) -> None:
         self.process = psutil.Process(pid)
         self.watch = watch or []
         self.interval = interval

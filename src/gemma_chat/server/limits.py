@@ -64,13 +64,15 @@ class BodyLimit:
 
         received = 0
         started = False
+        over = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, over
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    over = True
                     raise BodyTooLarge(detail)
             return message
 
@@ -78,6 +80,11 @@ class BodyLimit:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if over:
+                    # Close after the answer: otherwise the server reads (and drops) the
+                    # rest of the body to keep the connection alive.
+                    headers = [h for h in message.get("headers", ()) if h[0] != b"connection"]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
         try:
