@@ -197,6 +197,9 @@ def test_ollama_host_needs_confirmation_too(start_server, remote: FakeRemote) ->
         assert asked.status_code == 409, asked.text
         assert asked.json()["confirm"]["url"] == remote.url
         assert api.get("/api/conversations").json()["total"] == 0
+        # Asking that Ollama to download a model contacts it too.
+        pull = api.post("/api/models/pull", json={"model": f"ollama:{remote.url}#gemma3"})
+        assert pull.status_code == 409 and pull.json()["confirm"]["url"] == remote.url
     assert remote.paths == []
 
 

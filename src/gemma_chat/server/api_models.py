@@ -152,6 +152,7 @@ async def fit(
 class PullModel(BaseModel):
     model: str = Field(max_length=1024)
     quant: str | None = Field(default=None, max_length=64)
+    confirm_host: bool = False  # an Ollama on another machine: the user agreed to use it
     _check = field_validator("model")(_not_blank)
 
 
@@ -165,13 +166,16 @@ class CancelPull(BaseModel):
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "Progress events"}},
 )
-async def pull_model(body: PullModel, state: State) -> StreamingResponse:
+async def pull_model(body: PullModel, state: State, policy: Policy) -> StreamingResponse:
     """Download a model; the stream reports progress, then `done` or `error`.
 
-    The download goes on if the browser goes away; a second request joins it.
+    The download goes on if the browser goes away; a second request joins it. Pulling into
+    an Ollama on another machine contacts that machine, so it needs the same confirmation
+    as sending it messages.
     """
     try:
         if is_ollama_spec(body.model):
+            await policy.check(body.model, body.confirm_host)
             state.runtimes.get(body.model)  # a malformed spec is a 422 now
         else:
             parse_ref(body.model, quant=body.quant)  # an unknown id is a 422 now
