@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gemma_chat.server.auth import cookie_name
 from gemma_chat.server.runner import RunningServer
 from gemma_chat.workspace.preview import CLIENT_URL
 from tests.preview.conftest import launch_chromium
@@ -317,6 +318,29 @@ def test_the_signed_in_browser_opens_a_preview_in_a_new_tab(setup: Setup, page, 
         assert A_SECRET not in other.content()
     finally:
         stranger.close()
+
+
+def test_a_port_reused_in_a_later_run_keeps_no_storage(setup: Setup, page) -> None:  # type: ignore[no-untyped-def]
+    """Ports are per run; the OS may give A's port to project B after a restart, and B's
+    page must not find A's localStorage there. The first page of each port in a run clears
+    the origin's storage."""
+    a, server = setup.a, setup.server
+    signed_in = {"Cookie": f"{cookie_name(setup.app_port)}={server.token}"}
+    first = httpx.get(a.url, headers=signed_in, timeout=10)
+    assert first.status_code == 200 and first.headers["clear-site-data"] == '"storage"'
+    assert "clear-site-data" not in httpx.get(a.url, headers=signed_in, timeout=10).headers
+    preview = server.server.config.app.state.gemma.preview
+    preview._fresh.discard(a.port)  # so the browser's first visit is the port's first too
+    tab = page.context.new_page()
+    tab.goto(a.url)
+    tab.evaluate("localStorage.setItem('notes', 'A private note')")
+    tab.reload()
+    assert tab.evaluate("localStorage.getItem('notes')") == "A private note"  # kept in a run
+
+    preview._fresh.discard(a.port)  # what a new run that bound this port again would be
+    tab.reload()
+    assert tab.evaluate("localStorage.getItem('notes')") is None
+    tab.close()
 
 
 WRITE_ATTACK = """<!doctype html>

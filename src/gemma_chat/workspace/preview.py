@@ -372,6 +372,7 @@ class PreviewServer:
         self._ports: OrderedDict[str, _ProjectPort] = OrderedDict()  # least recent first
         self._by_port: dict[int, str] = {}  # open ports -> their project
         self._given: dict[int, str] = {}  # every port handed out since start -> its project
+        self._fresh: set[int] = set()  # ports whose storage this run has already cleared
         self._ipv6 = socket.has_ipv6
         self._ports_lock = threading.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
@@ -815,6 +816,12 @@ class PreviewServer:
             return RedirectResponse(f"/{quote(rel, safe='/')}/", 307, headers=self._headers())
         is_page = rel.lower().endswith(_HTML_SUFFIXES)
         page_headers = self._headers("text/html; charset=utf-8", page=True)
+        port = request.scope["server"][1]
+        if port not in self._fresh:
+            # The OS may hand this port out again in a later run, to another project: its
+            # page must not find the earlier project's localStorage or IndexedDB there.
+            self._fresh.add(port)
+            page_headers["Clear-Site-Data"] = '"storage"'
         if not target.is_file():
             if not is_page:
                 return self._not_found()
