@@ -24,7 +24,6 @@ import pytest
 
 from gemma_chat.config import Settings
 from gemma_chat.server.app import create_app
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.sse_client import send
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -125,16 +124,6 @@ def test_security_headers_on_pages_and_errors(start_server) -> None:
 
 
 # -- in Chromium: a page on another loopback port --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

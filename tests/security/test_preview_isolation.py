@@ -31,7 +31,6 @@ import pytest
 from gemma_chat.server.auth import cookie_name
 from gemma_chat.server.runner import RunningServer
 from gemma_chat.workspace.preview import CLIENT_URL
-from tests.preview.conftest import launch_chromium
 from tests.sse_client import send
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -109,14 +108,6 @@ def setup(start_server, replay_file) -> Setup:  # type: ignore[no-untyped-def]
     assert a.origin.startswith("http://127.0.0.1:") and len({a.port, b.port, app_port}) == 3
     assert a.url == f"{a.origin}/" and a.id not in a.url and b.id not in b.url
     return Setup(server, a, b, app_port)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import pytest
 
 from gemma_chat.config import PREFERENCES_FILE
 from gemma_chat.server.spec_policy import is_loopback
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.sse_client import send
 
 SECRET = "root:x:0:0:do-not-leak"
@@ -242,17 +241,6 @@ def test_lookalike_loopback_names_are_remote() -> None:
 
 
 # -- the confirmation in the UI ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_the_picker_shows_the_url_and_asks_first(

@@ -28,7 +28,6 @@ from gemma_chat.config import Settings
 from gemma_chat.server.app import create_app
 from gemma_chat.server.auth import cookie_name
 from gemma_chat.server.launch import write_launch_file
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 CLI = [sys.executable, "-m", "gemma_chat.cli"]
 PUBLIC = {("GET", "/api/health")}
@@ -145,16 +144,6 @@ def test_server_json_is_private_and_names_url_pid_and_token(server) -> None:
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_the_link_logs_chromium_in_and_the_ui_lists_conversations(server, browser) -> None:

@@ -12,10 +12,11 @@ the browser to run only the app's own scripts. Pure ASGI, so event streams stay 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gemma_chat.server.asgi_json import send_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
@@ -112,7 +113,7 @@ class BrowserGuards:
         if scope["method"] not in SAFE_METHODS:
             source = foreign_source(scope)
             if source is not None:
-                await _refuse(send_with_headers, CROSS_SITE_DETAIL.format(source=source))
+                await send_error(send_with_headers, 403, CROSS_SITE_DETAIL.format(source=source))
                 return  # the body is never read
         await self.app(scope, receive, send_with_headers)
 
@@ -120,21 +121,6 @@ class BrowserGuards:
         if _is_docs(path):
             return DOCS_POLICY
         return APP_POLICY.format(frames=self.frame_sources() or "'none'")
-
-
-async def _refuse(send: Send, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def preview_frames(app: ASGIApp) -> str | None:

@@ -9,13 +9,13 @@ multipart framing; every other request body is JSON and gets a few MB
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gemma_chat.media.attachments import describe_size, max_upload_bytes
+from gemma_chat.server.asgi_json import send_error
 
 UPLOAD_PATHS = ("/api/attachments", "/api/transcribe")
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
@@ -59,7 +59,7 @@ class BodyLimit:
         detail = f"The request body is larger than {said}"
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, detail)
+            await send_error(send, 413, detail, close=True)
             return
 
         received = 0
@@ -92,7 +92,7 @@ class BodyLimit:
         except BodyTooLarge:
             # Reached here only if nothing inside turned it into a response.
             if not started:
-                await _refuse(send, detail)
+                await send_error(send, 413, detail, close=True)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -103,19 +103,3 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-async def _refuse(send: Send, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
