@@ -24,6 +24,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
+from gemma_chat import __version__
 from gemma_chat.config import Settings
 from gemma_chat.server.app import create_app
 from gemma_chat.server.auth import cookie_name
@@ -83,7 +84,11 @@ def test_every_route_refuses_a_request_without_the_token(server, tmp_path: Path)
             assert response.status_code == 401, (method, path, headers, response.text)
             if path.startswith("/api/"):
                 assert "gemma-chat open" in response.json()["detail"], (method, path)
-    assert httpx.get(f"{server.url}/api/health").json()["status"] == "ok"  # stays public
+    # Health stays public, but says only that the app runs: which model (a file path, a
+    # server's URL in its spec or error) is for those with the token.
+    assert httpx.get(f"{server.url}/api/health").json() == {"status": "ok", "version": __version__}
+    signed_in = httpx.get(f"{server.url}/api/health", headers=server.headers).json()
+    assert signed_in["model"]["spec"] == server.settings.model
 
 
 def test_the_token_lets_scripts_and_docs_in(server) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from gemma_chat import __version__
 from gemma_chat.models import catalogue
 from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.server.auth import SIGNED_IN
 from gemma_chat.server.state import AppState, get_state
 
 router = APIRouter(prefix="/api", tags=["system"])
@@ -35,13 +36,15 @@ def describe_model(state: AppState, spec: str) -> dict[str, Any]:
 
 
 @router.get("/health")
-async def health(state: State) -> dict[str, Any]:
-    return {
-        "status": "ok",
-        "version": __version__,
-        "features": ["chat", "build"],
-        "model": describe_model(state, state.settings.model),
-    }
+async def health(state: State, request: Request) -> dict[str, Any]:
+    """Anyone may ask whether the app runs (`gemma-chat open` does, before it has the
+    token in hand); which model it runs, and its errors (file paths, server URLs), are
+    only for those with the token."""
+    answer: dict[str, Any] = {"status": "ok", "version": __version__}
+    if getattr(request.state, SIGNED_IN, False):
+        answer["features"] = ["chat", "build"]
+        answer["model"] = describe_model(state, state.settings.model)
+    return answer
 
 
 def _catalogue_thinks(spec: str) -> bool:

@@ -22,6 +22,7 @@ COOKIE_PREFIX = "gemma_chat_token"
 # What anyone may fetch: the health probe and the UI's own code (no data in either).
 PUBLIC_PATHS = frozenset({"/api/health"})
 PUBLIC_PREFIXES = ("/static/",)
+SIGNED_IN = "signed_in"  # request.state key on public paths: did the request carry the token
 HOW_TO_GET_IN = (
     "This needs Gemma Chat's access token. In a browser, open the link printed when "
     "gemma-chat started, or run `gemma-chat open`. Scripts send "
@@ -70,12 +71,14 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
-            await self.app(scope, receive, send)
-            return
         headers = Headers(scope=scope)
         server = scope.get("server")
         name = cookie_name(server[1] if server else None)
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            # Open to all, but a public route may say more to those with the token.
+            scope.setdefault("state", {})[SIGNED_IN] = self._allowed(headers, name)
+            await self.app(scope, receive, send)
+            return
         if path == "/" and scope["type"] == "http":
             offered = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
             if offered:
