@@ -29,13 +29,18 @@ def browser() -> Iterator[sync_api.Browser]:
 
 @pytest.fixture
 def page(browser: sync_api.Browser) -> Iterator[sync_api.Page]:
-    """A fresh page; any uncaught JavaScript error fails the test."""
+    """A fresh page; any uncaught JavaScript error, or anything the app's Content-Security-
+    Policy blocked (an inline style or script the UI relies on), fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
