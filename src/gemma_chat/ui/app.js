@@ -10,6 +10,8 @@ import { Canvas } from './canvas.js'; // Build mode
 import { ModelPicker, modelInfo, refreshModels, modelLabel, onModelsChange } from './models.js';
 import { AttachmentTray, ACCEPT, installDropZone, installPaste, namesOf } from './attachments.js';
 import { VoiceInput } from './voice.js';
+import { VoiceMode } from './voicemode.js';
+import { speaker } from './speech.js';
 import { ModelGuide } from './guide.js'; // Build mode on the built-in model
 
 const $ = (id) => document.getElementById(id);
@@ -411,39 +413,96 @@ function setupAttachments() {
   installPaste(composer.input, (files) => tray.addFiles(files));
 }
 
+// Declared before the voice input, whose constructor already reports its state.
+let voiceMode = null;
+let provisional = null; // the composer's text before and after the cursor while live
+
 const voice = new VoiceInput({
   button: $('mic-button'),
   bar: $('voice-bar'),
   onRecorded: (blob, info) => useRecording(blob, info),
-  onError: (message) => toast.error(message),
-  onState: (s) => $('composer').classList.toggle('recording', s !== 'idle'),
+  onError: (message) => {
+    voiceMode?.stop(); // hands-free can't go on without the microphone
+    toast.error(message);
+  },
+  onState: (s) => {
+    $('composer').classList.toggle('recording', s !== 'idle');
+    if (s === 'idle') {
+      clearPartial();
+      voiceMode?.listen();
+    }
+  },
+  // A model that hears gets the recording itself; others get a live transcript.
+  live: () => !currentModalities()?.includes('audio'),
+  onPartial: (text) => showPartial(text),
+  onSpeech: () => voiceMode?.interrupt(),
 });
 voice.buttonTitle = `Voice input: click, or hold ${MOD}+Shift+Space`;
 voice.sync();
 
+// Hands-free: talk, pause, the transcript is sent, the reply is read aloud, talk again.
+voiceMode = new VoiceMode({ button: $('voice-mode-button'), voice, speaker });
+
+// The live transcript, provisional (muted) in the composer until the final text replaces it.
+function showPartial(text) {
+  const box = composer.input;
+  if (!provisional) {
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? box.value.length;
+    provisional = { before: box.value.slice(0, start), after: box.value.slice(end) };
+  }
+  const { before, after } = provisional;
+  const lead = before && !/\s$/.test(before) && text ? ' ' : '';
+  composer.value = before + lead + text + after;
+  box.classList.add('provisional');
+  box.dataset.provisional = 'true';
+}
+
+function clearPartial() {
+  if (!provisional) return;
+  const { before, after } = provisional;
+  provisional = null;
+  const box = composer.input;
+  box.classList.remove('provisional');
+  delete box.dataset.provisional;
+  composer.value = before + after;
+  box.setSelectionRange(before.length, before.length);
+}
+
 /** A model that hears gets the recording itself; others get a local transcript to review. */
-async function useRecording(blob, { mime }) {
+async function useRecording(blob, { mime, live }) {
   const ext = mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'm4a' : 'webm';
   const stamp = new Date().toTimeString().slice(0, 8).replace(/:/g, '');
   const name = `voice-${stamp}.${ext}`;
   if (currentModalities()?.includes('audio')) {
     tray.addFile(new File([blob], name, { type: blob.type || 'audio/webm' }));
     composer.focus();
+    voiceMode.sendWhenReady(() => composer.submit(), () => !tray.uploading);
     return;
   }
   voice.setBusyLabel('Transcribing…');
-  let text;
+  let text = null;
   try {
-    text = ((await transcribe(blob, name))?.text ?? '').trim();
+    if (live) {
+      // The live transcript's final text; if the link failed, the recording is posted.
+      text = await live.catch((e) => {
+        if (e.fromServer) throw e;
+        return null;
+      });
+    }
+    if (text == null) text = ((await transcribe(blob, name))?.text ?? '').trim();
   } catch (e) {
+    clearPartial();
     toast.error(`Couldn't transcribe the recording: ${e.message}`);
     return;
   }
+  clearPartial();
   if (!text) {
     toast.error('No speech was recognised in the recording.');
     return;
   }
   insertText(text);
+  voiceMode.sendWhenReady(() => composer.submit());
 }
 
 /** Put text at the cursor (a space either side where needed), for the user to review. */
@@ -604,6 +663,8 @@ function onTurnEvent(stream, name, data) {
     case 'turn.end':
       stream.ended = true;
       view.finish(data.message, data.reason);
+      if (data.reason !== 'cancelled' && state.currentId === stream.id)
+        voiceMode.replied(() => thread.readAloud(view));
       break;
     // Build mode: each action as a chip in the reply
     case 'action.start':
@@ -873,7 +934,8 @@ installShortcuts({
     closeHelp();
     picker.toggle();
   },
-  escape: () => voice.cancel() || closeHelp() || picker.close(),
+  escape: () => voice.cancel() || speaker.cancel() || closeHelp() || picker.close(),
+  voiceMode: () => voiceMode.toggle(),
   voiceDown: () => voice.shortcutDown(),
   voiceUp: () => voice.shortcutUp(),
 });

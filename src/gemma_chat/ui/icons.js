@@ -26,4 +26,8 @@ export const icons = {
   chevron: svg('<path d="m9 18 6-6-6-6"/>', 14),
   alert: svg('<circle cx="12" cy="12" r="10"/><path d="M12 8v4M12 16h.01"/>', 16),
   close: svg('<path d="M18 6 6 18M6 6l12 12"/>', 16),
+  speaker: svg(
+    '<path d="M11 5 6 9H2v6h4l5 4Z"/><path d="M15.5 8.5a5 5 0 0 1 0 7"/><path d="M19 5a10 10 0 0 1 0 14"/>',
+    15,
+  ),
 };

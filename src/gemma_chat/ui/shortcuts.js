@@ -8,6 +8,7 @@ export const SHORTCUTS = [
   [[MOD, 'K'], 'Search chats'],
   [[MOD, 'Shift', 'M'], 'Choose a model'],
   [[MOD, 'Shift', 'Space'], 'Voice input (hold to talk, tap to toggle)'],
+  [[MOD, 'Shift', 'H'], 'Voice mode: hands-free conversation, replies read aloud'],
   [['/'], 'Focus the message box'],
   [['Enter'], 'Send message'],
   [['Shift', 'Enter'], 'New line'],
@@ -26,6 +27,7 @@ export function installShortcuts({
   models,
   voiceDown,
   voiceUp,
+  voiceMode,
 }) {
   let talking = false; // the push-to-talk keys are held
   const release = () => {
@@ -46,6 +48,9 @@ export function installShortcuts({
       if (e.repeat || talking) return;
       talking = true;
       voiceDown();
+    } else if (mod && e.shiftKey && key === 'h' && voiceMode) {
+      e.preventDefault();
+      voiceMode();
     } else if (mod && e.shiftKey && key === 'o') {
       e.preventDefault();
       newChat();

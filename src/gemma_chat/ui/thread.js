@@ -11,6 +11,7 @@ const SPARK =
   '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" ' +
   'd="M12 2c.5 4.9 5.1 9.5 10 10-4.9.5-9.5 5.1-10 10-.5-4.9-5.1-9.5-10-10 4.9-.5 9.5-5.1 10-10Z"/></svg>';
 import { copyText } from './clipboard.js';
+import { speaker, spokenText } from './speech.js';
 import { el } from './dom.js';
 
 const STATUS_BADGE = { interrupted: 'Stopped', error: 'Error' };
@@ -135,6 +136,18 @@ class MessageView {
       },
       `${icons.copy}<span>Copy</span>`,
     );
+    this.speakBtn = el(
+      'button',
+      {
+        type: 'button',
+        class: 'msg-action read-aloud',
+        'data-testid': 'read-aloud',
+        'aria-pressed': 'false',
+        'aria-label': 'Read reply aloud',
+        title: 'Read aloud',
+      },
+      `${icons.speaker}<span>Read</span>`,
+    );
     this.retryBtn = el(
       'button',
       {
@@ -146,7 +159,7 @@ class MessageView {
       },
       '<span>Retry</span>',
     );
-    this.foot.append(this.badge, this.stats, this.modelTag, this.copyBtn, this.retryBtn);
+    this.foot.append(this.badge, this.stats, this.modelTag, this.copyBtn, this.speakBtn, this.retryBtn);
     // Build mode: one compact chip per action ("✓ Wrote index.html"), not the raw XML.
     this.chips = el('div', { class: 'action-chips', role: 'group', 'aria-label': 'Actions' });
     this.chips.hidden = true;
@@ -434,6 +447,7 @@ class MessageView {
     if (stats) this.stats.title = stats.title;
     this.stats.hidden = !stats?.text;
     this.copyBtn.hidden = this.streaming || !this.content;
+    this.speakBtn.hidden = this.copyBtn.hidden || !speaker.available;
     this.renderModel(); // also decides whether the footer shows
     this.onRender?.();
   }
@@ -505,11 +519,36 @@ export class Thread {
       if (view?.root.dataset.id) this.onEdit?.(view);
       return;
     }
+    const speakBtn = e.target.closest('.read-aloud');
+    if (speakBtn) {
+      const view = this.views.get(speakBtn.closest('.msg'));
+      if (speakBtn.getAttribute('aria-pressed') === 'true') speaker.cancel();
+      else if (view) this.readAloud(view);
+      return;
+    }
     const msgBtn = e.target.closest('.copy-message');
     if (msgBtn) {
       const view = this.views.get(msgBtn.closest('.msg'));
       if (view && (await copyText(view.content))) flashCopied(msgBtn);
     }
+  }
+
+  /** Read a reply aloud (its words, not its code or markdown); its button shows Stop meanwhile. */
+  readAloud(view) {
+    const button = view.speakBtn;
+    const text = spokenText(view.body) || (view.content ?? '').trim();
+    const started = speaker.speak(text, {
+      onEnd: () => {
+        button.setAttribute('aria-pressed', 'false');
+        button.setAttribute('aria-label', 'Read reply aloud');
+        button.querySelector('span').textContent = 'Read';
+      },
+    });
+    if (!started) return false;
+    button.setAttribute('aria-pressed', 'true');
+    button.setAttribute('aria-label', 'Stop reading');
+    button.querySelector('span').textContent = 'Stop';
+    return true;
   }
 
   /**

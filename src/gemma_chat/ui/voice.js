@@ -1,7 +1,11 @@
 // Voice input: record from the microphone (MediaRecorder, Opus in WebM) with an elapsed
 // time and a live level meter (AnalyserNode). The mic button starts and stops; holding
 // Ctrl/Cmd+Shift+Space talks while held (a short tap toggles); Esc cancels. What happens
-// to the recording (an attachment, or local transcription) is app.js's choice.
+// to the recording (an attachment, or local transcription) is app.js's choice. When
+// app.js asks for it (`live`), the audio also streams to the server for a live transcript
+// (live.js). Hands-free (`autoStop`), a pause of about a second after speech ends it.
+
+import { LiveTranscript } from './live.js';
 
 const svg = (body, size = 18) =>
   `<svg class="icon" width="${size}" height="${size}" viewBox="0 0 24 24" fill="none" ` +
@@ -16,6 +20,8 @@ const cancelIcon = svg('<path d="M18 6 6 18M6 6l12 12"/>', 16);
 
 const BARS = 24;
 const HOLD_MS = 350; // pressed longer than this, the shortcut is push-to-talk
+const SPEECH_LEVEL = 0.08; // meter level (0–1) above which the user is talking
+const PAUSE_MS = 1000; // hands-free: this long below it after speech ends the recording
 
 function pickMime() {
   if (typeof MediaRecorder === 'undefined') return null;
@@ -40,10 +46,14 @@ export function micError(error) {
 export class VoiceInput {
   /**
    * button: the mic button; bar: the recording strip shown in the composer;
-   * onRecorded(blob, {mime, seconds}); onError(message); onState(recording).
+   * onRecorded(blob, {mime, seconds, live}) where live is the live transcript's final text
+   * (a promise) or null; onError(message); onState(recording); live() says whether to
+   * stream for a live transcript; onPartial(text) shows its provisional text; onSpeech()
+   * runs when the user starts talking (voice mode stops reading aloud).
    */
-  constructor({ button, bar, onRecorded, onError, onState }) {
-    Object.assign(this, { button, bar, onRecorded, onError, onState });
+  constructor({ button, bar, onRecorded, onError, onState, live, onPartial, onSpeech }) {
+    Object.assign(this, { button, bar, onRecorded, onError, onState, live, onPartial, onSpeech });
+    this.autoStop = false;
     this.state = 'idle'; // idle | starting | recording | busy
     this.pttAt = 0;
     bar.classList.add('voice-bar');
@@ -146,9 +156,27 @@ export class VoiceInput {
     this.recorder.addEventListener('stop', () => this.finished());
     this.recorder.start(250);
     this.startedAt = performance.now();
+    this.heard = 0; // when speech was last above SPEECH_LEVEL (0: not yet)
+    this.finalText = null;
+    this.transcript = null;
+    if (this.live?.()) this.streamLive(stream);
     this.state = 'recording';
     this.meterOn(stream);
     this.sync();
+  }
+
+  /** Stream for a live transcript; if that can't start, the recording is used as before. */
+  streamLive(stream) {
+    const transcript = new LiveTranscript({
+      onPartial: (text) => {
+        if (this.transcript === transcript && this.state === 'recording') this.onPartial?.(text);
+      },
+    });
+    this.transcript = transcript;
+    transcript.start(stream).catch(() => {
+      if (this.transcript === transcript) this.transcript = null;
+      transcript.cancel();
+    });
   }
 
   stop() {
@@ -157,6 +185,8 @@ export class VoiceInput {
       return;
     }
     if (this.state !== 'recording') return;
+    this.finalText = this.transcript ? this.transcript.end() : null;
+    this.transcript = null;
     this.state = 'busy';
     this.cancelled = false;
     this.recorder.stop(); // → finished()
@@ -168,6 +198,8 @@ export class VoiceInput {
     if (!this.active) return false;
     this.cancelled = true;
     this.pttAt = 0;
+    this.transcript?.cancel();
+    this.transcript = null;
     if (this.state === 'recording') {
       this.state = 'busy';
       this.recorder.stop();
@@ -182,6 +214,8 @@ export class VoiceInput {
     const seconds = (performance.now() - this.startedAt) / 1000;
     const type = this.recorder?.mimeType || 'audio/webm';
     const blob = new Blob(this.chunks, { type: type.split(';')[0] });
+    const live = this.finalText;
+    this.finalText = null;
     this.release();
     this.chunks = [];
     if (this.cancelled || !blob.size) {
@@ -193,7 +227,7 @@ export class VoiceInput {
     // Stay busy ("Transcribing…") while the app uses the recording.
     this.setBusyLabel('Processing…');
     try {
-      await this.onRecorded?.(blob, { mime: type, seconds });
+      await this.onRecorded?.(blob, { mime: type, seconds, live });
     } finally {
       this.state = 'idle';
       this.sync();
@@ -241,6 +275,7 @@ export class VoiceInput {
         levels.shift();
         levels.push(level);
         this.bar.dataset.level = level.toFixed(2);
+        this.pause(level, now);
         this.meter.forEach((bar, i) => {
           bar.style.transform = `scaleY(${Math.max(0.12, levels[i]).toFixed(3)})`;
         });
@@ -254,6 +289,16 @@ export class VoiceInput {
         this.frame = requestAnimationFrame(tick);
       };
       this.frame = requestAnimationFrame(tick);
+    }
+  }
+
+  /** Hands-free pause detection: speech, then PAUSE_MS of quiet, ends the recording. */
+  pause(level, now) {
+    if (level >= SPEECH_LEVEL) {
+      if (!this.heard) this.onSpeech?.();
+      this.heard = now;
+    } else if (this.autoStop && this.heard && now - this.heard > PAUSE_MS) {
+      this.stop();
     }
   }
 
