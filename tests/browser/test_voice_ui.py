@@ -104,8 +104,8 @@ def live_backend(page: Page, server, text: str = HEARD) -> LiveStandIn | None:  
 
 @pytest.fixture
 def mic_page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
-    """A page whose microphone says REQUEST, then is silent for 3 s, over and over."""
-    wav = speech_then_silence(tmp_path / "request.wav", REQUEST, 3.0)
+    """A page whose microphone says REQUEST, then is silent for 5 s, over and over."""
+    wav = speech_then_silence(tmp_path / "request.wav", REQUEST, 5.0)
     mic_browser = browser.browser_type.launch(
         executable_path=str(CHROMIUM),
         args=[
@@ -156,11 +156,12 @@ def test_live_transcript_shows_partial_text_then_the_exact_words(
     expect(box).to_have_value(re.compile(r"\w"))
     expect(box).to_have_class(re.compile(r"\bprovisional\b"))
     assert page.get_by_test_id("voice-bar").is_visible()  # still recording
-    page.wait_for_timeout(1500)  # into the silence after the request
+    # Release in the silence after the request (the meter reads zero), before it repeats.
+    page.wait_for_function("() => document.getElementById('voice-bar').dataset.level === '0.00'")
     page.get_by_test_id("voice-stop").click()
 
     # On release the final text replaces the partial one: exactly the words said.
-    expect(page.get_by_test_id("voice-bar")).to_be_hidden()
+    expect(page.get_by_test_id("voice-bar")).to_be_hidden(timeout=20_000)
     expect(box).to_have_value(HEARD)
     expect(box).not_to_have_attribute("data-provisional", "true")
     expect(box).not_to_have_class(re.compile(r"\bprovisional\b"))
@@ -203,7 +204,7 @@ def test_voice_mode_sends_after_a_pause_and_reads_the_reply(
     expect(page.get_by_test_id("voice-status")).to_have_text("Recording")
 
     # Nobody presses anything: the pause after the request sends it.
-    with page.expect_request(re.compile(r".*/messages$"), timeout=20_000) as sent:
+    with page.expect_request(re.compile(r".*/messages$"), timeout=30_000) as sent:
         pass
     assert sent.value.post_data_json["content"] == HEARD
     user = page.locator('[data-testid="message"][data-role="user"]').last
