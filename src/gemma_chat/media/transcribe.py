@@ -201,9 +201,21 @@ def bundled_model_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+_selected: str | None = None  # a downloaded model chosen in the app (whisper_models.use)
+
+
+def select_model(folder: str | None) -> None:
+    """Use this Whisper folder from the next request on (None: the bundled tiny.en)."""
+    global _selected
+    if folder != _selected:
+        _selected = folder
+        reset_engine()
+
+
 def model_source() -> str:
-    """What the engine loads: the env override, else the bundled folder."""
-    override = os.environ.get(WHISPER_MODEL_ENV, "").strip()
+    """What the engine loads: the env override, the model chosen in the app, else the
+    bundled folder."""
+    override = os.environ.get(WHISPER_MODEL_ENV, "").strip() or _selected
     if override:
         return override
     bundled = bundled_model_dir()

@@ -578,3 +578,96 @@ def _hub_errors(repo: str, endpoint: str) -> Iterator[None]:
         raise DownloadError(f"{endpoint} answered HTTP {status} for {repo}") from None
     except httpx.HTTPError as exc:
         raise DownloadError(f"cannot reach {endpoint}: {str(exc) or type(exc).__name__}") from None
+
+
+# --- Folders of files (Whisper models for speech to text) ------------------------------
+
+
+def pull_files(
+    label: str,
+    repo: str,
+    names: tuple[str, ...],
+    data_dir: Path | None = None,
+    *,
+    optional: tuple[str, ...] = (),
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    revision: str = "main",
+    disk_usage: DiskUsage = shutil.disk_usage,
+) -> Path:
+    """Download `names` (and those of `optional` the repo has) of one hub repo, resumably
+    and verified like a model pull, reporting progress as `label`; returns the snapshot
+    folder that holds them (a CTranslate2 Whisper model, for instance).
+
+    Blocking; run it in a thread. Raises a DownloadError subclass (also reported to
+    `on_progress` as phase "error").
+    """
+    tracker = ProgressTracker(label, on_progress)
+    try:
+        tracker.set_phase("checking")
+        models = models_dir(data_dir)
+        if offline_mode():
+            snapshots = sorted((repo_dir(models, repo) / "snapshots").glob("*"))
+            ready = [s for s in snapshots if all((s / n).is_file() for n in names)]
+            if not ready:
+                raise DownloadError(
+                    f"offline mode (HF_HUB_OFFLINE) is on and {label} is not downloaded"
+                )
+            tracker.set_phase("done")
+            return ready[-1]
+        ep, tok = hub_endpoint(endpoint), hub_token(token)
+        with _hub_errors(repo, ep):
+            from huggingface_hub import HfApi
+
+            info = HfApi(endpoint=ep, token=tok).model_info(
+                repo, revision=revision, files_metadata=True
+            )
+            listed = {s.rfilename: s for s in info.siblings or []}
+            missing = [n for n in names if n not in listed]
+            if missing:
+                raise DownloadError(f"{repo} has no {', '.join(missing)}")
+            wanted = [*names, *(n for n in optional if n in listed)]
+            commit = info.sha
+            files = []
+            for name in wanted:
+                remote, commit = _remote_file(repo, name, commit or revision, ep, tok)
+                lfs = listed[name].lfs
+                expected = lfs.sha256 if lfs else None
+                expected = expected or (remote.etag if _SHA256.fullmatch(remote.etag) else None)
+                files.append(replace(remote, sha256=expected))
+        assert commit is not None
+        plan = PullPlan(
+            ModelRef(id=label, kind="hf", repo=repo), repo, "", revision, commit, tuple(files)
+        )
+        return _execute_files(plan, models, tracker, cancel, ep, tok, disk_usage)
+    except ModelError as exc:
+        tracker.set_phase("error", str(exc))
+        raise
+
+
+def _execute_files(
+    plan: PullPlan,
+    models: Path,
+    tracker: ProgressTracker,
+    cancel: threading.Event | None,
+    endpoint: str,
+    token: str | bool | None,
+    disk_usage: DiskUsage,
+) -> Path:
+    folder = repo_dir(models, plan.repo)
+    tracker.set_plan(plan.total, len(plan.files))
+    needed = sum(
+        f.size - _partial_size(folder, f)
+        for f in plan.files
+        if not _blob(folder, f).exists() and not _pointer(folder, plan.commit, f).exists()
+    )
+    check_disk_space(models, needed, disk_usage)
+    headers = _ua(token)
+    for remote in plan.files:
+        if cancel is not None and cancel.is_set():
+            raise _cancelled()
+        _fetch(remote, plan, models, tracker, cancel, headers, endpoint)
+    tracker.set_phase("done")
+    return folder / "snapshots" / plan.commit
