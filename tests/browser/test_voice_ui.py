@@ -246,3 +246,27 @@ def test_read_aloud_button_speaks_the_reply_and_stops(
     expect(button).to_have_attribute("aria-pressed", "false")
     assert page.evaluate("() => window.__cancels") >= 1
     assert spoken(page) == ["Steps Open the file. Run make."]  # stopping speaks nothing
+
+
+def test_voice_mode_sends_the_recording_itself_to_a_model_that_hears(
+    start_server, replay_file, mic_page: Page
+) -> None:
+    from tests.browser.test_attachments_ui import with_audio_model
+
+    page = mic_page
+    server = start_server(replay_file("I heard a calculator request."))
+    with_audio_model(page)
+    live: list[str] = []
+    page.on("websocket", lambda ws: live.append(ws.url))
+    page.goto(server.open_url)
+    expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
+    page.get_by_test_id("voice-mode").click()
+    with page.expect_request(re.compile(r".*/messages$"), timeout=30_000) as sent:
+        pass
+    assert len(sent.value.post_data_json["attachments"]) == 1
+    page.wait_for_function("() => window.__spoken.length > 0")
+    assert spoken(page)[0] == "I heard a calculator request."
+    assert live == []  # no transcript: the model hears the audio
+    page.keyboard.press("Escape")  # Esc ends voice mode
+    expect(page.get_by_test_id("voice-mode")).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_test_id("voice-bar")).to_be_hidden()

@@ -477,7 +477,7 @@ async function useRecording(blob, { mime, live }) {
   if (currentModalities()?.includes('audio')) {
     tray.addFile(new File([blob], name, { type: blob.type || 'audio/webm' }));
     composer.focus();
-    voiceMode.sendWhenReady(() => composer.submit(), () => !tray.uploading);
+    voiceMode.sendWhenReady(() => composer.submit(), () => !tray.uploading && !composer.busy);
     return;
   }
   voice.setBusyLabel('Transcribing…');
@@ -502,7 +502,7 @@ async function useRecording(blob, { mime, live }) {
     return;
   }
   insertText(text);
-  voiceMode.sendWhenReady(() => composer.submit());
+  voiceMode.sendWhenReady(() => composer.submit(), () => !composer.busy);
 }
 
 /** Put text at the cursor (a space either side where needed), for the user to review. */
@@ -934,7 +934,8 @@ installShortcuts({
     closeHelp();
     picker.toggle();
   },
-  escape: () => voice.cancel() || speaker.cancel() || closeHelp() || picker.close(),
+  escape: () =>
+    voiceMode.stop() || voice.cancel() || speaker.cancel() || closeHelp() || picker.close(),
   voiceMode: () => voiceMode.toggle(),
   voiceDown: () => voice.shortcutDown(),
   voiceUp: () => voice.shortcutUp(),

@@ -27,14 +27,16 @@ export class VoiceMode {
     this.listen();
   }
 
+  /** Turn it off (Esc, the button, a microphone error); true when it was on. */
   stop() {
-    if (!this.on) return;
+    if (!this.on) return false;
     this.on = false;
     this.sent = false;
     this.voice.autoStop = false;
     this.voice.cancel();
     this.speaker.cancel();
     this.sync();
+    return true;
   }
 
   /** Listen again once the microphone is free. */
