@@ -75,7 +75,7 @@ def stream(ws: ClientConnection, pcm: bytes, end: dict | None = None) -> list[tu
 def test_partials_before_release_then_the_exact_final(start_server, tmp_path: Path) -> None:
     server = start_server("embedded")
     speech = pcm16k(SENTENCE, tmp_path)
-    pad = b"\0\0" * int(stt.SAMPLE_RATE * 0.7)  # the user holds a little longer
+    pad = b"\0\0" * int(stt.SAMPLE_RATE * 1.5)  # the user holds a little longer
     with live(server, additional_headers=server.headers) as ws:
         received = stream(ws, speech + pad)
     kinds = [m["type"] for _, m in received]
@@ -84,7 +84,7 @@ def test_partials_before_release_then_the_exact_final(start_server, tmp_path: Pa
     assert len(finals) == 1 and kinds[-1] == "final", kinds
     assert words(finals[0]["text"]) == words(SENTENCE), finals[0]
     released_at = next(t for t, m in received if m["type"] == "released")
-    assert received[-1][0] - released_at < 3.0  # generous: shared CI cores
+    assert received[-1][0] - released_at < 5.0  # generous: shared, busy CI cores
 
 
 def test_silence_is_an_empty_final_and_noise_an_error(start_server) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import tempfile
 from typing import IO, Any
@@ -14,6 +15,7 @@ from gemma_chat.media.attachments import max_upload_bytes
 from gemma_chat.media.transcribe import (
     SAMPLE_RATE,
     TranscriptionError,
+    engine,
     max_seconds,
     recognise,
     transcribe,
@@ -157,6 +159,8 @@ async def transcribe_live(ws: WebSocket) -> None:
     """
     await ws.accept()
     session = _LiveSession(ws)
+    # Load the model while the user starts speaking, not when the first partial is due.
+    warm_up = asyncio.create_task(asyncio.to_thread(_warm_up))
     try:
         while not session.finished:
             message = await ws.receive()
@@ -180,6 +184,13 @@ async def transcribe_live(ws: WebSocket) -> None:
                 )
     except WebSocketDisconnect:
         await session.cancel()
+    finally:
+        await asyncio.wait([warm_up])
+
+
+def _warm_up() -> None:
+    with contextlib.suppress(TranscriptionError):  # the first partial or final reports it
+        engine()
 
 
 def _control(text: str | None) -> str | None:
