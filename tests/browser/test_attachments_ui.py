@@ -243,7 +243,7 @@ class Backend:
     def transcribe(self, route: Route) -> None:
         _name, _mime, data = parse_upload(route.request)
         assert data, "an empty recording was sent"
-        route.fulfill(status=200, json={"text": self.transcript, "engine": "pocketsphinx"})
+        route.fulfill(status=200, json={"text": self.transcript, "engine": "faster-whisper"})
 
 
 def with_audio_model(page: Page) -> None:
