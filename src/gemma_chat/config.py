@@ -84,6 +84,18 @@ def save_model(data_dir: Path, spec: str) -> None:
     _save_preferences(data_dir, data)
 
 
+def saved_speech_model(data_dir: Path) -> str | None:
+    """The Whisper model last chosen in the UI (an id of media/whisper_models.py)."""
+    model = _preferences(data_dir).get("speech_model")
+    return model if isinstance(model, str) and model.strip() else None
+
+
+def save_speech_model(data_dir: Path, model_id: str) -> None:
+    data = _preferences(data_dir)
+    data["speech_model"] = model_id
+    _save_preferences(data_dir, data)
+
+
 def confirmed_hosts(data_dir: Path) -> set[str]:
     """Model servers on other machines the user agreed to send messages to (origins)."""
     hosts = _preferences(data_dir).get("confirmed_hosts")

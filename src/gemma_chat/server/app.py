@@ -17,6 +17,7 @@ from gemma_chat.server import (
     api_attachments,
     api_conversations,
     api_models,
+    api_speech,
     api_system,
     api_transcribe,
     api_workspace,
@@ -44,6 +45,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = AppState.open(settings, token=token)
         app.state.gemma = state
+        api_speech.restore_choice(settings.data_dir)  # the Whisper model chosen last time
         await state.preview.start()  # a port per project: separate origins for project code
         await state.tidy()
         if settings.preload:
@@ -78,6 +80,7 @@ def create_app(
     app.include_router(api_models.router)
     app.include_router(api_attachments.router)
     app.include_router(api_transcribe.router)
+    app.include_router(api_speech.router)
     app.include_router(api_conversations.router)
     app.include_router(api_workspace.router)
 

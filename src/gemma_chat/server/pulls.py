@@ -23,6 +23,9 @@ from gemma_chat.runtimes.base import RuntimeFailure
 
 log = logging.getLogger(__name__)
 Event = tuple[str, dict[str, Any]]
+# A download other than a chat model's (a Whisper model): given the progress callback and
+# the cancel event, it blocks until done and returns what the `done` event carries.
+Runner = Callable[[Callable[[DownloadProgress], None], threading.Event], dict[str, Any]]
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Pull:
     latest: dict[str, Any] | None = None  # the newest progress event
     final: Event | None = None  # ("done" | "cancelled" | "error", data)
     task: asyncio.Task[None] | None = None
+    runner: Runner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _version: int = 0
 
@@ -76,13 +80,17 @@ class PullManager:
     def get(self, model: str, quant: str | None) -> Pull | None:
         return self._pulls.get(_key(model, quant))
 
-    def start(self, model: str, quant: str | None) -> Pull:
-        """Start pulling, or join the pull of the same model already running."""
+    def start(self, model: str, quant: str | None, runner: Runner | None = None) -> Pull:
+        """Start pulling, or join the pull of the same model already running.
+
+        `runner` downloads something other than a chat model through the same jobs,
+        events and cancel (Whisper models: `model` is then a key like "speech:<id>").
+        """
         key = _key(model, quant)
         running = self._pulls.get(key)
         if running is not None:
             return running
-        job = Pull(key, model.strip(), quant)
+        job = Pull(key, model.strip(), quant, runner=runner)
         self._pulls[key] = job
         job.task = asyncio.create_task(self._run(job), name=f"pull-{key}")
         return job
@@ -121,7 +129,9 @@ class PullManager:
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(job._set(data)))
 
         try:
-            if is_ollama_spec(job.model):
+            if job.runner is not None:
+                described = await asyncio.to_thread(job.runner, on_progress, job.cancel)
+            elif is_ollama_spec(job.model):
                 await asyncio.to_thread(pull_through_ollama, job.model, on_progress, job.cancel)
                 described = self.describe_spec(job.model)
             else:
