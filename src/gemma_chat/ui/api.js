@@ -93,6 +93,10 @@ export const api = {
   engines: () => request('GET', '/api/models/engines'),
   cancelPull: (id) => request('POST', '/api/models/pull/cancel', { model: id }),
   deleteModel: (id) => request('DELETE', `/api/models/${encodeURIComponent(id)}`),
+  // Speech to text models (speech_models.js)
+  speechModels: () => request('GET', '/api/speech/models'),
+  useSpeechModel: (id) => request('POST', '/api/speech/models/use', { id }),
+  cancelSpeechPull: (id) => request('POST', '/api/speech/models/pull/cancel', { id }),
   updateConversation: (id, changes) => request('PATCH', conv(id), changes),
   listConversations: (limit = 50, offset = 0) =>
     request('GET', `/api/conversations?limit=${limit}&offset=${offset}`),
@@ -260,6 +264,10 @@ export const transcribe = (blob, name = 'voice.webm') =>
  * Download a model: `progress` events, then `done {model}` or `error {message}`.
  * A second call for a download in progress joins it (the server's rule).
  */
+/** Download a Whisper model: the same events as `streamPull`. */
+export const streamSpeechPull = (id, onEvent, signal) =>
+  postStream('/api/speech/models/pull', { id }, onEvent, signal);
+
 export function streamPull(id, quant, onEvent, signal) {
   const body = { model: id };
   if (quant) body.quant = quant;

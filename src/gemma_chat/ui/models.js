@@ -6,6 +6,7 @@ import { api, streamPull } from './api.js';
 import { confirmDialog } from './confirm.js';
 import { icons } from './icons.js';
 import { el } from './dom.js';
+import { SpeechModels } from './speech_models.js';
 
 // --- what the server knows about models (GET /api/models), shared by the whole UI ---------
 
@@ -217,6 +218,7 @@ export class ModelPicker {
     this.enginesLoading = false;
     this.custom = '';
     this.flash = null; // a spec that just arrived (download done): highlight it once
+    this.speech = new SpeechModels(this, { formatBytes, onError }); // Whisper models
 
     pill.addEventListener('click', () => this.toggle());
     this.panel.addEventListener('keydown', (e) => this.onKey(e));
@@ -260,6 +262,7 @@ export class ModelPicker {
     this.focusInitial();
     refreshModels();
     this.loadEngines();
+    this.speech.refresh();
   }
 
   /** Esc and outside clicks land here; returns whether it was open. */
@@ -506,7 +509,7 @@ export class ModelPicker {
     } else {
       body.append(this.localSection(), this.catalogueSection());
     }
-    body.append(this.enginesSection(), this.customSection());
+    body.append(this.speech.section(), this.enginesSection(), this.customSection());
     this.panel.replaceChildren(head, body);
     this.flash = null;
     body.scrollTop = scroll;
