@@ -15,11 +15,11 @@ Engines (``--engines``, comma separated):
 
 WER is corpus-level: word edits (Levenshtein over words) / reference words, after
 normalising both sides the same way (see `normalise`): lower case; "%" -> "percent";
-"7:30" -> "seven thirty"; digits -> words ("25" -> "twenty five", "2.5" -> "two point
-five"); hyphens -> spaces; apostrophes and other punctuation dropped ("what's" ->
-"whats"); British -> American spelling and a few one-word/two-word pairs ("todo" ->
-"to do", "ok" -> "okay"). RTF = processing seconds / audio seconds (< 1 is faster than
-real time).
+"7:30", "at 730" and "at 7.30" -> "seven thirty"; digits -> words ("25" -> "twenty
+five", "2.5" -> "two point five"); hyphens -> spaces; apostrophes and other punctuation
+dropped ("what's" -> "whats"); British -> American spelling and a few one-word/two-word
+pairs ("todo" -> "to do", "ok" -> "okay"). RTF = processing seconds / audio seconds
+(< 1 is faster than real time).
 
 Live path (contract in docs/api.md): a 5-second utterance is streamed in 100 ms frames
 of 16 kHz s16le PCM, at real-time pace, over ``WebSocket /api/transcribe/live`` of a real
@@ -170,8 +170,8 @@ def number_words(n: int) -> str:
     return " ".join(_ONES[int(d)] for d in str(n))
 
 
-def _time(match: re.Match[str]) -> str:
-    hours, minutes = int(match[1]), int(match[2])
+def _time(match: re.Match[str], group: int = 1) -> str:
+    hours, minutes = int(match[group]), int(match[group + 1])
     return number_words(hours) + ("" if minutes == 0 else f" {number_words(minutes)}")
 
 
@@ -182,6 +182,7 @@ def _decimal(match: re.Match[str]) -> str:
 def normalise(text: str) -> list[str]:
     text = text.lower().replace("%", " percent ")
     text = re.sub(r"\b(\d{1,2}):(\d{2})\b", _time, text)
+    text = re.sub(r"\b(at) (\d{1,2})[.]?([0-5]\d)\b", lambda m: f"{m[1]} {_time(m, 2)}", text)
     text = re.sub(r"\b(\d+)\.(\d+)\b", _decimal, text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000
     text = re.sub(r"\d+", lambda m: f" {number_words(int(m[0]))} ", text)
