@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, UploadFile, WebSocket, WebSocketDi
 from gemma_chat.media.attachments import max_upload_bytes
 from gemma_chat.media.transcribe import (
     SAMPLE_RATE,
+    SILENCE_RMS,
     TranscriptionError,
     engine,
     max_seconds,
@@ -70,10 +71,29 @@ async def transcribe_audio(file: UploadFile) -> dict[str, Any]:
 
 PARTIAL_EVERY_S = 0.8  # a partial about every second (plus the time to transcribe)
 MIN_PARTIAL_S = 0.5  # less audio than this gives nothing worth showing
+PAUSE_S = 0.4  # this much quiet after speech: the speaker has (probably) finished
+_BYTES_PER_S = SAMPLE_RATE * 2
+
+
+def _is_voice(chunk: bytes) -> bool:
+    """Louder than the engine's silence floor (the same test it uses for "no words")."""
+    import numpy as np
+
+    samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype=np.int16)
+    if samples.size == 0:
+        return False
+    level = float(np.sqrt(np.mean((samples.astype(np.float32) / 32768.0) ** 2)))
+    return level >= SILENCE_RMS
 
 
 class _LiveSession:
-    """One dictation: the growing recording, a partial in flight at most, one final."""
+    """One dictation: the growing recording, a partial in flight at most, one final.
+
+    Partials are quick (greedy). When the speaker pauses, the next round decodes at final
+    quality instead and keeps the result as `settled`: a release during that pause (the
+    usual case: people stop talking, then let go) answers with it at once rather than
+    decoding the whole recording again after the release.
+    """
 
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
@@ -81,6 +101,8 @@ class _LiveSession:
         self.limit_s = max_seconds()
         self.partial: asyncio.Task[None] | None = None
         self.next_partial_at: float | None = None
+        self.voice_end = 0  # bytes of the recording up to the end of the last loud chunk
+        self.settled: tuple[int, str] | None = None  # (voice_end it covers, final text)
         self.finished = False
         self._send_lock = asyncio.Lock()
 
@@ -97,6 +119,8 @@ class _LiveSession:
         """Add PCM; start a partial when one is due and none is running. False: stop."""
         loop = asyncio.get_running_loop()
         self.pcm += chunk
+        if _is_voice(chunk):
+            self.voice_end = len(self.pcm)
         if len(self.pcm) > self.limit_s * SAMPLE_RATE * 2:
             await self.fail(
                 f"The recording is longer than the {self.limit_s / 60:g}-minute limit "
@@ -105,27 +129,34 @@ class _LiveSession:
             )
             return False
         if self.next_partial_at is None:
-            self.next_partial_at = loop.time() + PARTIAL_EVERY_S
+            self.next_partial_at = loop.time()  # the first once MIN_PARTIAL_S has arrived
         running = self.partial is not None and not self.partial.done()
         if (
             not running  # skip a round while the previous one still runs
             and loop.time() >= self.next_partial_at
-            and len(self.pcm) >= MIN_PARTIAL_S * SAMPLE_RATE * 2
+            and len(self.pcm) >= MIN_PARTIAL_S * _BYTES_PER_S
         ):
-            self.next_partial_at = loop.time() + PARTIAL_EVERY_S
-            self.partial = asyncio.create_task(self._partial(self._snapshot()))
+            paused = self.voice_end > 0 and len(self.pcm) - self.voice_end >= PAUSE_S * _BYTES_PER_S
+            settle = paused and (self.settled is None or self.settled[0] != self.voice_end)
+            if settle or not paused or self.settled is None:
+                self.next_partial_at = loop.time() + PARTIAL_EVERY_S
+                self.partial = asyncio.create_task(
+                    self._partial(self._snapshot(), settle=settle, voice_end=self.voice_end)
+                )
         return True
 
     def _snapshot(self) -> bytes:
         return bytes(self.pcm[: len(self.pcm) // 2 * 2])
 
-    async def _partial(self, pcm: bytes) -> None:
+    async def _partial(self, pcm: bytes, settle: bool = False, voice_end: int = 0) -> None:
         try:
-            result = await asyncio.to_thread(recognise, pcm, quick=True)
+            result = await asyncio.to_thread(recognise, pcm, quick=not settle)
         except TranscriptionError as exc:
             if exc.status == 503 and not self.finished:  # no model: say so once, stop
                 await self.fail(str(exc))
             return  # noise so far: the final answers for the whole recording
+        if settle:
+            self.settled = (voice_end, result.text)
         if result.text and not self.finished:
             await self.send({"type": "partial", "text": result.text})
 
@@ -135,13 +166,16 @@ class _LiveSession:
             await asyncio.wait([self.partial])  # its thread holds the model; let it finish
         if self.finished:
             return
-        try:
-            result = await asyncio.to_thread(recognise, self._snapshot())
-        except TranscriptionError as exc:
-            await self.fail(str(exc))
-            return
+        if self.settled is not None and self.settled[0] == self.voice_end and self.settled[1]:
+            text = self.settled[1]  # nothing was said since the pause it decoded
+        else:
+            try:
+                text = (await asyncio.to_thread(recognise, self._snapshot())).text
+            except TranscriptionError as exc:
+                await self.fail(str(exc))
+                return
         self.finished = True
-        await self.send({"type": "final", "text": result.text})
+        await self.send({"type": "final", "text": text})
         await self.ws.close(1000)
 
     async def cancel(self) -> None:
