@@ -304,19 +304,7 @@ def _execute(
 ) -> InstalledModel:
     models = models_dir(data_dir)
     folder = repo_dir(models, plan.repo)
-    tracker.set_plan(plan.total, len(plan.files))
-    needed = sum(
-        f.size - _partial_size(folder, f)
-        for f in plan.files
-        if not _blob(folder, f).exists() and not _pointer(folder, plan.commit, f).exists()
-    )
-    check_disk_space(models, needed, disk_usage)
-    headers = _ua(token)
-    done: dict[str, InstalledFile] = {}
-    for remote in plan.files:
-        if cancel is not None and cancel.is_set():
-            raise _cancelled()
-        done[remote.name] = _fetch(remote, plan, models, tracker, cancel, headers, endpoint)
+    done = _fetch_all(plan, models, tracker, cancel, endpoint, token, disk_usage)
     if plan.revision != plan.commit:
         refs = folder / "refs" / plan.revision
         refs.parent.mkdir(parents=True, exist_ok=True)
@@ -641,13 +629,15 @@ def pull_files(
         plan = PullPlan(
             ModelRef(id=label, kind="hf", repo=repo), repo, "", revision, commit, tuple(files)
         )
-        return _execute_files(plan, models, tracker, cancel, ep, tok, disk_usage)
+        _fetch_all(plan, models, tracker, cancel, ep, tok, disk_usage)
+        tracker.set_phase("done")
+        return repo_dir(models, repo) / "snapshots" / commit
     except ModelError as exc:
         tracker.set_phase("error", str(exc))
         raise
 
 
-def _execute_files(
+def _fetch_all(
     plan: PullPlan,
     models: Path,
     tracker: ProgressTracker,
@@ -655,7 +645,9 @@ def _execute_files(
     endpoint: str,
     token: str | bool | None,
     disk_usage: DiskUsage,
-) -> Path:
+) -> dict[str, InstalledFile]:
+    """Every file of `plan`, resumed and verified, after checking the disk can hold what is
+    still missing; shared by model pulls and `pull_files`."""
     folder = repo_dir(models, plan.repo)
     tracker.set_plan(plan.total, len(plan.files))
     needed = sum(
@@ -665,9 +657,9 @@ def _execute_files(
     )
     check_disk_space(models, needed, disk_usage)
     headers = _ua(token)
+    done: dict[str, InstalledFile] = {}
     for remote in plan.files:
         if cancel is not None and cancel.is_set():
             raise _cancelled()
-        _fetch(remote, plan, models, tracker, cancel, headers, endpoint)
-    tracker.set_phase("done")
-    return folder / "snapshots" / plan.commit
+        done[remote.name] = _fetch(remote, plan, models, tracker, cancel, headers, endpoint)
+    return done
