@@ -19,3 +19,29 @@ def sign_in(page, server) -> None:  # type: ignore[no-untyped-def]
     start does) without loading the app, so the next `goto` is a first load."""
     response = page.context.request.get(server.open_url)
     assert response.ok, response.status
+
+
+def watch_errors(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Collects uncaught JavaScript errors and anything the Content-Security-Policy blocked;
+    a test asserts the list is empty at its end."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return errors
+
+
+def launch_with_mic(browser, wav: Path):  # type: ignore[no-untyped-def]
+    """Another Chromium like `browser`, whose fake microphone plays `wav` (looped)."""
+    return browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )

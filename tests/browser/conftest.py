@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, watch_errors
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -35,12 +35,7 @@ def page(browser: sync_api.Browser) -> Iterator[sync_api.Page]:
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    errors = watch_errors(page)
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

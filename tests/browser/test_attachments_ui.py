@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests import authed
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import launch_with_mic, watch_errors
 
 IMAGE_ONLY_NOTICE = "This model can't see images — pick a vision model"
 UNSUPPORTED_HINT = "attach images, audio, video, PDFs or text documents"
@@ -444,22 +444,12 @@ def test_capability_notices_on_the_text_only_embedded_model(start_server, page: 
 def mic_page(browser: Browser, tmp_path: Path):
     """A page in a Chromium whose microphone plays a WAV file (speech, or a tone)."""
     wav = speech_wav(tmp_path / "speech.wav")
-    mic_browser = browser.browser_type.launch(
-        executable_path=str(CHROMIUM),
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}",
-            "--autoplay-policy=no-user-gesture-required",
-        ],
-    )
+    mic_browser = launch_with_mic(browser, wav)
     context = mic_browser.new_context(viewport={"width": 1280, "height": 860})
     context.grant_permissions(["microphone"])
     page = context.new_page()
     page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     yield page
     context.close()
     mic_browser.close()

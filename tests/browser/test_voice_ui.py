@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import launch_with_mic, watch_errors
 
 REQUEST = "build a calculator"
 HEARD = "Build a calculator."  # what Whisper tiny.en makes of espeak-ng saying REQUEST
@@ -56,27 +56,13 @@ def speech_then_silence(path: Path, text: str, silence_s: float) -> Path:
 def mic_page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
     """A page whose microphone says REQUEST, then is silent for 5 s, over and over."""
     wav = speech_then_silence(tmp_path / "request.wav", REQUEST, 5.0)
-    mic_browser = browser.browser_type.launch(
-        executable_path=str(CHROMIUM),
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}",
-            "--autoplay-policy=no-user-gesture-required",
-        ],
-    )
+    mic_browser = launch_with_mic(browser, wav)
     context = mic_browser.new_context(viewport={"width": 1280, "height": 860})
     context.grant_permissions(["microphone"])
     context.add_init_script(SPEECH_SPY)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    errors = watch_errors(page)
     yield page
     context.close()
     mic_browser.close()

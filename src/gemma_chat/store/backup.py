@@ -63,6 +63,18 @@ def _private_file(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
+def _copy(source: Path, target: Path, self_contained: bool = False) -> None:
+    """SQLite's online backup of `source` (opened read-only) into `target`."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        with contextlib.closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+            if self_contained:
+                dst.execute("PRAGMA journal_mode=DELETE")  # one file, no -wal beside it
+    finally:
+        src.close()
+
+
 def take_backup(db_path: Path, backups_dir: Path, keep: int = KEEP) -> Path:
     """Copy the database into `backups_dir`, verify the copy, then prune the oldest."""
     backups_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -70,13 +82,7 @@ def take_backup(db_path: Path, backups_dir: Path, keep: int = KEEP) -> Path:
     partial = final.with_name(final.name + ".partial")
     _private_file(partial)
     try:
-        src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        try:
-            with contextlib.closing(sqlite3.connect(partial)) as dst:
-                src.backup(dst)
-                dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-        finally:
-            src.close()
+        _copy(db_path, partial, self_contained=True)
         if not is_sound(partial):
             raise BackupError(f"the backup of {db_path} failed its check; older ones are kept")
         partial.replace(final)
@@ -129,12 +135,7 @@ def restore_latest(db_path: Path, backups_dir: Path) -> tuple[Path, Path | None]
     partial = db_path.with_name(db_path.name + ".restoring")
     _private_file(partial)
     try:
-        src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-        try:
-            with contextlib.closing(sqlite3.connect(partial)) as dst:
-                src.backup(dst)
-        finally:
-            src.close()
+        _copy(backup, partial)
         partial.replace(db_path)
     finally:
         with contextlib.suppress(FileNotFoundError):
