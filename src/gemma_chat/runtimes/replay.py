@@ -88,12 +88,14 @@ class ReplayRuntime:
         last_live = 0.0
         splitter = ThinkingSplitter()
         delay = 1.0 / self.tps if self.tps > 0 else 0.0
+        due = started  # keep to the schedule: a sleep's overshoot isn't added to every token
         reason = "stop"
         for token in replay_tokens(segment):
             if options.max_tokens is not None and usage.completion_tokens >= options.max_tokens:
                 reason = "length"
                 break
-            if await sleep_or_cancel(delay, cancel):
+            due += delay
+            if await sleep_or_cancel(max(0.0, due - time.perf_counter()), cancel):
                 reason = "cancelled"
                 break
             now = time.perf_counter()
