@@ -1,6 +1,8 @@
 // Small formatting helpers shared by the thread and the sidebar.
 
-const num = (n) => Number(n).toLocaleString();
+// One formatter (toLocaleString builds one per call: too slow for every streaming frame).
+const numbers = new Intl.NumberFormat();
+const num = (n) => numbers.format(Number(n));
 
 /** "412 ms" / "1.3 s" */
 export function formatMs(ms) {

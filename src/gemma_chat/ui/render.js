@@ -25,16 +25,34 @@ function highlight(code, lang) {
   return html;
 }
 
+// A code block still streaming in changes every frame: highlight its finished lines (again
+// only when another line is done) and show the line being written as plain text.
+let rendering = { streaming: false };
+let openBlock = { key: '', html: '' };
+const CLOSING_FENCE = /\n {0,3}(`{3,}|~{3,})[ \t]*\n*$/;
+function highlightOpen(code, lang) {
+  const cut = code.lastIndexOf('\n') + 1;
+  const lines = code.slice(0, cut);
+  if (!lang || !hljs.getLanguage(lang) || lines.length > 50_000) return escapeHtml(code);
+  const key = `${lang}\u0000${lines}`;
+  if (openBlock.key !== key) {
+    const html = lines ? hljs.highlight(lines, { language: lang, ignoreIllegals: true }).value : '';
+    openBlock = { key, html };
+  }
+  return openBlock.html + escapeHtml(code.slice(cut));
+}
+
 const renderer = {
-  code({ text, lang }) {
+  code({ text, lang, raw, codeBlockStyle }) {
     const language = (lang || '').trim().split(/\s+/)[0].toLowerCase();
+    const open = rendering.streaming && codeBlockStyle !== 'indented' && !CLOSING_FENCE.test(raw);
     const label = language || 'text';
     return (
       `<div class="code-block"><div class="code-head"><span class="code-lang">${escapeHtml(label)}</span>` +
       `<button type="button" class="copy-code" data-testid="copy-code" aria-label="Copy code">` +
       `${icons.copy}<span>Copy</span></button></div>` +
       `<pre><code class="hljs${language ? ` language-${escapeHtml(language)}` : ''}">` +
-      `${highlight(text.replace(/\n$/, ''), language)}</code></pre></div>`
+      `${(open ? highlightOpen : highlight)(text.replace(/\n$/, ''), language)}</code></pre></div>`
     );
   },
   // Raw HTML in a reply is shown as text (as chat apps do) rather than rendered;
@@ -90,9 +108,12 @@ export function renderMarkdown(text, { streaming = false } = {}) {
   if (!text) return '';
   let html;
   try {
+    rendering = { streaming };
     html = marked.parse(streaming ? closeOpenMarkup(text) : text);
   } catch {
     html = `<p>${escapeHtml(text)}</p>`;
+  } finally {
+    rendering = { streaming: false };
   }
   return DOMPurify.sanitize(html, PURIFY);
 }

@@ -1,6 +1,5 @@
 // The message list: builds message elements, streams replies into them, keeps scroll pinned.
-import { Idiomorph } from './vendor/idiomorph.esm.js';
-import { renderMarkdown } from './render.js';
+import { MarkdownStream } from './markdown_stream.js';
 import { formatStats, estimateThinkingSeconds, thoughtLabel } from './format.js';
 import { icons } from './icons.js';
 import { actionChip, updateActionChip } from './canvas.js'; // Build mode: action chips
@@ -15,13 +14,6 @@ import { speaker, spokenText } from './speech.js';
 import { el } from './dom.js';
 
 const STATUS_BADGE = { interrupted: 'Stopped', error: 'Error' };
-
-// Morph instead of replacing innerHTML so text selection, hover states and the
-// browser's layout of unchanged blocks survive each streaming frame (no flicker).
-function morph(target, html) {
-  if (target.innerHTML === html) return;
-  Idiomorph.morph(target, html, { morphStyle: 'innerHTML' });
-}
 
 function flashCopied(button) {
   const label = button.querySelector('span');
@@ -46,7 +38,10 @@ class MessageView {
     this.attachments = message.attachments ?? []; // a user message's files (Attachment objects)
     this.thread = null; // the Thread, for the conversation's current model
     this.streaming = streaming;
-    this.frame = 0;
+    this.frame = 0; // a render waiting for the next animation frame
+    this.wait = 0; // … or for the pause between renders to pass
+    this.renderedAt = 0;
+    this.renderGap = 0;
     this.thinkStartedAt = 0;
     this.thinkSeconds = null;
     this.firstAt = 0;
@@ -106,6 +101,9 @@ class MessageView {
     this.thinkLabel = this.details.querySelector('.thinking-label');
     this.thinkBody = this.details.querySelector('.thinking-content');
     this.body = el('div', { class: 'msg-content markdown', 'data-testid': 'message-content' });
+    // Streamed text: finished blocks stay as they are, only the open one is rendered again.
+    this.thinkMarkdown = new MarkdownStream(this.thinkBody);
+    this.markdown = new MarkdownStream(this.body);
     this.typing = el(
       'div',
       { class: 'typing', role: 'status', 'aria-label': 'Generating' },
@@ -393,7 +391,9 @@ class MessageView {
   /** turn.end: settle on the stored message. */
   finish(message, reason) {
     cancelAnimationFrame(this.frame);
+    clearTimeout(this.wait);
     this.frame = 0;
+    this.wait = 0;
     if (this.thinking && this.thinkSeconds == null) this.endThinking();
     const stored = message ?? {
       content: this.content,
@@ -406,12 +406,25 @@ class MessageView {
     if (errorText && this.errorBox.hidden) this.setError(errorText); // keep a streamed `error` event
   }
 
-  // Coalesce bursts of tokens into one render per animation frame.
+  // Coalesce bursts of tokens into one render per animation frame, and leave the page at
+  // least three times a render's cost between renders (up to 100 ms), so a fast stream on
+  // a slow machine shows fewer frames instead of keeping the main thread busy.
   schedule() {
-    if (this.frame) return;
+    if (this.frame || this.wait) return;
+    const wait = this.renderedAt + this.renderGap - performance.now();
+    if (wait > 1) {
+      this.wait = setTimeout(() => {
+        this.wait = 0;
+        this.schedule();
+      }, wait);
+      return;
+    }
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.render();
+      const started = performance.now();
+      this.render(); // with onRender's scroll: the frame's layout is done here
+      this.renderedAt = started;
+      this.renderGap = Math.min(100, 3 * (performance.now() - started));
     });
   }
 
@@ -420,14 +433,14 @@ class MessageView {
     const thinking = Boolean(this.thinking);
     this.details.hidden = !thinking;
     if (thinking) {
-      morph(this.thinkBody, renderMarkdown(this.thinking, { streaming: this.streaming }));
+      this.thinkMarkdown.update(this.thinking, { streaming: this.streaming });
       const active = this.streaming && this.thinkSeconds == null && !this.content;
       this.details.classList.toggle('active', active);
       this.thinkLabel.textContent = active ? 'Thinking…' : thoughtLabel(this.thinkSeconds);
     }
-    morph(this.body, renderMarkdown(this.content, { streaming: this.streaming }));
     // A finished reply with nothing in it still needs to say so.
     const blank = !this.streaming && !this.content && !thinking && this.errorBox.hidden;
+    if (!blank) this.markdown.update(this.content, { streaming: this.streaming });
     this.body.hidden = !this.content && !blank;
     this.root.classList.toggle('blank', blank);
     if (blank) {
@@ -435,7 +448,7 @@ class MessageView {
         this.root.dataset.status === 'interrupted'
           ? 'Stopped before any reply.'
           : 'The model returned an empty reply.';
-      this.body.innerHTML = `<p class="no-reply">${why}</p>`;
+      this.markdown.showHtml(`<p class="no-reply">${why}</p>`);
     }
     this.typing.hidden = !(this.streaming && !this.content && !thinking);
     const status = this.root.dataset.status;
@@ -443,8 +456,9 @@ class MessageView {
     this.badge.className = `badge ${status}`;
     this.badge.hidden = !STATUS_BADGE[status];
     const stats = formatStats(this.statsData);
-    this.stats.textContent = stats?.text ?? '';
-    if (stats) this.stats.title = stats.title;
+    const statsText = stats?.text ?? '';
+    if (this.stats.textContent !== statsText) this.stats.textContent = statsText;
+    if (stats && this.stats.title !== stats.title) this.stats.title = stats.title;
     this.stats.hidden = !stats?.text;
     this.copyBtn.hidden = this.streaming || !this.content;
     this.speakBtn.hidden = this.copyBtn.hidden || !speaker.available;
