@@ -13,13 +13,14 @@ from gemma_chat.chat.turns import TurnBusy
 from gemma_chat.server.spec_policy import Policy
 from gemma_chat.server.sse import event_stream
 from gemma_chat.server.state import AppState, get_state
-from gemma_chat.store.repository import Conversation
+from gemma_chat.store.repository import Conversation, SearchHit
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 State = Annotated[AppState, Depends(get_state)]
 MAX_MESSAGE_CHARS = 500_000
 MAX_TITLE_CHARS = 200
 MAX_ATTACHMENTS = 20
+MAX_QUERY_CHARS = 1000
 
 
 def _not_blank(value: str) -> str:
@@ -80,14 +81,37 @@ async def list_conversations(
     state: State,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS)] = None,
 ) -> dict[str, Any]:
-    items, total = state.store.list_conversations(limit, offset)
+    """Newest first; with `q`, full-text search (see Store.search_conversations): each
+    conversation gains `match` {message_id, snippet, title}. `next_offset` is the next
+    page's offset, null on the last page (a search may not know its `total`)."""
+    if q is None or not q.strip():
+        items, total = state.store.list_conversations(limit, offset)
+        listed = [conversation_json(state, c) for c in items]
+        more = offset + len(items) < total
+        return {
+            "conversations": listed,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + len(items) if more else None,
+        }
+    hits, found, order = await asyncio.to_thread(state.store.search_conversations, q, limit, offset)
+    more = offset + len(hits) < found if found is not None else len(hits) == limit
     return {
-        "conversations": [conversation_json(state, c) for c in items],
-        "total": total,
+        "conversations": [{**conversation_json(state, h.conversation), **_match(h)} for h in hits],
+        "total": found,
         "limit": limit,
         "offset": offset,
+        "next_offset": offset + len(hits) if more and hits else None,
+        "q": q,
+        "order": order,
     }
+
+
+def _match(hit: SearchHit) -> dict[str, Any]:
+    return {"match": {"message_id": hit.message_id, "snippet": hit.snippet, "title": hit.title}}
 
 
 @router.post("", status_code=201)

@@ -65,4 +65,53 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE messages ADD COLUMN files TEXT;
     """,
+    # 6: history that scales. Full-text search over message text and conversation titles:
+    # external-content FTS5 tables (the text is stored once, in messages/conversations)
+    # kept in step by triggers, so every write path (cascading deletes included) updates
+    # the index without the store having to remember to. `rebuild` indexes existing rows.
+    # The list's index becomes ascending: read backwards it gives (updated_at DESC,
+    # rowid DESC), the list's exact order, with no sort step.
+    """
+    DROP INDEX conversations_updated;
+    CREATE INDEX conversations_updated ON conversations (updated_at);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, content='messages', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2', prefix='2 3'
+    );
+    CREATE VIRTUAL TABLE conversations_fts USING fts5(
+        title, content='conversations', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2', prefix='2 3'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.rowid, new.content);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages
+    WHEN old.content IS NOT new.content BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+        INSERT INTO messages_fts (rowid, content) VALUES (new.rowid, new.content);
+    END;
+    CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
+        INSERT INTO conversations_fts (rowid, title) VALUES (new.rowid, new.title);
+    END;
+    CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN
+        INSERT INTO conversations_fts (conversations_fts, rowid, title)
+        VALUES ('delete', old.rowid, old.title);
+    END;
+    CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations
+    WHEN old.title IS NOT new.title BEGIN
+        INSERT INTO conversations_fts (conversations_fts, rowid, title)
+        VALUES ('delete', old.rowid, old.title);
+        INSERT INTO conversations_fts (rowid, title) VALUES (new.rowid, new.title);
+    END;
+    -- The indexes' terms, to turn the word being typed into the words it may become.
+    CREATE VIRTUAL TABLE messages_terms USING fts5vocab(messages_fts, row);
+    CREATE VIRTUAL TABLE conversations_terms USING fts5vocab(conversations_fts, row);
+    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+    INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');
+    """,
 ]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import unicodedata
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -135,6 +138,160 @@ class Message:
         }
 
 
+# Snippet markers around each matched word: control characters (any in the text are
+# dropped), so the UI can split on them and build <mark> elements around text it puts in
+# as text (the snippet itself is never parsed as HTML).
+MARK_START = "\x02"
+MARK_END = "\x03"
+SNIPPET_TOKENS = 16  # words of context in a message snippet
+
+
+PREFIX_INDEXED = 3  # prefix='2 3': prefixes up to this long are read from the index
+EXPAND_MAX = 16  # a longer prefix becomes the most frequent of the words it begins
+
+
+def _quote(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def fts_query(text: str, completions: Callable[[str], list[str]] | None = None) -> str | None:
+    """Free text as an FTS5 query that cannot be a syntax error: every word becomes a
+    quoted string ("" inside doubled), so `"`, `*`, `-`, `:`, `(`, NEAR, AND... are only
+    text. Words are ANDed; the last one is a prefix unless the text ends in a space, so
+    results follow what the user is still typing. None when no word is left (only
+    punctuation): there is nothing to search for.
+
+    A prefix longer than the prefix index (`"pyth"*`) makes FTS5 merge every matching
+    term's list before the first row (hundreds of ms for a common word), so when
+    `completions` knows them, the prefix becomes its most frequent completions,
+    `("python" OR "pythonic")`, which FTS5 reads lazily.
+    """
+    words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        return None
+    quoted = [_quote(w) for w in words]
+    if not text[-1:].isspace():
+        last = words[-1]
+        terms: list[str] = []
+        if completions and len(last) > PREFIX_INDEXED and last.isalnum():
+            terms = completions(_fold(last))
+        if terms:
+            quoted[-1] = "(" + " OR ".join(_quote(t) for t in terms) + ")"
+        else:
+            quoted[-1] += "*"
+    return " AND ".join(quoted)
+
+
+def _fold(word: str) -> str:
+    """A word as unicode61 remove_diacritics indexes it: lower case, accents dropped."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_TOKEN = re.compile(r"[^\W_]+")  # unicode61's tokens: runs of letters and digits
+
+
+def _matcher(text: str) -> Callable[[str], bool]:
+    """Whether a word of the text matches the search (folded as the index folds it; the
+    word being typed matches as a prefix), for marking what the FTS query matched."""
+    tokens = [_fold(t) for t in _TOKEN.findall(text)]
+    prefix = tokens.pop() if tokens and not text[-1:].isspace() else None
+    exact = set(tokens)
+
+    def match(word: str) -> bool:
+        folded = _fold(word)
+        return folded in exact or (prefix is not None and folded.startswith(prefix))
+
+    return match
+
+
+def mark_matches(text: str, match: Callable[[str], bool], window: int | None = None) -> str:
+    """`text` with matching words between MARK_START and MARK_END (any marker characters
+    it held are dropped, so every marker is ours). With `window`, only that many words
+    around the first match, with "…" where text was cut.
+
+    Done here rather than with FTS5 snippet(): snippet() re-runs the query for its row,
+    and with the typed word expanded to many words that seek costs milliseconds a row.
+    """
+    text = text.replace(MARK_START, "").replace(MARK_END, "")
+    words = list(_TOKEN.finditer(text))
+    hits = [i for i, w in enumerate(words) if match(w.group())]
+    first, last, head, tail = 0, len(words), "", ""
+    if window is not None and words:
+        first = max(0, (hits[0] if hits else 0) - window // 4)
+        last = min(len(words), first + window)
+        first = max(0, last - window)
+        head = "…" if first > 0 else ""
+        tail = "…" if last < len(words) else ""
+    if not words:
+        return text
+    out: list[str] = [head]
+    pos = words[first].start() if head else 0
+    for i in hits:
+        if first <= i < last:
+            w = words[i]
+            out += [text[pos : w.start()], MARK_START, w.group(), MARK_END]
+            pos = w.end()
+    out.append(text[pos : words[last - 1].end()] if tail else text[pos:])
+    out.append(tail)
+    return "".join(out).strip()
+
+
+@dataclass(slots=True)
+class SearchHit:
+    """A conversation that matches a search, with where it matched."""
+
+    conversation: Conversation
+    message_id: str | None  # the best-matching message (None: only the title matched)
+    snippet: str | None  # that message's text around the match, terms in MARK_START/END
+    title: str | None  # the title with its matched terms marked, when the title matched
+
+
+def _json(value: object) -> str | None:
+    return json.dumps(value) if value is not None else None
+
+
+# Relevance order: the best message per conversation (bare columns of MIN() come from the
+# minimum's row) and the title, each scored by bm25 (negative: lower is better; a title
+# counts double, it says what the whole chat is about). The placeholder title of an
+# untitled chat is not a match. Auxiliary functions must run in the FTS query itself,
+# hence the materialized *_hits.
+_RELEVANCE_SQL = """
+WITH msg_hits AS MATERIALIZED (
+    SELECT rowid AS mrow, bm25(messages_fts) AS score FROM messages_fts
+    WHERE messages_fts MATCH :q
+),
+msg AS MATERIALIZED (
+    SELECT m.conversation_id AS cid, m.id AS mid, h.mrow, MIN(h.score) AS score
+    FROM msg_hits h JOIN messages m ON m.rowid = h.mrow
+    GROUP BY m.conversation_id
+),
+title_hits AS MATERIALIZED (
+    SELECT rowid AS crow, 2 * bm25(conversations_fts) AS score FROM conversations_fts
+    WHERE conversations_fts MATCH :q
+),
+ttl AS MATERIALIZED (
+    SELECT c.id AS cid, t.score FROM title_hits t JOIN conversations c ON c.rowid = t.crow
+    WHERE c.titled = 1
+),
+best AS (
+    SELECT cid, MIN(score) AS score
+    FROM (SELECT cid, score FROM msg UNION ALL SELECT cid, score FROM ttl)
+    GROUP BY cid
+)
+SELECT best.cid, msg.mid, msg.mrow
+FROM best
+JOIN conversations c ON c.id = best.cid
+LEFT JOIN msg ON msg.cid = best.cid
+ORDER BY best.score, c.updated_at DESC, c.rowid DESC
+"""
+# Up to this many matching messages, results are ranked by bm25 over all of them (about
+# 10 ms). Beyond it the words are common (bm25 barely tells chats apart) and ranking every
+# match would take hundreds of ms, so results come most recent match first instead.
+RANK_LIMIT = 3000
+_BATCH = 500
+
+
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -171,6 +328,113 @@ class Store:
         total = self.db.query("SELECT COUNT(*) FROM conversations")[0][0]
         return [Conversation.from_row(r) for r in rows], int(total)
 
+    def search_conversations(
+        self, text: str, limit: int = 50, offset: int = 0
+    ) -> tuple[list[SearchHit], int | None, str]:
+        """Conversations whose messages or title match `text` (see fts_query).
+
+        Returns (page, total, order). Order "relevance" (up to RANK_LIMIT matching
+        messages): best bm25 first, ties to the most recently active; total is exact.
+        Order "recent": the conversation with the newest match first (a title match counts
+        as the chat's last activity); total is None (counting costs what ranking does)
+        unless this is the last page. Snippets are made for the returned page only.
+        """
+        query = fts_query(text, self._completions)
+        if query is None:
+            return [], 0, "relevance"
+        matches = self.db.query(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?"
+            f" LIMIT {RANK_LIMIT + 1})",
+            (query,),
+        )[0][0]
+        total: int | None
+        if matches <= RANK_LIMIT:
+            ranked = [tuple(r) for r in self.db.query(_RELEVANCE_SQL, {"q": query})]
+            total, order = len(ranked), "relevance"
+        else:
+            # One more than the page: whether there is a next page.
+            ranked, total, order = self._recent_matches(query, offset + limit + 1), None, "recent"
+        page = ranked[offset : offset + limit]
+        if total is None and len(ranked) <= offset + limit:
+            total = len(ranked)  # the walk reached the end: the count is known after all
+        if not page:
+            return [], total, order
+        ids = [cid for cid, _, _ in page]
+        marks = ",".join("?" * len(ids))
+        rows = self.db.query(f"SELECT * FROM conversations WHERE id IN ({marks})", ids)
+        conversations = {r["id"]: Conversation.from_row(r) for r in rows}
+        match = _matcher(text)
+        mrows = [mrow for _, _, mrow in page if mrow is not None]
+        texts = self.db.query(
+            f"SELECT rowid, content FROM messages WHERE rowid IN ({','.join('?' * len(mrows))})",
+            mrows,
+        )
+        snippets = {rowid: mark_matches(content, match, SNIPPET_TOKENS) for rowid, content in texts}
+        titles = {r["id"]: mark_matches(r["title"], match) for r in rows if r["titled"]}
+        hits = [
+            SearchHit(
+                conversations[cid],
+                mid,
+                snippets.get(mrow) if mrow is not None else None,
+                titles.get(cid),
+            )
+            for cid, mid, mrow in page
+            if cid in conversations
+        ]
+        return hits, total, order
+
+    def _completions(self, prefix: str) -> list[str]:
+        """The EXPAND_MAX most frequent indexed words (messages and titles) that begin with
+        `prefix`: while a word is being typed, its likeliest endings stand for it."""
+        rows = self.db.query(
+            "SELECT term, doc FROM messages_terms WHERE term >= :a AND term < :b"
+            " UNION ALL SELECT term, doc FROM conversations_terms WHERE term >= :a AND term < :b",
+            {"a": prefix, "b": prefix + "\U0010ffff"},
+        )
+        docs: dict[str, int] = {}
+        for term, doc in rows:
+            docs[term] = docs.get(term, 0) + doc
+        return sorted(docs, key=lambda term: -docs[term])[:EXPAND_MAX]
+
+    def _recent_matches(self, query: str, want: int) -> list[tuple[str, str | None, int | None]]:
+        """The `want` conversations with the newest matches, as (id, message id, message rowid).
+
+        Messages are walked newest first (FTS rowid order, cheap: no ranking) in batches
+        until `want` distinct conversations are seen; a title match's time is the chat's
+        updated_at, which no message of it is newer than, so the top `want` of both lists
+        merged by time is exact (to the extent rowid order is time order).
+        """
+        newest: dict[str, tuple[str, str, int]] = {}  # cid -> (time, message id, rowid)
+        before = None
+        while len(newest) < want:
+            rows = self.db.query(
+                "SELECT f.rowid, m.id, m.conversation_id, m.created_at FROM messages_fts f"
+                " JOIN messages m ON m.rowid = f.rowid WHERE messages_fts MATCH ?"
+                + (" AND f.rowid < ?" if before is not None else "")
+                + f" ORDER BY f.rowid DESC LIMIT {_BATCH}",
+                (query, before) if before is not None else (query,),
+            )
+            for rowid, mid, cid, created in rows:
+                newest.setdefault(cid, (created, mid, rowid))
+            if len(rows) < _BATCH:
+                break
+            before = rows[-1][0]
+        titles = self.db.query(
+            "SELECT c.id, c.updated_at FROM conversations_fts t"
+            " JOIN conversations c ON c.rowid = t.rowid"
+            " WHERE conversations_fts MATCH ? AND c.titled = 1"
+            " ORDER BY c.updated_at DESC LIMIT ?",
+            (query, want),
+        )
+        keyed: dict[str, tuple[str, str | None, int | None]] = {
+            cid: (when, mid, rowid) for cid, (when, mid, rowid) in newest.items()
+        }
+        for cid, updated in titles:
+            _, mid, rowid = keyed.get(cid, ("", None, None))
+            keyed[cid] = (updated, mid, rowid)
+        order = sorted(keyed.items(), key=lambda item: item[1][0], reverse=True)
+        return [(cid, mid, rowid) for cid, (_, mid, rowid) in order[:want]]
+
     def rename_conversation(self, conversation_id: str, title: str) -> Conversation:
         return self.update_conversation(conversation_id, title=title)
 
@@ -206,6 +470,62 @@ class Store:
             cursor = tx.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
             if cursor.rowcount == 0:
                 raise NotFound(f"No conversation with id {conversation_id!r}")
+
+    def import_history(self, items: Iterable[tuple[Conversation, Sequence[Message]]]) -> int:
+        """Write whole conversations as given (ids, times, titles, messages in order) in one
+        transaction with executemany: imports and benchmarks add thousands at once, which
+        one transaction per message (add_message) would make take minutes. The search index
+        is kept in step by the same triggers. Returns how many conversations were written."""
+        conversations: list[tuple[Any, ...]] = []
+        messages: list[tuple[Any, ...]] = []
+        for conv, thread in items:
+            thinking = None if conv.thinking is None else int(conv.thinking)
+            titled = int(conv.title != PLACEHOLDER_TITLE)
+            conversations.append(
+                (
+                    conv.id,
+                    conv.title,
+                    titled,
+                    conv.mode,
+                    conv.model,
+                    conv.created_at,
+                    conv.updated_at,
+                    thinking,
+                )
+            )
+            for seq, m in enumerate(thread):
+                messages.append(
+                    (
+                        m.id,
+                        conv.id,
+                        seq,
+                        m.role,
+                        m.content,
+                        m.thinking,
+                        m.status,
+                        m.error,
+                        _json(m.stats),
+                        m.created_at,
+                        _json(m.transcript),
+                        _json(m.actions),
+                        m.version,
+                        m.model,
+                        _json(m.files),
+                    )
+                )
+        with self.db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO conversations (id, title, titled, mode, model, created_at,"
+                " updated_at, thinking) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                conversations,
+            )
+            tx.executemany(
+                "INSERT INTO messages (id, conversation_id, seq, role, content, thinking,"
+                " status, error, stats, created_at, transcript, actions, version, model, files)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                messages,
+            )
+        return len(conversations)
 
     # messages
 
@@ -285,9 +605,6 @@ class Store:
         version: str | None = None,
         files: dict[str, list[str]] | None = None,
     ) -> Message:
-        def as_json(value: object) -> str | None:
-            return json.dumps(value) if value is not None else None
-
         with self.db.transaction() as tx:
             tx.execute(
                 "UPDATE messages SET content = ?, thinking = ?, status = ?, error = ?, stats = ?,"
@@ -297,11 +614,11 @@ class Store:
                     thinking,
                     status,
                     error,
-                    as_json(stats),
-                    as_json(transcript),
-                    as_json(actions),
+                    _json(stats),
+                    _json(transcript),
+                    _json(actions),
                     version,
-                    as_json(files),
+                    _json(files),
                     message_id,
                 ),
             )
