@@ -347,10 +347,14 @@ def run_once(page: Page, server_url: str, clock: EventClock) -> dict[str, float]
     painted_rel = bench["painted"] - page.evaluate("performance.timeOrigin")
     tasks = [t["duration"] for t in bench["tasks"] if sent <= t["start"] <= painted_rel]
     if os.environ.get("UI_RATE_VERBOSE"):
-        print("    long tasks (ms after send: duration):", [
-            f"{t['start'] - sent:.0f}: {t['duration']:.0f}" for t in bench["tasks"]
-            if sent <= t["start"] <= painted_rel
-        ])
+        print(
+            "    long tasks (ms after send: duration):",
+            [
+                f"{t['start'] - sent:.0f}: {t['duration']:.0f}"
+                for t in bench["tasks"]
+                if sent <= t["start"] <= painted_rel
+            ],
+        )
     duration = end - first
     return {
         "long_tasks": float(len(tasks)),
