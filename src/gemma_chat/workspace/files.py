@@ -2,19 +2,28 @@
 
 Every path goes through `resolve_in`, every write is atomic and size-limited, and every error
 says what went wrong and what to do next, because the model reads it and retries.
+
+The limits are checked against a tally of the files (count, bytes) taken by one walk and kept
+up to date by every change made here, so a write costs the same in a project of 2,000 files as
+in an empty one. Within a batch (a Build turn) the fsyncs wait for `sync()`, which flushes
+every file written and each folder once, in parallel: per-write fsyncs cost milliseconds each
+and bought nothing the version commit at the end of the turn needs.
 """
 
 from __future__ import annotations
 
 import difflib
 import io
+import logging
 import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +42,8 @@ _FULL_SCAN_BUDGET = 100_000  # characters of windows scored one by one in small 
 _CHAR_DIFF_LIMIT = 4000  # needles longer than this are compared line by line
 _CANDIDATES = 20  # windows scored in big files
 _MAX_HITS = 50  # a needle line found more often than this ('}', '</div>') tells nothing
+_SYNC_THREADS = 16  # concurrent fsyncs share the filesystem's journal commits
+log = logging.getLogger(__name__)
 
 
 class WorkspaceLimitError(WorkspaceError):
@@ -140,6 +151,10 @@ class Workspace:
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
         self.max_files = max_files
+        self._lock = threading.RLock()
+        self._tally: tuple[int, int] | None = None  # (files, bytes); None: walk to find out
+        self._unsynced: set[Path] | None = None  # in a batch: written, not yet fsynced
+        self._unsynced_dirs: set[Path] = set()  # in a batch: folders whose entries changed
 
     # -- paths ---------------------------------------------------------------------------------
 
@@ -162,10 +177,11 @@ class Workspace:
 
     # -- listing -------------------------------------------------------------------------------
 
-    def _walk(self) -> Iterator[tuple[str, os.stat_result]]:
-        """Regular files only: symlinks, `.git`, temporary and special files never show."""
+    def _walk(self, top: Path | None = None) -> Iterator[tuple[str, os.stat_result]]:
+        """Regular files only: symlinks, `.git`, temporary and special files never show.
+        `top`: only the files under this folder (paths stay relative to the root)."""
         real_root = str(self._real_root())
-        for dirpath, dirnames, filenames in os.walk(real_root):
+        for dirpath, dirnames, filenames in os.walk(real_root if top is None else top):
             dirnames[:] = [d for d in dirnames if d.casefold() != ".git"]
             for name in filenames:
                 if name.casefold() == ".git" or is_temp_name(name):
@@ -184,12 +200,35 @@ class Workspace:
         return sorted(infos, key=lambda info: info.path)
 
     def usage(self) -> tuple[int, int]:
-        """(number of files, total bytes), as the limits count them."""
+        """(number of files, total bytes), as the limits count them: the tally, walked for once
+        and then kept up to date by this object's changes (see `recount`)."""
+        with self._lock:
+            if self._tally is None:
+                return self.recount()
+            return self._tally
+
+    def recount(self) -> tuple[int, int]:
+        """Walk the tree again: for when something else changed it (a restore, the user).
+        Each turn opens a new Workspace, so a turn always starts from a fresh count."""
         count = total = 0
         for _, st in self._walk():
             count += 1
             total += st.st_size
+        with self._lock:
+            self._tally = (count, total)
         return count, total
+
+    def _add_usage(self, files: int, size: int) -> None:
+        with self._lock:
+            if self._tally is not None:
+                count, total = self._tally[0] + files, self._tally[1] + size
+                # Below zero: something else removed files; count afresh when next needed.
+                self._tally = (count, total) if count >= 0 and total >= 0 else None
+
+    @staticmethod
+    def _counted(rel: str, st: os.stat_result) -> bool:
+        """Whether `_walk` (and so the tally) counts this file."""
+        return stat.S_ISREG(st.st_mode) and not is_temp_name(rel.rsplit("/", 1)[-1])
 
     def _missing(self, rel: str, hint: str = "") -> WorkspaceNotFoundError:
         paths = [info.path for info in self.list()]
@@ -268,7 +307,8 @@ class Workspace:
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, path: str, content: str) -> WriteResult:
-        """Create or replace a file atomically (temp file, fsync, rename), within the limits."""
+        """Create or replace a file atomically (temp file, fsync, rename), within the limits;
+        in a batch the fsyncs wait for `sync()`."""
         if not isinstance(content, str):
             raise WorkspaceError("content must be text.")
         target, rel = self._target(path)
@@ -290,10 +330,19 @@ class Workspace:
         self._check_limits(rel, len(data), None if old is None else old.st_size)
         self._make_parents(target, rel)
         mode = self._file_mode if old is None else stat.S_IMODE(old.st_mode)
+        batch = self._unsynced is not None
         try:
-            _atomic_write(target, data, mode)
+            _atomic_write(target, data, mode, durable=not batch)
         except OSError as exc:
             raise WorkspaceError(f"Cannot write {rel!r}: {exc.strerror or exc}.") from None
+        if self._unsynced is not None:
+            self._unsynced.add(target)
+        if is_temp_name(target.name):
+            self._forget_usage()  # a name the walk skips: let a walk say what counts
+        else:
+            self._add_usage(
+                1 if old is None else 0, len(data) - (0 if old is None else old.st_size)
+            )
         return WriteResult(rel, old is None, len(data), len(split_lines(content)))
 
     def _existing(self, target: Path, rel: str) -> os.stat_result | None:
@@ -313,6 +362,9 @@ class Workspace:
                 f"{self.max_file_bytes:,} bytes for one file. Split it into smaller files."
             )
         count, total = self.usage()
+        if self._over(count, total, new_size, old_size):
+            # The tally may be stale (files removed by something else): never refuse on it.
+            count, total = self.recount()
         if old_size is None and count + 1 > self.max_files:
             raise WorkspaceLimitError(
                 f"Cannot create {rel!r}: the project already has {count:,} files, the most allowed "
@@ -324,6 +376,11 @@ class Workspace:
                 f"Cannot write {rel!r}: the project would hold {new_total:,} bytes, over its "
                 f"{self.max_total_bytes:,}-byte limit. Delete or shrink other files first."
             )
+
+    def _over(self, count: int, total: int, new_size: int, old_size: int | None) -> bool:
+        if old_size is None and count + 1 > self.max_files:
+            return True
+        return total - (old_size or 0) + new_size > self.max_total_bytes
 
     def _make_parents(self, target: Path, rel: str) -> None:
         real_root = self._real_root()
@@ -388,13 +445,19 @@ class Workspace:
         st = self._stat(target, rel)
         try:
             if stat.S_ISDIR(st.st_mode):
-                removed = [p for p, _ in self._walk() if p.startswith(rel + "/")]
+                found = list(self._walk(target))
+                removed = [p for p, _ in found]
                 shutil.rmtree(target)
+                self._add_usage(-len(found), -sum(s.st_size for _, s in found))
             else:
                 removed = [rel]
                 target.unlink()
+                if self._counted(rel, st):
+                    self._add_usage(-1, -st.st_size)
         except OSError as exc:
+            self._forget_usage()  # a folder may be half removed
             raise WorkspaceError(f"Cannot delete {rel!r}: {exc.strerror or exc}.") from None
+        self._changed_dirs(target.parent)
         self._prune_empty_dirs(target.parent)
         return DeleteResult(rel, sorted(removed))
 
@@ -433,8 +496,19 @@ class Workspace:
             raise WorkspaceError(
                 f"Cannot rename {rel!r} to {new_rel!r}: {exc.strerror or exc}."
             ) from None
+        if stat.S_ISDIR(src_st.st_mode):
+            pass  # the same files under another name
+        elif not (self._counted(rel, src_st) and self._counted(new_rel, src_st)):
+            self._forget_usage()  # a special or temporary file: let a walk say what counts
+        elif dest_st is not None:
+            self._add_usage(-1, -dest_st.st_size)  # the overwritten file is gone
+        self._changed_dirs(source.parent, dest.parent)
         self._prune_empty_dirs(source.parent)
         return RenameResult(rel, new_rel, dest_st is not None)
+
+    def _forget_usage(self) -> None:
+        with self._lock:
+            self._tally = None
 
     def _prune_empty_dirs(self, start: Path) -> None:
         real_root = self._real_root()
@@ -448,10 +522,55 @@ class Workspace:
 
     def delete_all(self) -> None:
         """Remove the whole workspace, versions included (the conversation was deleted)."""
-        if self.root.is_symlink():
-            self.root.unlink()
-        elif self.root.exists():
-            shutil.rmtree(self.root)
+        try:
+            if self.root.is_symlink():
+                self.root.unlink()
+            elif self.root.exists():
+                shutil.rmtree(self.root)
+        finally:
+            self._forget_usage()
+            with self._lock:
+                if self._unsynced is not None:
+                    self._unsynced.clear()
+                self._unsynced_dirs.clear()
+
+    # -- durability ----------------------------------------------------------------------------
+
+    def begin_batch(self) -> None:
+        """Writes from now on skip their fsyncs (still temp file + rename, so never torn);
+        `sync()` makes them durable together. A Build turn is one batch: a crash mid-turn
+        may lose that turn's unsynced writes, never a recorded version or an older file."""
+        with self._lock:
+            if self._unsynced is None:
+                self._unsynced = set()
+
+    def end_batch(self) -> None:
+        """Sync, and write durably one by one again."""
+        self.sync()
+        with self._lock:
+            self._unsynced = None
+
+    def sync(self) -> None:
+        """fsync every file written in the batch, in parallel, then each folder on the way to
+        them once (new entries, renames, removals). Best effort: failures are logged."""
+        with self._lock:
+            files = sorted(self._unsynced or ())
+            dirs = set(self._unsynced_dirs)
+            if self._unsynced is not None:
+                self._unsynced.clear()
+            self._unsynced_dirs.clear()
+        real_root = self._real_root()
+        for path in files:
+            dirs.add(path.parent)
+        for folder in list(dirs):  # a new folder's own entry is in its parent
+            dirs.update(p for p in folder.parents if p.is_relative_to(real_root))
+        _fsync_all(files, missing_ok=True)
+        _fsync_all(sorted(d for d in dirs if d.is_relative_to(real_root)), missing_ok=True)
+
+    def _changed_dirs(self, *folders: Path) -> None:
+        with self._lock:
+            if self._unsynced is not None:
+                self._unsynced_dirs.update(folders)
 
     # -- export --------------------------------------------------------------------------------
 
@@ -472,21 +591,53 @@ class Workspace:
         return buffer.getvalue()
 
 
-def _atomic_write(target: Path, data: bytes, mode: int) -> None:
-    """Readers see the old file or the new one, never a half-written one, even after a crash."""
+def _atomic_write(target: Path, data: bytes, mode: int, durable: bool = True) -> None:
+    """Readers see the old file or the new one, never a half-written one, even after a crash
+    (once synced: with `durable=False` the caller fsyncs later, see Workspace.sync)."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(target.parent)
+    if durable:
+        _fsync_dir(target.parent)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_all(paths: Iterable[Path], missing_ok: bool) -> None:
+    """fsync many files or folders at once; one by one each waits for its own journal commit."""
+
+    def one(path: Path) -> None:
+        try:
+            _fsync_path(path)
+        except FileNotFoundError:
+            if not missing_ok:
+                raise
+        except OSError as exc:  # a folder some platforms cannot open, a full disk...
+            log.warning("could not sync %s: %s", path, exc)
+
+    todo = list(paths)
+    if len(todo) <= 2:
+        for path in todo:
+            one(path)
+        return
+    with ThreadPoolExecutor(min(_SYNC_THREADS, len(todo)), "workspace-sync") as pool:
+        list(pool.map(one, todo))
 
 
 def _fsync_dir(directory: Path) -> None:
