@@ -415,12 +415,19 @@ def main() -> None:
     parser.add_argument("--tps", type=float, default=1000, help="replay pace, tokens/s")
     parser.add_argument("--tokens", type=int, default=TARGET_TOKENS)
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--ui", type=Path, help="serve the UI from this folder (an older version's, to compare)"
+    )
     args = parser.parse_args()
     reps = 1 if args.quick else args.reps
 
     from gemma_chat.config import Settings
     from gemma_chat.runtimes.replay import replay_tokens
+    from gemma_chat.server import app
     from gemma_chat.server.runner import ServerRun
+
+    if args.ui:
+        app.UI_DIR = args.ui.resolve()
 
     os.environ["GEMMA_CHAT_ALLOW_REPLAY"] = "1"
     text = reply_text(args.tokens)
