@@ -168,12 +168,13 @@ def test_sidebar_rename_delete_and_filter(start_server, replay_file, page: Page)
     expect(items).to_have_count(3)
     expect(items.first).to_contain_text("Cherries")  # newest first
 
-    # Ctrl+K focuses the filter box; filtering is by title, client-side.
+    # Ctrl+K focuses the search box; the server searches titles and messages as one types.
     page.keyboard.press("Control+k")
     expect(page.get_by_test_id("sidebar-search")).to_be_focused()
     page.keyboard.type("ban")
-    expect(items).to_have_count(1)
-    expect(items).to_contain_text("Bananas")
+    results = page.get_by_test_id("search-result")
+    expect(results).to_have_count(1)
+    expect(results).to_contain_text("Bananas")
     page.keyboard.press("Escape")
     expect(items).to_have_count(3)
 

@@ -157,9 +157,9 @@ def _quote(word: str) -> str:
 def fts_query(text: str, completions: Callable[[str], list[str]] | None = None) -> str | None:
     """Free text as an FTS5 query that cannot be a syntax error: every word becomes a
     quoted string ("" inside doubled), so `"`, `*`, `-`, `:`, `(`, NEAR, AND... are only
-    text. Words are ANDed; the last one is a prefix unless the text ends in a space, so
-    results follow what the user is still typing. None when no word is left (only
-    punctuation): there is nothing to search for.
+    text. Words are ANDed; the last one (of two letters or more) is a prefix unless the
+    text ends in a space, so results follow what the user is still typing. None when no
+    word is left (only punctuation): there is nothing to search for.
 
     A prefix longer than the prefix index (`"pyth"*`) makes FTS5 merge every matching
     term's list before the first row (hundreds of ms for a common word), so when
@@ -170,8 +170,10 @@ def fts_query(text: str, completions: Callable[[str], list[str]] | None = None) 
     if not words:
         return None
     quoted = [_quote(w) for w in words]
-    if not text[-1:].isspace():
-        last = words[-1]
+    last = words[-1]
+    # One letter as a prefix would match most of the index (there is no 1-letter prefix
+    # index; merging it takes seconds): a lone letter is a word until a second is typed.
+    if not text[-1:].isspace() and sum(ch.isalnum() for ch in last) > 1:
         terms: list[str] = []
         if completions and len(last) > PREFIX_INDEXED and last.isalnum():
             terms = completions(_fold(last))
@@ -195,7 +197,8 @@ def _matcher(text: str) -> Callable[[str], bool]:
     """Whether a word of the text matches the search (folded as the index folds it; the
     word being typed matches as a prefix), for marking what the FTS query matched."""
     tokens = [_fold(t) for t in _TOKEN.findall(text)]
-    prefix = tokens.pop() if tokens and not text[-1:].isspace() else None
+    typing = not text[-1:].isspace() and sum(ch.isalnum() for ch in text.split()[-1]) > 1
+    prefix = tokens.pop() if tokens and typing else None
     exact = set(tokens)
 
     def match(word: str) -> bool:

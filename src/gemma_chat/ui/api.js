@@ -100,6 +100,12 @@ export const api = {
   updateConversation: (id, changes) => request('PATCH', conv(id), changes),
   listConversations: (limit = 50, offset = 0) =>
     request('GET', `/api/conversations?limit=${limit}&offset=${offset}`),
+  // Full-text search: each conversation has `match` {message_id, snippet, title}.
+  searchConversations: (q, limit = 50, offset = 0) =>
+    request(
+      'GET',
+      `/api/conversations?q=${encodeURIComponent(q)}&limit=${limit}&offset=${offset}`,
+    ),
   createConversation: (body = { mode: 'chat' }) => request('POST', '/api/conversations', body),
   getConversation: (id) => request('GET', conv(id)),
   renameConversation: (id, title) => request('PATCH', conv(id), { title }),

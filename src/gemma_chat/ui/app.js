@@ -45,6 +45,8 @@ const state = {
   poll: null, // { id, timer } while waiting on a turn this tab didn't start
   openSeq: 0, // drops stale loads when the user switches conversations quickly
   listSeq: 0, // likewise for overlapping sidebar refreshes
+  reveal: null, // {id, messageId}: a search result's message to show once it has loaded
+  opening: false, // a conversation is loading
   model: null, // the server's default model: {spec, name, loaded, error}
   currentModel: null, // the open conversation's model spec (null: a new chat, the default)
   switching: null, // {spec, name} while the model picker loads a model
@@ -182,8 +184,35 @@ const sidebar = new Sidebar({
   backdrop: $('backdrop'),
   onRename: rename,
   onDelete: remove,
-  onMore: () => refreshList(state.conversations.length + 50),
+  onMore: () => loadMore(),
+  onSearch: (q, offset) => api.searchConversations(q, 50, offset),
+  onOpenHit: (id, messageId) => revealMessage(id, messageId),
 });
+
+// The next page of the list, added below (the sidebar asks as its end scrolls into view).
+async function loadMore() {
+  const seq = state.listSeq;
+  try {
+    const page = await api.listConversations(50, state.conversations.length);
+    if (seq !== state.listSeq) return; // a refresh replaced the list meanwhile
+    const known = new Set(state.conversations.map((c) => c.id));
+    const fresh = page.conversations.filter((c) => !known.has(c.id));
+    state.conversations = state.conversations.concat(fresh);
+    state.total = page.total;
+    sidebar.appendConversations(fresh, page.total);
+  } catch (e) {
+    toast.error(`Couldn't load conversations: ${e.message}`);
+  }
+}
+
+// A search result was opened: once its conversation shows, bring the message into view.
+function revealMessage(id, messageId) {
+  state.reveal = messageId ? { id, messageId } : null;
+  if (messageId && id === state.currentId && !state.opening) {
+    thread.reveal(messageId);
+    state.reveal = null;
+  }
+}
 
 // --- conversations list -------------------------------------------------------
 
@@ -289,10 +318,12 @@ async function openConversation(id) {
   toast.hide();
   syncBusy();
   let conv;
+  state.opening = true;
   try {
     conv = await api.getConversation(id);
   } catch (e) {
     if (seq !== state.openSeq) return;
+    state.opening = false;
     newChat({ focus: false });
     toast.error(e.status === 404 ? 'That conversation no longer exists.' : e.message);
     refreshList();
@@ -318,6 +349,9 @@ async function openConversation(id) {
     thread.show(conv.messages, { running: conv.running });
     if (conv.running) startPolling(id, conv.messages);
   }
+  state.opening = false;
+  if (state.reveal?.id === id) thread.reveal(state.reveal.messageId);
+  state.reveal = null;
   syncBusy();
 }
 

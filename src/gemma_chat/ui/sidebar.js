@@ -1,25 +1,60 @@
-// Conversation list: grouping by date, client-side filter, inline rename, delete, collapse.
+// Conversation list: grouping by date, paging as it scrolls, full-text search with snippets,
+// inline rename, delete, collapse.
 import { dateGroup } from './format.js';
 import { icons } from './icons.js';
 
 const NARROW = window.matchMedia('(max-width: 800px)');
+const SEARCH_DELAY = 150; // ms after the last keystroke before asking the server
+const MARK_START = '\u0002'; // the server's markers around matched words in a snippet
+const MARK_END = '\u0003';
+
+/**
+ * Snippet text with the server's markers as <mark> elements. Everything else goes in as
+ * text nodes, never parsed as HTML, so a message holding markup shows as written.
+ */
+export function markedText(text) {
+  const fragment = document.createDocumentFragment();
+  let open = false;
+  for (const piece of String(text).split(/([\u0002\u0003])/)) {
+    if (piece === MARK_START) open = true;
+    else if (piece === MARK_END) open = false;
+    else if (piece && open) {
+      const mark = document.createElement('mark');
+      mark.textContent = piece;
+      fragment.append(mark);
+    } else if (piece) fragment.append(document.createTextNode(piece));
+  }
+  return fragment;
+}
 
 export class Sidebar {
-  constructor({ app, list, search, toggle, backdrop, onRename, onDelete, onMore }) {
-    Object.assign(this, { app, list, search, toggle, backdrop, onRename, onDelete, onMore });
+  constructor(options) {
+    const { app, list, search, toggle, backdrop } = options;
+    Object.assign(this, { app, list, search, toggle, backdrop });
+    // onMore: load the next page; onSearch(q, offset): a page of results; onOpenHit(id,
+    // messageId): a result is being opened.
+    const { onRename, onDelete, onMore, onSearch, onOpenHit } = options;
+    Object.assign(this, { onRename, onDelete, onMore, onSearch, onOpenHit });
     this.conversations = [];
     this.total = 0;
     this.activeId = null;
     this.editing = null;
     this.loaded = false;
+    // Search: the query shown, its results so far, where the next page starts (null: none).
+    this.query = '';
+    this.results = null; // null while no search has answered for this query
+    this.nextOffset = null;
+    this.searchSeq = 0; // drops answers to queries the user has typed past
+    this.searchTimer = 0;
+    this.fetchingMore = false;
     if (localStorage.getItem('gemma-chat.sidebar') === 'collapsed')
       app.classList.add('sidebar-collapsed');
-    search.addEventListener('input', () => this.render());
+    search.addEventListener('input', () => this.queueSearch());
     search.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && search.value) {
         e.stopPropagation();
         search.value = '';
-        this.render();
+        this.queueSearch(0);
       }
     });
     toggle.addEventListener('click', () => this.toggleOpen());
@@ -27,8 +62,19 @@ export class Sidebar {
     list.addEventListener('click', (e) => this.onClick(e));
     list.addEventListener('dblclick', (e) => {
       const item = e.target.closest('.conv-item');
-      if (item && !this.editing) this.startRename(item.dataset.id);
+      if (item && !this.editing && !this.query) this.startRename(item.dataset.id);
     });
+    // The next page loads when the end of the list comes within a screenful of view.
+    this.sentinel = document.createElement('div');
+    this.sentinel.className = 'conv-sentinel';
+    this.sentinel.setAttribute('aria-hidden', 'true');
+    this.observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) this.more();
+      },
+      { root: list, rootMargin: '0px 0px 100% 0px' },
+    );
+    this.observer.observe(this.sentinel);
     NARROW.addEventListener('change', () => this.syncToggle());
     this.syncToggle();
   }
@@ -68,7 +114,115 @@ export class Sidebar {
     this.conversations = conversations;
     this.total = total ?? conversations.length;
     this.loaded = true;
-    this.render();
+    if (!this.query) this.render();
+  }
+
+  /** A further page of the list: added below what is shown, nothing rebuilt (no jank). */
+  appendConversations(items, total) {
+    this.conversations = this.conversations.concat(items);
+    this.total = total ?? this.conversations.length;
+    if (this.query || this.editing) return;
+    this.sentinel.remove();
+    let section = this.list.querySelector('.conv-group:last-of-type');
+    let group = section?.dataset.label ?? null;
+    for (const c of items) [group, section] = this.addItem(c, group, section);
+    this.list.append(this.sentinel);
+    this.setActive(this.activeId);
+  }
+
+  /** Whether more can load: the list's total, or the search's next page. */
+  get hasMore() {
+    return this.query ? this.nextOffset != null : this.total > this.conversations.length;
+  }
+
+  async more() {
+    if (this.fetchingMore || !this.hasMore || this.editing) return;
+    this.fetchingMore = true;
+    try {
+      if (this.query) await this.searchPage(this.query, this.nextOffset, this.searchSeq);
+      else await this.onMore();
+    } finally {
+      this.fetchingMore = false;
+    }
+  }
+
+  // --- search ---------------------------------------------------------------------
+
+  queueSearch(delay = SEARCH_DELAY) {
+    clearTimeout(this.searchTimer);
+    const query = this.search.value.trim() ? this.search.value : '';
+    if (!query) {
+      this.searchSeq++;
+      if (this.query) {
+        this.query = '';
+        this.results = null;
+        this.render();
+      }
+      return;
+    }
+    this.searchTimer = setTimeout(() => {
+      this.query = query;
+      this.results = null;
+      this.nextOffset = null;
+      this.searchPage(query, 0, ++this.searchSeq);
+    }, delay);
+  }
+
+  async searchPage(query, offset, seq) {
+    let page;
+    try {
+      page = await this.onSearch(query, offset);
+    } catch (e) {
+      if (seq === this.searchSeq) this.showNote(`Search failed: ${e.message}`);
+      return;
+    }
+    if (seq !== this.searchSeq || query !== this.query) return; // typed past it
+    const hits = page.conversations;
+    this.nextOffset = page.next_offset ?? null;
+    if (offset === 0 || !this.results) {
+      this.results = hits;
+      this.render();
+    } else {
+      const known = new Set(this.results.map((c) => c.id));
+      const fresh = hits.filter((c) => !known.has(c.id));
+      this.results = this.results.concat(fresh);
+      this.sentinel.remove();
+      for (const c of fresh) this.list.append(this.hitItem(c));
+      if (this.hasMore) this.list.append(this.sentinel);
+      this.setActive(this.activeId);
+    }
+  }
+
+  showNote(text) {
+    const note = document.createElement('p');
+    note.className = 'conv-empty';
+    note.textContent = text;
+    this.list.replaceChildren(note);
+  }
+
+  hitItem(c) {
+    const item = document.createElement('div');
+    item.className = 'conv-item conv-hit';
+    item.dataset.id = c.id;
+    item.dataset.testid = 'search-result';
+    const link = document.createElement('a');
+    link.className = 'conv-link';
+    link.href = `#/c/${encodeURIComponent(c.id)}`;
+    if (c.match?.message_id) link.dataset.message = c.match.message_id;
+    const title = document.createElement('span');
+    title.className = 'conv-title';
+    title.append(c.match?.title ? markedText(c.match.title) : c.title || 'New chat');
+    link.title = c.title || 'New chat';
+    link.append(title);
+    if (c.match?.snippet) {
+      const snippet = document.createElement('span');
+      snippet.className = 'conv-snippet';
+      snippet.dataset.testid = 'search-snippet';
+      snippet.append(markedText(c.match.snippet));
+      link.append(snippet);
+    }
+    item.append(link);
+    return item;
   }
 
   setActive(id) {
@@ -84,46 +238,37 @@ export class Sidebar {
 
   render() {
     if (this.editing) return; // don't yank the rename box away; render after it closes
-    const query = this.search.value.trim().toLowerCase();
-    const shown = query
-      ? this.conversations.filter((c) => (c.title || '').toLowerCase().includes(query))
-      : this.conversations;
+    this.sentinel.remove();
     this.list.replaceChildren();
-    if (!shown.length) {
-      const note = document.createElement('p');
-      note.className = 'conv-empty';
-      note.textContent = !this.loaded
-        ? ''
-        : query
-          ? `No chats match “${this.search.value.trim()}”`
-          : 'No conversations yet. Start one with New chat.';
-      this.list.append(note);
-      return;
+    if (this.query) {
+      if (!this.results) return; // the first page is on its way; keep the list calm
+      if (!this.results.length) this.showNote(`No chats match “${this.query.trim()}”`);
+      for (const c of this.results) this.list.append(this.hitItem(c));
+    } else {
+      if (!this.conversations.length && this.loaded)
+        this.showNote('No conversations yet. Start one with New chat.');
+      let group = null;
+      let section = null;
+      for (const c of this.conversations) [group, section] = this.addItem(c, group, section);
     }
-    let group = null;
-    let section = null;
-    for (const c of shown) {
-      const label = dateGroup(c.updated_at || c.created_at);
-      if (label !== group) {
-        group = label;
-        section = document.createElement('section');
-        section.className = 'conv-group';
-        const h = document.createElement('h2');
-        h.textContent = label;
-        section.append(h);
-        this.list.append(section);
-      }
-      section.append(this.item(c));
-    }
-    if (!query && this.total > this.conversations.length) {
-      const more = document.createElement('button');
-      more.type = 'button';
-      more.className = 'conv-more';
-      more.textContent = 'Show more';
-      more.addEventListener('click', () => this.onMore());
-      this.list.append(more);
-    }
+    if (this.hasMore) this.list.append(this.sentinel);
     this.setActive(this.activeId);
+  }
+
+  /** Append one conversation, opening a new date group when its label changes. */
+  addItem(c, group, section) {
+    const label = dateGroup(c.updated_at || c.created_at);
+    if (label !== group || !section) {
+      section = document.createElement('section');
+      section.className = 'conv-group';
+      section.dataset.label = label;
+      const h = document.createElement('h2');
+      h.textContent = label;
+      section.append(h);
+      this.list.append(section);
+    }
+    section.append(this.item(c));
+    return [label, section];
   }
 
   item(c) {
@@ -155,6 +300,8 @@ export class Sidebar {
   }
 
   onClick(e) {
+    const hit = e.target.closest('.conv-hit .conv-link');
+    if (hit) this.onOpenHit?.(hit.closest('.conv-item').dataset.id, hit.dataset.message ?? null);
     const btn = e.target.closest('[data-action]');
     if (btn) {
       const id = btn.closest('.conv-item').dataset.id;

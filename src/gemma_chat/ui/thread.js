@@ -641,6 +641,20 @@ export class Thread {
     if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
+  /** Scroll a message into view and mark it for a moment (a search result opened). */
+  reveal(messageId) {
+    const root = [...this.list.querySelectorAll('.msg')].find((m) => m.dataset.id === messageId);
+    if (!root) return false;
+    this.pinned = false; // stay on it, not the latest line, while the thread settles
+    this.jump.hidden = false;
+    for (const old of this.list.querySelectorAll('.msg.found')) old.classList.remove('found');
+    root.scrollIntoView({ block: 'center' });
+    root.classList.add('found');
+    clearTimeout(this.foundTimer);
+    this.foundTimer = setTimeout(() => root.classList.remove('found'), 4000);
+    return true;
+  }
+
   scrollToEnd(force) {
     if (force) this.pinned = true;
     this.jump.hidden = true;
