@@ -5,13 +5,23 @@ action parser; prose goes to the chat, file content to the Code tab and the live
 as it is typed, and each completed action runs at once, in order. The tool results go
 back to the model as the next round's user message. History only ever grows, and nothing
 in it changes between rounds, so the engine reuses its prompt cache round after round.
+
+Workspace work (tools, listing, syncing) runs in one worker thread per turn, one job at a time
+in the order the actions came, so the server's event loop keeps answering while a reply writes
+thousands of files. A round's events are applied (published, tool results awaited) by a task of
+their own, in order, while the stream is read on: a tool starts as soon as its action is
+parsed, not when the events before it have gone out. The turn is one write batch
+(Workspace.begin_batch): its files are fsynced together when it ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from gemma_chat.agent.grammar import action_grammar, continuation_grammar
@@ -56,6 +66,7 @@ GrammarMode = Literal["actions", "guided"]
 DEFAULT_MAX_ROUNDS = 40
 MAX_CONTINUATIONS = 4  # per file: a file longer than this many max_tokens rounds is cut
 FIRST_ACTION_ID = "a1"  # the parser's id for a round's first action (a resumed file)
+AHEAD = 2000  # events the stream may run ahead of the ones applied (then it waits)
 
 
 class LiveFiles(Protocol):
@@ -76,6 +87,50 @@ class BuildOutcome:
     reason: str = "stop"
     transcript: list[dict[str, str]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Pipeline:
+    """A round's events, applied in order by a task of their own. A failed step stops the
+    rest and is raised by `settle`/`close`, so the producer never blocks on a dead queue."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Callable[[], Awaitable[object]] | None] = asyncio.Queue(AHEAD)
+        self.error: Exception | None = None
+        self.task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            step = await self.queue.get()
+            try:
+                if step is None:
+                    return
+                if self.error is None:
+                    await step()
+            except Exception as exc:
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    async def put(self, step: Callable[[], Awaitable[object]]) -> None:
+        self._raise()
+        await self.queue.put(step)
+
+    async def settle(self) -> None:
+        """Wait until every step so far has been applied."""
+        await self.queue.join()
+        self._raise()
+
+    async def close(self) -> None:
+        await self.queue.put(None)
+        await self.task
+        self._raise()
+
+    def cancel(self) -> None:
+        self.task.cancel()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 @dataclass
@@ -115,6 +170,7 @@ class BuildAgent:
         self.max_rounds = max_rounds
         self.live = live
         self._decoded, self._decode_s = 0, 0.0  # decode totals of the running turn
+        self._worker: ThreadPoolExecutor | None = None  # the turn's workspace thread
 
     async def run(
         self,
@@ -130,10 +186,32 @@ class BuildAgent:
             request = next((m.content for m in reversed(history) if m.role == "user"), "")
         self._request = request
         self._decoded, self._decode_s = 0, 0.0
+        self.workspace.begin_batch()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="build-workspace")
+        try:
+            return await self._run(history, cancel, publish, outcome)
+        finally:
+            # After every action (same thread); durable before the caller records the version.
+            try:
+                await asyncio.shield(self._in_worker(self.workspace.end_batch))
+            finally:
+                self._worker.shutdown(wait=False)
+
+    def _in_worker(self, fn: Callable[..., object], *args: object) -> asyncio.Future[Any]:
+        """Workspace work off the event loop, in the order it was asked for."""
+        return asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    async def _run(
+        self,
+        history: list[ChatMessage],
+        cancel: CancelToken,
+        publish: Publish,
+        outcome: BuildOutcome,
+    ) -> BuildOutcome:
         if self.grammar == "guided":
             return await self._guided(cancel, publish, outcome)
         messages = [ChatMessage("system", build_system_prompt()), *history]
-        if self.kit and not self.workspace.list():
+        if self.kit and not await self._in_worker(self.workspace.list):
             # The user picked the kit: start from it before the model's first round.
             results: list[tuple[str, ToolResult]] = []
             await self._app_action("start_from", {"kit": self.kit}, publish, outcome, results)
@@ -197,6 +275,7 @@ class BuildAgent:
         raw: list[str] = []
         finish = Finish("stop", Usage())
         continuing = cut
+        pipe = _Pipeline()
 
         async def handle(events: list) -> None:
             for event in events:
@@ -206,28 +285,54 @@ class BuildAgent:
                     and event.name == "content"
                 ):
                     streamed.setdefault(event.id, []).append(event.text)
-                await self._on_event(event, paths, continuing, publish, outcome, results)
+                tool = None
+                if isinstance(event, ActionEnd) and event.complete:
+                    # Starts now in the worker; its events are published in their turn.
+                    tool = self._tool(event.name, self._params(event, continuing))
+                await pipe.put(
+                    partial(
+                        self._on_event, event, paths, continuing, publish, outcome, results, tool
+                    )
+                )
+                if isinstance(event, ActionEnd) and event.name == "start_from":
+                    await pipe.settle()  # its version holds the kit alone, nothing after it
 
-        async for delta in self.runtime.stream(messages, options, cancel):
-            if isinstance(delta, TextDelta):
-                raw.append(delta.text)
-                await handle(parser.feed(delta.text))
-            elif isinstance(delta, ThinkingDelta):
-                await publish("thinking", {"text": delta.text})
-            elif isinstance(delta, Usage):
-                await publish("stats", delta.as_dict())
-            elif isinstance(delta, Finish):
-                finish = delta
-        if finish.reason == "cancelled":
-            return "".join(raw), finish, results, None
-        tail = parser.finish()
-        next_cut = None
-        if finish.reason == "length":
-            next_cut = self._cut_from(tail, paths, streamed, cut)
-            if next_cut is not None:
-                tail = [e for e in tail if not isinstance(e, ActionEnd)]
-        await handle(tail)
+        try:
+            async for delta in self.runtime.stream(messages, options, cancel):
+                if isinstance(delta, TextDelta):
+                    raw.append(delta.text)
+                    await handle(parser.feed(delta.text))
+                elif isinstance(delta, ThinkingDelta):
+                    await pipe.put(partial(publish, "thinking", {"text": delta.text}))
+                elif isinstance(delta, Usage):
+                    await pipe.put(partial(publish, "stats", delta.as_dict()))
+                elif isinstance(delta, Finish):
+                    finish = delta
+            if finish.reason == "cancelled":
+                await pipe.close()
+                return "".join(raw), finish, results, None
+            tail = parser.finish()
+            next_cut = None
+            if finish.reason == "length":
+                await pipe.settle()  # every path the stream named is known
+                next_cut = self._cut_from(tail, paths, streamed, cut)
+                if next_cut is not None:
+                    tail = [e for e in tail if not isinstance(e, ActionEnd)]
+            await handle(tail)
+            await pipe.close()
+        finally:
+            pipe.cancel()  # a no-op once closed; stops it when the turn itself is cancelled
         return "".join(raw), finish, results, next_cut
+
+    def _tool(self, name: str, params: dict[str, str]) -> asyncio.Future[ToolResult]:
+        return self._in_worker(run_tool, self.workspace, name, params)  # type: ignore[return-value]
+
+    @staticmethod
+    def _params(event: ActionEnd, continuing: _Cut | None) -> dict[str, str]:
+        params = dict(event.params)
+        if continuing is not None and event.name == "write_file":
+            params.setdefault("path", continuing.path)
+        return params
 
     def _options(self, round_index: int, cut: _Cut | None) -> GenerationOptions:
         if self.grammar is None:
@@ -273,7 +378,7 @@ class BuildAgent:
             return "".join(text).split("\n", 1)[0]
 
         flow = KitFlow(self.workspace, run_action, generate, say)
-        if self.workspace.list():
+        if await self._in_worker(self.workspace.list):
             done = await flow.later_turn(self._request)
         else:
             done = await flow.first_turn(self._request, self.kit)
@@ -338,7 +443,10 @@ class BuildAgent:
         publish: Publish,
         outcome: BuildOutcome,
         results: list[tuple[str, ToolResult]],
+        tool: Awaitable[ToolResult] | None = None,
     ) -> None:
+        """Publish one event; for a finished action, run it (or await `tool`, the run that
+        already started) and report its result."""
         if isinstance(event, TextEvent):
             await publish("text", {"text": event.text})
         elif isinstance(event, ActionStart):
@@ -357,11 +465,9 @@ class BuildAgent:
                     if self.live:
                         self.live.file_started(self.conversation_id, paths[event.id])
         elif isinstance(event, ActionEnd):
-            params = dict(event.params)
-            if continuing is not None and event.name == "write_file":
-                params.setdefault("path", continuing.path)
+            params = self._params(event, continuing)
             if event.complete:
-                result = run_tool(self.workspace, event.name, params)
+                result = await (tool or self._tool(event.name, params))
             else:
                 why = event.error or "no closing tag"
                 result = ToolResult(
@@ -387,6 +493,7 @@ class BuildAgent:
                 await publish("preview", {"path": result.preview})
             started = event.name == "start_from" and result.ok
             if started and summary["kit"]["name"] != BLANK and self.record_version is not None:
+                await self._in_worker(self.workspace.sync)  # a version only of durable files
                 await self.record_version(f"Started from: {summary['kit']['title']}")
 
     def _kit_choice(self, name: str) -> dict[str, Any]:

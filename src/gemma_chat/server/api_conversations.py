@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from gemma_chat.chat.turns import TurnBusy
 from gemma_chat.server.spec_policy import Policy
-from gemma_chat.server.sse import event_stream
+from gemma_chat.server.sse import batch_stream
 from gemma_chat.server.state import AppState, get_state
 from gemma_chat.store.repository import Conversation, SearchHit
 
@@ -171,7 +171,7 @@ async def delete_conversation(conversation_id: str, state: State) -> Response:
         if turn.task is not None:
             await turn.task
     state.store.delete_conversation(conversation_id)
-    state.projects.delete(conversation_id)
+    await asyncio.to_thread(state.projects.delete, conversation_id)  # thousands of files
     return Response(status_code=204)
 
 
@@ -182,7 +182,7 @@ async def delete_conversation(conversation_id: str, state: State) -> Response:
 )
 async def send_message(conversation_id: str, body: SendMessage, state: State) -> StreamingResponse:
     turn = state.turns.start(conversation_id, body.content, body.attachments, kit=body.kit)
-    return event_stream(turn.events())  # a client going away does not stop the turn
+    return batch_stream(turn.batches())  # a client going away does not stop the turn
 
 
 @router.post("/{conversation_id}/stop")

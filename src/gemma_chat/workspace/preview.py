@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import html
 import json
 import logging
@@ -210,6 +211,10 @@ class _Subscriber:
         self.closed = False
 
     def push(self, message: dict[str, Any]) -> None:
+        if message["t"] == "reload":
+            self.items.clear()  # the page starts over: nothing before the reload matters
+        elif message["t"] == "done" and self._collapse(message):
+            return
         last = self.items[-1] if self.items else None
         if (
             last is not None
@@ -222,6 +227,26 @@ class _Subscriber:
         else:
             self.items.append(message)
         self.wake.set()
+
+    def _collapse(self, done: dict[str, Any]) -> bool:
+        """A file typed start to finish while the client lagged: one `done` with the text
+        instead of its start and deltas (a reply writing 2,000 files sends 2,000 messages,
+        not 6,000). Only when the client has seen none of it, so nothing typed goes amiss."""
+        path, tail = done["path"], 0
+        while tail < len(self.items) and self.items[-1 - tail].get("path") == path:
+            kind = self.items[-1 - tail]["t"]
+            if kind not in ("start", "delta"):
+                return False
+            tail += 1
+            if kind == "start":
+                break
+        else:
+            return False  # no start of this file queued: the client has seen part of it
+        pieces = [self.items.pop() for _ in range(tail)][::-1]
+        typed = "".join(item.get("text", "") for item in pieces if item["t"] == "delta")
+        self.items.append(done if "text" in done else {**done, "text": typed})
+        self.wake.set()
+        return True
 
     def close(self) -> None:
         self.closed = True
@@ -587,6 +612,7 @@ class PreviewServer:
             loop.call_soon_threadsafe(fn, *args)
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # called for every delta the model types
     def _path(conversation_id: str, path: str) -> str | None:
         if not _SAFE_ID.match(conversation_id):
             return None
@@ -629,6 +655,9 @@ class PreviewServer:
             return
         live = self._live.setdefault(conversation_id, _Live())
         pieces = live.typing.pop(rel, None)
+        if not live.subscribers:  # nobody watches: no need to read the file
+            self._forget(conversation_id)
+            return
         typed = "".join(pieces) if pieces is not None else None
         on_disk = self._read_text(conversation_id, rel)
         message: dict[str, Any] = {"t": "done", "path": rel}
