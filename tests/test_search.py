@@ -4,6 +4,7 @@ HTTP API on a real server."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from urllib.parse import quote
 
@@ -220,6 +221,27 @@ def test_query_plans_use_indexes(store: Store) -> None:
     assert "conversations_updated" in listing and "TEMP B-TREE" not in listing
     opening = plan("SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", ("c",))
     assert "USING INDEX" in opening and "TEMP B-TREE" not in opening
+
+
+def test_messages_json_is_to_dict(store: Store) -> None:
+    """The JSON SQLite builds for opening a conversation is exactly Message.to_dict()."""
+    conv = store.create_conversation("chat", "embedded")
+    store.add_message(conv.id, "user", 'Quotes " \\ back\nslash, tab\t, é, 🧲, \x01')
+    reply = store.add_message(conv.id, "assistant", "", model="replay:x")
+    store.update_message(
+        reply.id,
+        content="<b>done</b>",
+        thinking="hmm",
+        status="error",
+        error="boom",
+        stats={"ttft_ms": 1.5, "completion_tokens": 3},
+        actions=[{"name": "write", "path": "a.txt"}],
+        version="v1",
+        files={"added": ["a.txt"], "changed": [], "removed": []},
+    )
+    store.add_message(conv.id, "assistant", "plain")
+    built = [json.loads(text) for _, _, text in store.messages_json(conv.id)]
+    assert built == [m.to_dict() for m in store.list_messages(conv.id)]
 
 
 # --- over HTTP --------------------------------------------------------------------------
