@@ -107,7 +107,7 @@ Done."""
 
 # Feeds `text` to a MarkdownStream in pieces, checking after each piece that the element
 # shows what rendering the text so far whole shows, and that nodes of finished blocks stay.
-FEED = """async ({ text, sizes, seed, identity }) => {
+FEED = """async ({ text, sizes, seed, identity, budget }) => {
   const { MarkdownStream } = await import('/static/markdown_stream.js');
   const { renderMarkdown } = await import('/static/render.js');
   const whole = (t, streaming) => {
@@ -126,10 +126,12 @@ FEED = """async ({ text, sizes, seed, identity }) => {
   let mostCommitted = 0;
   let at = 0;
   let steps = 0;
+  let deferred = 0;
   while (at < text.length) {
     at = Math.min(text.length, at + 1 + Math.floor(random() * sizes));
     const part = text.slice(0, at);
-    stream.update(part, { streaming: true });
+    // With a budget, a backlog takes several calls (frames); each shows a prefix.
+    while (stream.update(part, { streaming: true, budget })) deferred++;
     steps++;
     if (root.innerHTML !== whole(part, true) && failures.length < 5)
       failures.push({ at, got: root.innerHTML, want: whole(part, true) });
@@ -144,12 +146,14 @@ FEED = """async ({ text, sizes, seed, identity }) => {
   stream.update(text, { streaming: false });
   const final = root.innerHTML;
   root.remove();
-  return { failures, steps, mostCommitted, final, want: whole(text, false) };
+  return { failures, steps, deferred, mostCommitted, final, want: whole(text, false) };
 }"""
 
 
-def feed(page: Page, text: str, sizes: int, seed: int = 7, identity: bool = True) -> dict:
-    args = {"text": text, "sizes": sizes, "seed": seed, "identity": identity}
+def feed(
+    page: Page, text: str, sizes: int, seed: int = 7, identity: bool = True, budget: float = 1e9
+) -> dict:
+    args = {"text": text, "sizes": sizes, "seed": seed, "identity": identity, "budget": budget}
     return page.evaluate(FEED, args)
 
 
@@ -162,6 +166,11 @@ def test_incremental_render_equals_whole_render(start_server, replay_file, page:
         assert result["final"] == result["want"]
         # Finished blocks were set aside as the text came (not all rendered at the end).
         assert result["mostCommitted"] >= 20, result["mostCommitted"]
+    # A burst of many blocks with no time to spare: shown a run of blocks per call.
+    result = feed(page, DOC * 3, 2000, 5, budget=0)
+    assert result["failures"] == [], result["failures"]
+    assert result["final"] == result["want"]
+    assert result["deferred"] > 0
     # A link reference definition can serve earlier blocks: once one turns up, the text is
     # rendered whole (earlier blocks are rendered again).
     result = feed(page, REF_DOC, 3, identity=False)

@@ -27,6 +27,7 @@ const HTML_BLOCKS = [
 // A link reference definition can be used by any block, earlier ones too: with one in the
 // text, the text is rendered whole (as before streaming was incremental).
 const REF_DEF = /^ {0,3}\[[^\]\n]+\]:/m;
+const RUN_CHARS = 4000; // finished blocks rendered in one go, when there is a backlog
 
 /**
  * Where the finished blocks of `text[from:]` end (`from` is the start of a block). A block
@@ -118,8 +119,13 @@ export class MarkdownStream {
     this.doneText = null;
   }
 
-  /** Show `text`; while `streaming`, its end may be cut mid-block. */
-  update(text, { streaming = false } = {}) {
+  /**
+   * Show `text`; while `streaming`, its end may be cut mid-block. With a `budget` (ms), a
+   * backlog of finished blocks (a burst, a tab back from the background) is rendered a few
+   * at a time: true means it stopped short, so call again (on the next frame).
+   */
+  update(text, { streaming = false, budget = Infinity } = {}) {
+    const deadline = performance.now() + budget;
     text = text ?? '';
     if (this.doneText === null || !text.startsWith(this.doneText)) this.reset();
     let done = this.doneText.length;
@@ -129,21 +135,29 @@ export class MarkdownStream {
       done = 0;
     }
     const ends = this.whole ? [] : blockEnds(text, done);
+    let progressed = false;
     if (ends.length) {
       if (this.tail.length) {
         // The open block is finished: settle its nodes on its final rendering.
         this.renderTail(text.slice(done, ends[0]), false);
         done = ends[0];
         ends.shift();
+        progressed = true;
       }
-      const last = ends.at(-1);
-      if (last !== undefined) {
-        this.root.append(...parse(renderMarkdown(text.slice(done, last))));
-        done = last;
+      // The rest in runs of a few blocks (one renderMarkdown call each), while time allows.
+      let i = 0;
+      while (i < ends.length && (!progressed || performance.now() < deadline)) {
+        let j = i;
+        while (j + 1 < ends.length && ends[j + 1] - done <= RUN_CHARS) j++;
+        this.root.append(...parse(renderMarkdown(text.slice(done, ends[j]))));
+        done = ends[j];
+        i = j + 1;
+        progressed = true;
       }
       this.tail = [];
       this.tailKey = null;
       this.doneText = text.slice(0, done);
+      if (i < ends.length) return true; // the open block waits for the backlog
     }
     const rest = text.slice(done);
     const key = `${streaming ? 's' : 'f'}${rest}`;
@@ -151,6 +165,7 @@ export class MarkdownStream {
       this.tailKey = key;
       this.renderTail(rest, streaming);
     }
+    return false;
   }
 
   /** Render the open block, changing as few of its nodes as it can. */

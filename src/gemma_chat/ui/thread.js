@@ -428,19 +428,24 @@ class MessageView {
     });
   }
 
+  // While streaming, a backlog of finished blocks is shown over several frames (8 ms each).
+  markdownOptions() {
+    return { streaming: this.streaming, budget: this.streaming ? 8 : Infinity };
+  }
+
   render() {
     if (this.role === 'user') return;
     const thinking = Boolean(this.thinking);
     this.details.hidden = !thinking;
     if (thinking) {
-      this.thinkMarkdown.update(this.thinking, { streaming: this.streaming });
+      if (this.thinkMarkdown.update(this.thinking, this.markdownOptions())) this.schedule();
       const active = this.streaming && this.thinkSeconds == null && !this.content;
       this.details.classList.toggle('active', active);
       this.thinkLabel.textContent = active ? 'Thinking…' : thoughtLabel(this.thinkSeconds);
     }
     // A finished reply with nothing in it still needs to say so.
     const blank = !this.streaming && !this.content && !thinking && this.errorBox.hidden;
-    if (!blank) this.markdown.update(this.content, { streaming: this.streaming });
+    if (!blank && this.markdown.update(this.content, this.markdownOptions())) this.schedule();
     this.body.hidden = !this.content && !blank;
     this.root.classList.toggle('blank', blank);
     if (blank) {
