@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from gemma_chat.chat.context_budget import (
@@ -10,6 +12,7 @@ from gemma_chat.chat.context_budget import (
     estimate_tokens,
     fit_to_context,
     reply_reserve,
+    trim_block,
 )
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.runtimes.base import Capabilities, ChatMessage, RuntimeFailure
@@ -53,7 +56,7 @@ async def test_near_the_limit_counts_exactly_before_deciding() -> None:
     assert fitted.trimmed == 0 and 0 < fitted.tokens <= 4096 - 256
 
 
-async def test_old_tool_results_are_elided_before_any_turn_is_dropped() -> None:
+async def test_whole_old_turns_go_before_the_current_turn_loses_anything() -> None:
     messages = [
         ChatMessage("system", "sys"),
         ChatMessage("user", "make a page"),
@@ -61,12 +64,36 @@ async def test_old_tool_results_are_elided_before_any_turn_is_dropped() -> None:
         ChatMessage("user", tool_result("z" * 6000)),
         ChatMessage("assistant", "done"),
         ChatMessage("user", "now make it blue"),
+        ChatMessage("assistant", '<action name="read_file"><path>b.css</path></action>'),
+        ChatMessage("user", tool_result("c" * 900)),
+    ]
+    fitted = await fit_to_context(Estimated(2048), messages, 512)
+    # Dropping from the front costs engines nothing (the prompt's start just moves);
+    # eliding in the middle would make them re-read everything after it.
+    assert [m.content for m in fitted.messages] == [
+        "sys",
+        "now make it blue",
+        messages[6].content,
+        messages[7].content,
+    ]
+    assert fitted.trimmed == 4 and fitted.tokens <= 2048 - 512
+
+
+async def test_a_turn_too_long_on_its_own_loses_its_old_tool_results_first() -> None:
+    messages = [
+        ChatMessage("system", "sys"),
+        ChatMessage("user", "make a page"),
+        ChatMessage("assistant", '<action name="read_file"><path>a.html</path></action>'),
+        ChatMessage("user", tool_result("z" * 6000)),
+        ChatMessage("assistant", '<action name="read_file"><path>b.css</path></action>'),
+        ChatMessage("user", tool_result("c" * 300)),
     ]
     fitted = await fit_to_context(Estimated(2048), messages, 512)
     assert fitted.trimmed == 1
     assert [m.role for m in fitted.messages] == [m.role for m in messages]
     assert ELIDED in fitted.messages[3].content and "z" * 100 not in fitted.messages[3].content
-    assert fitted.messages[1].content == "make a page"  # the turn itself stays
+    assert fitted.messages[1].content == "make a page"  # the request itself stays
+    assert fitted.messages[5].content == messages[5].content  # the newest result too
     assert fitted.tokens <= 2048 - 512
 
 
@@ -86,6 +113,71 @@ async def test_a_single_message_too_big_is_a_clear_error() -> None:
     messages = [ChatMessage("system", "sys"), ChatMessage("user", "w" * 20_000)]
     with pytest.raises(RuntimeFailure, match="too long for this model"):
         await fit_to_context(Estimated(2048), messages, 256)
+
+
+async def grow(rounds: int, fit, turn) -> list[list[ChatMessage]]:
+    """The messages sent at each round of a conversation that grows by `turn(i)`."""
+    history = [ChatMessage("system", "You build web pages.")]
+    sent = []
+    for i in range(rounds):
+        history += turn(i)
+        fitted = await fit(history)
+        sent.append(list(fitted.messages))
+        history.append(ChatMessage("assistant", f"answer {i} " + "y" * 300))
+    return sent
+
+
+def prefix_changes(sent: list[list[ChatMessage]]) -> int:
+    """Rounds whose prompt does not begin with the whole previous prompt (a cache miss)."""
+    return sum(1 for a, b in pairwise(sent) if b[: len(a)] != a)
+
+
+async def test_past_the_budget_the_cut_moves_in_blocks_so_the_prefix_survives_rounds() -> None:
+    runtime, reply = Estimated(4096), 512
+    budget = 4096 - reply
+    fitted = []
+
+    async def fit(history):
+        result = await fit_to_context(runtime, history, reply)
+        fitted.append(result)
+        return result
+
+    sent = await grow(60, fit, lambda i: [ChatMessage("user", f"request {i} " + "x" * 300)])
+    over = [f for f in fitted if f.trimmed]
+    assert len(over) > 40  # most rounds are past the budget
+    assert all(f.tokens <= budget for f in over)
+    # ~230 tokens a round, a block of budget/4 ~ 890: a cut every ~4 rounds, not every round.
+    growth = 230 * len(over)
+    assert prefix_changes(sent) <= growth // trim_block(budget) + 2
+    # ...and each prompt still holds most of the budget.
+    assert min(f.tokens for f in over) >= budget - trim_block(budget) - 250
+    for messages in sent:
+        assert messages[0].role == "system" and messages[1].role == "user"
+        assert messages[-1].content.startswith("request")
+
+
+async def test_build_sessions_past_the_budget_keep_their_prefix_for_rounds() -> None:
+    runtime, reply = Estimated(4096), 512
+    budget = 4096 - reply
+
+    def build_turn(i: int) -> list[ChatMessage]:
+        if i % 3:  # three rounds a turn: a request, then two rounds of results
+            return [ChatMessage("user", tool_result(f"file {i} " + "z" * 600))]
+        return [ChatMessage("user", f"request {i}: change the page")]
+
+    fitted = []
+
+    async def fit(history):
+        result = await fit_to_context(runtime, history, reply)
+        fitted.append(result)
+        return result
+
+    sent = await grow(60, fit, build_turn)
+    over = [f for f in fitted if f.trimmed]
+    assert len(over) > 40 and all(f.tokens <= budget for f in over)
+    assert all(m[1].content.startswith("request") for m in sent)  # whole turns kept
+    # ~270 tokens a round on average: a cut every few rounds, never in the middle.
+    assert prefix_changes(sent) <= 270 * len(over) // trim_block(budget) + 2
 
 
 def test_reserve_and_elision_helpers() -> None:

@@ -49,6 +49,7 @@ from gemma_chat.runtimes.base import (
     TokenClock,
     Usage,
 )
+from gemma_chat.runtimes.kv_reuse import Plan, plan_reuse
 from gemma_chat.runtimes.media_format import (
     has_media,
     label_text,
@@ -187,6 +188,7 @@ class LlamaCppRuntime:
         self._template_thinks = False  # the chat template has an enable_thinking switch
         self._mtmd: Any = None  # the projector's mtmd context, when self.mmproj is set
         self._media_modalities: tuple[str, ...] = ()
+        self._can_shift = False  # the KV cache can move entries (runtimes/kv_reuse.py)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -259,6 +261,7 @@ class LlamaCppRuntime:
         if not self.name or self.name == self.path.stem:
             self.name = llm.metadata.get("general.name") or self.path.stem
         self._marker_tokens = _marker_tokens(llm, ThinkingSplitter().markers)
+        self._can_shift = _can_shift(llm)
         if self.mmproj is not None:
             try:
                 self._open_projector(llm, self.mmproj, threads)
@@ -623,18 +626,43 @@ class LlamaCppRuntime:
     def _prefill(self, prompt: list[int], cancel: CancelToken) -> int:
         """Evaluate all but the last prompt token in slices; returns tokens reused from cache.
 
-        llama.cpp's own generate() evaluates the prompt in one call we could not interrupt;
-        after this, it finds the prompt cached and only evaluates the final token.
+        What the cache already holds is kept, also past a stretch the context budget cut
+        out of the conversation (runtimes/kv_reuse.py). llama.cpp's own generate()
+        evaluates the prompt in one call we could not interrupt; after this, it finds
+        the prompt cached and only evaluates the final token.
         """
         llm = self._llm
-        cached = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens], prompt)
-        cached = min(cached, len(prompt) - 1)
-        llm.n_tokens = cached
-        for begin in range(cached, len(prompt) - 1, PREFILL_SLICE):
+        cached = llm.n_tokens
+        plan = plan_reuse(llm.input_ids[:cached], prompt, shift=self._can_shift)
+        try:
+            self._apply_reuse(plan)
+        except BaseException:
+            llm.n_tokens = 0  # the cache is half moved: trust none of it
+            llm._ctx.kv_cache_clear()
+            raise
+        for begin in range(llm.n_tokens, len(prompt) - 1, PREFILL_SLICE):
             if cancel.cancelled:
                 break
             llm.eval(prompt[begin : min(begin + PREFILL_SLICE, len(prompt) - 1)])
-        return cached
+        return plan.reused
+
+    def _apply_reuse(self, plan: Plan) -> None:
+        """Drop the gaps before each run from the KV cache and move the run left."""
+        llm = self._llm
+        memory = llm._ctx
+        ids = llm.input_ids[: llm.n_tokens].copy()
+        old = plan.prefix  # where the cache's unplanned part begins
+        for run in plan.runs:
+            memory.kv_cache_seq_rm(0, old, run.source)
+            memory.kv_cache_seq_shift(
+                0, run.source, run.source + run.length, run.target - run.source
+            )
+            llm.input_ids[run.target : run.target + run.length] = ids[
+                run.source : run.source + run.length
+            ]
+            old = run.source + run.length
+        # eval() drops every cache entry from here on: the rest of the old prompt.
+        llm.n_tokens = plan.reused
 
     def _prefill_media(self, media: _MediaPrompt, cancel: CancelToken) -> int:
         """_prefill for a prompt with media: text chunks in slices, media chunks through
@@ -774,6 +802,16 @@ def _trained_context(metadata: dict[str, str]) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _can_shift(llm: Any) -> bool:
+    """Whether this model's KV cache can move entries (not, e.g., with M-RoPE)."""
+    try:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_memory_can_shift(llm._ctx.memory))
+    except (AttributeError, ImportError):  # older bindings
+        return False
 
 
 def _eog_check(llm: Any) -> Callable[[int], bool]:
