@@ -634,12 +634,7 @@ class LlamaCppRuntime:
         llm = self._llm
         cached = llm.n_tokens
         plan = plan_reuse(llm.input_ids[:cached], prompt, shift=self._can_shift)
-        try:
-            self._apply_reuse(plan)
-        except BaseException:
-            llm.n_tokens = 0  # the cache is half moved: trust none of it
-            llm._ctx.kv_cache_clear()
-            raise
+        self._apply_reuse(plan)
         for begin in range(llm.n_tokens, len(prompt) - 1, PREFILL_SLICE):
             if cancel.cancelled:
                 break
@@ -652,15 +647,20 @@ class LlamaCppRuntime:
         memory = llm._ctx
         ids = llm.input_ids[: llm.n_tokens].copy()
         old = plan.prefix  # where the cache's unplanned part begins
-        for run in plan.runs:
-            memory.kv_cache_seq_rm(0, old, run.source)
-            memory.kv_cache_seq_shift(
-                0, run.source, run.source + run.length, run.target - run.source
-            )
-            llm.input_ids[run.target : run.target + run.length] = ids[
-                run.source : run.source + run.length
-            ]
-            old = run.source + run.length
+        try:
+            for run in plan.runs:
+                memory.kv_cache_seq_rm(0, old, run.source)
+                memory.kv_cache_seq_shift(
+                    0, run.source, run.source + run.length, run.target - run.source
+                )
+                llm.input_ids[run.target : run.target + run.length] = ids[
+                    run.source : run.source + run.length
+                ]
+                old = run.source + run.length
+        except BaseException:
+            llm.n_tokens = 0  # the cache is half moved: trust none of it
+            memory.kv_cache_clear()
+            raise
         # eval() drops every cache entry from here on: the rest of the old prompt.
         llm.n_tokens = plan.reused
 
@@ -670,19 +670,24 @@ class LlamaCppRuntime:
 
         Each medium leaves its sentinel (a negative id derived from its bytes) in llama's
         token history, so a later turn with the same media in the same place reuses the
-        cache, and one with other media does not.
+        cache, and one with other media does not. A run moved past a cut (kv_reuse.py)
+        holds whole media: their sentinels match all along or not at all.
         """
         from llama_cpp import llama_cpp as lib
         from llama_cpp import mtmd_cpp
 
         llm = self._llm
         prompt = media.tokens
-        cached = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens], prompt)
-        cached = min(cached, len(prompt) - 1)
-        for segment in media.segments:  # never resume inside a medium
-            if segment.chunk is not None and segment.start < cached < segment.end:
-                cached = segment.start
-        llm.n_tokens = cached
+        plan = plan_reuse(llm.input_ids[: llm.n_tokens], prompt, shift=self._can_shift)
+        inside = [s for s in media.segments if s.chunk is not None]
+        if any(s.start < plan.reused < s.end for s in inside):
+            prefix = plan.prefix  # never resume inside a medium
+            for segment in inside:
+                if segment.start < prefix < segment.end:
+                    prefix = segment.start
+            plan = Plan(prefix)
+        self._apply_reuse(plan)
+        cached = plan.reused
         last = len(prompt) - 1
         for segment in media.segments:
             if segment.end <= cached or segment.start >= last:

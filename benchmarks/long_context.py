@@ -1,0 +1,178 @@
+"""Time to first token, round after round, as one chat grows past the model's context.
+
+One conversation on the built-in model (8,192-token context, 1,024 kept for the reply)
+gets a ~400-token message per round through the HTTP API, as a user would send them,
+and each round's time to first token is taken where the client sees it. The server runs
+in its own process. Once the context budget starts trimming (a `context` event), every
+round is compared with the last round before the limit, in the same run.
+
+Target: every round past the limit within 1.5x of the last round before it.
+
+    uv run python benchmarks/long_context.py [--rounds 34] [--json PATH]
+
+To measure another checkout side by side, run it with PYTHONPATH=OTHER/src.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TARGET_RATIO = 1.5
+# ~400 tokens of varied prose a round, so no two rounds' messages are alike.
+TOPICS = (
+    "harbour",
+    "orchard",
+    "library",
+    "glacier",
+    "market",
+    "observatory",
+    "vineyard",
+    "railway",
+    "lighthouse",
+    "bakery",
+)
+
+
+def message(round_: int) -> str:
+    topic = TOPICS[round_ % len(TOPICS)]
+    sentences = [
+        f"Note {round_} is about the {topic} and what happened there on day {round_ + d}."
+        f" The keeper counted {round_ * 7 + d} visitors, wrote down the weather, and"
+        f" fixed a door that had been stuck since the season began."
+        for d in range(12)
+    ]
+    return " ".join(sentences) + "\nReply with one short sentence about this note."
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], httpx.Client]:
+    """`gemma-chat serve` on the built-in model in its own process, and a client with
+    its access token (from server.json)."""
+    env = {**os.environ, "GEMMA_CHAT_HOME": str(data_dir)}
+    command = [sys.executable, "-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while True:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit("the server did not start")
+        try:
+            info = json.loads((data_dir / "server.json").read_text())
+            client = httpx.Client(
+                base_url=info["url"],
+                headers={"Authorization": f"Bearer {info['token']}"},
+                timeout=600,
+                trust_env=False,
+            )
+            if client.get("/api/health").json()["model"]["loaded"]:
+                return proc, client
+            client.close()
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            pass
+        time.sleep(0.2)
+
+
+def send(client: httpx.Client, conversation: str, text: str) -> dict[str, Any]:
+    """One round: time to first token as the client sees it, and what the server said."""
+    began = time.perf_counter()
+    first: float | None = None
+    trimmed = 0
+    stats: dict[str, Any] = {}
+    event = ""
+    url = f"/api/conversations/{conversation}/messages"
+    with client.stream("POST", url, json={"content": text}) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                if event in ("text", "thinking") and first is None:
+                    first = time.perf_counter() - began
+                elif event == "context":
+                    trimmed = json.loads(line[5:])["trimmed"]
+                elif event == "turn.end":
+                    stats = json.loads(line[5:])["message"].get("stats") or {}
+    return {
+        "ttft_s": first if first is not None else time.perf_counter() - began,
+        "trimmed": trimmed,
+        "prompt_tokens": stats.get("prompt_tokens", 0),
+        "cached_tokens": stats.get("cached_tokens", 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=34)
+    parser.add_argument("--quick", action="store_true", help="24 rounds")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    rounds = 24 if args.quick else args.rounds
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, client = start_server(Path(tmp))
+        try:
+            conversation = client.post("/api/conversations", json={"mode": "chat"}).json()["id"]
+            results = []
+            for i in range(rounds):
+                result = send(client, conversation, message(i))
+                results.append(result)
+                print(
+                    f"round {i + 1:2d}  ttft {result['ttft_s']:6.2f} s  prompt "
+                    f"{result['prompt_tokens']:5d}  cached {result['cached_tokens']:5d}"
+                    f"  {'trimmed ' + str(result['trimmed']) if result['trimmed'] else ''}",
+                    flush=True,
+                )
+        finally:
+            client.close()
+            proc.terminate()
+            proc.wait(30)
+
+    limit = next((i for i, r in enumerate(results) if r["trimmed"]), None)
+    if limit is None or limit == 0 or limit == len(results) - 1:
+        raise SystemExit("the conversation never went past the context limit: add --rounds")
+    before = results[limit - 1]["ttft_s"]
+    past = [r["ttft_s"] for r in results[limit:]]
+    worst, median = max(past) / before, statistics.median(past) / before
+    ok = worst <= TARGET_RATIO
+    print(
+        f"\nlast round before the limit: {before:.2f} s; {len(past)} rounds past it: median "
+        f"{statistics.median(past):.2f} s, worst {max(past):.2f} s"
+    )
+    print(f"worst ratio {worst:.2f}, median ratio {median:.2f} (target <= {TARGET_RATIO})")
+    report = {
+        "name": "long_context",
+        "results": [
+            {"metric": "ttft before the limit", "value": round(before, 3), "unit": "s"},
+            {
+                "metric": "ttft past the limit, worst / before",
+                "value": round(worst, 3),
+                "unit": "x",
+                "target": f"<= {TARGET_RATIO}",
+                "ok": ok,
+            },
+            {
+                "metric": "ttft past the limit, median / before",
+                "value": round(median, 3),
+                "unit": "x",
+                "target": f"<= {TARGET_RATIO}",
+                "ok": median <= TARGET_RATIO,
+            },
+        ],
+        "rounds": results,
+    }
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
