@@ -8,7 +8,12 @@ round is compared with the last round before the limit, in the same run.
 
 Target: every round past the limit within 1.5x of the last round before it.
 
-    uv run python benchmarks/long_context.py [--rounds 34] [--json PATH]
+`--build` measures Build rounds the same way, in-process: each round the model's reply
+and a ~300-token tool result (every fourth round a new request instead) join the prompt,
+which goes through the same context budget (chat/context_budget.py) and engine as the
+agent loop's rounds.
+
+    uv run python benchmarks/long_context.py [--rounds 34] [--build] [--json PATH]
 
 To measure another checkout side by side, run it with PYTHONPATH=OTHER/src.
 """
@@ -110,32 +115,98 @@ def send(client: httpx.Client, conversation: str, text: str) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=34)
-    parser.add_argument("--quick", action="store_true", help="24 rounds")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    args = parser.parse_args()
-    rounds = 24 if args.quick else args.rounds
+def tool_result(round_: int) -> str:
+    body = "\n".join(
+        f"  <li data-step='{round_}-{line}'>Step {line} of task {round_}: check the "
+        f"{TOPICS[(round_ + line) % len(TOPICS)]} list and mark it done.</li>"
+        for line in range(8)
+    )
+    return f'<tool_result name="read_file" ok="true">\n<ul>\n{body}\n</ul>\n</tool_result>'
 
+
+def build_rounds(rounds: int) -> list[dict[str, Any]]:
+    """Build rounds on the built-in model, in-process, through the context budget."""
+    import asyncio
+
+    from gemma_chat.chat.context_budget import fit_to_context, reply_tokens
+    from gemma_chat.runtimes.base import CancelToken, ChatMessage, Finish, GenerationOptions
+    from gemma_chat.runtimes.registry import create_runtime
+
+    async def run() -> list[dict[str, Any]]:
+        runtime = create_runtime("embedded")
+        await runtime.load()
+        options = GenerationOptions(max_tokens=48, temperature=0)
+        history = [
+            ChatMessage("system", "You build web pages with actions."),
+            ChatMessage("user", "Make a checklist page for my tasks."),
+        ]
+        results = []
+        for i in range(rounds):
+            fitted = await fit_to_context(runtime, history, reply_tokens(runtime, options))
+            began, first, text, usage = time.perf_counter(), None, "", None
+            async for delta in runtime.stream(fitted.messages, options, CancelToken()):
+                if first is None and getattr(delta, "text", ""):
+                    first = time.perf_counter() - began
+                text += getattr(delta, "text", "")
+                if isinstance(delta, Finish):
+                    usage = delta.usage
+            # Turns of four rounds: a request, then three rounds of tool results.
+            follow = (
+                f"Request {i}: now add {TOPICS[i % len(TOPICS)]} items."
+                if i % 4 == 3
+                else tool_result(i)
+            )
+            history += [ChatMessage("assistant", text or "ok"), ChatMessage("user", follow)]
+            results.append(
+                {
+                    "ttft_s": first if first is not None else time.perf_counter() - began,
+                    "trimmed": fitted.trimmed,
+                    "prompt_tokens": usage.prompt_tokens if usage else 0,
+                    "cached_tokens": usage.cached_tokens if usage else 0,
+                }
+            )
+            show(i, results[-1])
+        await runtime.close()
+        return results
+
+    return asyncio.run(run())
+
+
+def show(i: int, result: dict[str, Any]) -> None:
+    print(
+        f"round {i + 1:2d}  ttft {result['ttft_s']:6.2f} s  prompt "
+        f"{result['prompt_tokens']:5d}  cached {result['cached_tokens']:5d}"
+        f"  {'trimmed ' + str(result['trimmed']) if result['trimmed'] else ''}",
+        flush=True,
+    )
+
+
+def chat_rounds(rounds: int) -> list[dict[str, Any]]:
+    """Chat rounds through the HTTP API of a server in its own process."""
     with tempfile.TemporaryDirectory() as tmp:
         proc, client = start_server(Path(tmp))
         try:
             conversation = client.post("/api/conversations", json={"mode": "chat"}).json()["id"]
             results = []
             for i in range(rounds):
-                result = send(client, conversation, message(i))
-                results.append(result)
-                print(
-                    f"round {i + 1:2d}  ttft {result['ttft_s']:6.2f} s  prompt "
-                    f"{result['prompt_tokens']:5d}  cached {result['cached_tokens']:5d}"
-                    f"  {'trimmed ' + str(result['trimmed']) if result['trimmed'] else ''}",
-                    flush=True,
-                )
+                results.append(send(client, conversation, message(i)))
+                show(i, results[-1])
+            return results
         finally:
             client.close()
             proc.terminate()
             proc.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=34)
+    parser.add_argument("--quick", action="store_true", help="24 rounds")
+    parser.add_argument("--build", action="store_true", help="Build rounds, in-process")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    rounds = 24 if args.quick else args.rounds
+    results = build_rounds(rounds + 16) if args.build else chat_rounds(rounds)
 
     limit = next((i for i, r in enumerate(results) if r["trimmed"]), None)
     if limit is None or limit == 0 or limit == len(results) - 1:
@@ -150,7 +221,7 @@ def main() -> None:
     )
     print(f"worst ratio {worst:.2f}, median ratio {median:.2f} (target <= {TARGET_RATIO})")
     report = {
-        "name": "long_context",
+        "name": "long_context_build" if args.build else "long_context",
         "results": [
             {"metric": "ttft before the limit", "value": round(before, 3), "unit": "s"},
             {
