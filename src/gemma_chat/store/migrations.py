@@ -69,6 +69,8 @@ MIGRATIONS: list[str] = [
     # external-content FTS5 tables (the text is stored once, in messages/conversations)
     # kept in step by triggers, so every write path (cascading deletes included) updates
     # the index without the store having to remember to. `rebuild` indexes existing rows.
+    # The index names messages by rowid, which VACUUM may renumber (the key is TEXT): the
+    # app never runs VACUUM; whoever does must run `rebuild` on both tables after it.
     # The list's index becomes ascending: read backwards it gives (updated_at DESC,
     # rowid DESC), the list's exact order, with no sort step.
     """
