@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.workspace import Workspace, WorkspaceLimitError
+from gemma_chat.workspace import Versions, Workspace, WorkspaceLimitError
 from gemma_chat.workspace import files as files_module
 
 
@@ -115,3 +115,30 @@ def test_a_batch_syncs_each_file_and_folder_once_at_its_end(
     ws.write("after.txt", "durable at once again")
     temp, folder = synced  # out of the batch: the file before its rename, then its folder
     assert temp.startswith(f"{root}/.gcw-") and folder == root.as_posix()
+
+
+def test_a_version_is_durable_once_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git leaves loose objects unsynced; record syncs the ones it wrote and the branch."""
+    ws = Workspace(tmp_path / "ws")
+    versions = Versions(ws.root)
+    versions.record("Empty project")
+    ws.write("index.html", "<h1>hi</h1>")
+    ws.write("src/app.js", "let a = 1;\n")
+    synced: set[str] = set()
+    real_fsync = files_module.os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.add(Path(f"/proc/self/fd/{fd}").resolve().as_posix())
+        real_fsync(fd)
+
+    monkeypatch.setattr(files_module.os, "fsync", fsync)
+    version = versions.record("Two files")
+    monkeypatch.undo()
+    git = versions.git_dir.resolve()
+    listed = versions._git("ls-tree", "-r", "-t", "--object-only", version.id).decode().split()
+    shas = [version.id, versions._git("rev-parse", f"{version.id}^{{tree}}").decode().strip()]
+    for sha in shas + listed:
+        assert f"{git}/objects/{sha[:2]}/{sha[2:]}" in synced
+    assert f"{git}/refs/heads/main" in synced

@@ -326,7 +326,7 @@ class TurnManager:
             title = turn.user_message.content.strip().splitlines()[0][:72]
             try:
                 version = await asyncio.to_thread(versions.record, title, turn.id)
-                diff = await asyncio.to_thread(versions.diff, before, version.id)
+                diff = await asyncio.to_thread(versions.diff, before, version.id, False)
             except VersionError as exc:
                 await notes.failed(exc)
             else:

@@ -564,8 +564,8 @@ class Workspace:
             dirs.add(path.parent)
         for folder in list(dirs):  # a new folder's own entry is in its parent
             dirs.update(p for p in folder.parents if p.is_relative_to(real_root))
-        _fsync_all(files, missing_ok=True)
-        _fsync_all(sorted(d for d in dirs if d.is_relative_to(real_root)), missing_ok=True)
+        fsync_paths(files)
+        fsync_paths(sorted(d for d in dirs if d.is_relative_to(real_root)))
 
     def _changed_dirs(self, *folders: Path) -> None:
         with self._lock:
@@ -619,15 +619,15 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_all(paths: Iterable[Path], missing_ok: bool) -> None:
-    """fsync many files or folders at once; one by one each waits for its own journal commit."""
+def fsync_paths(paths: Iterable[Path]) -> None:
+    """fsync many files or folders at once (one by one, each waits for its own journal
+    commit). Best effort: a path gone since is skipped, other failures are logged."""
 
     def one(path: Path) -> None:
         try:
             _fsync_path(path)
         except FileNotFoundError:
-            if not missing_ok:
-                raise
+            pass  # removed since it was written: nothing of it to keep
         except OSError as exc:  # a folder some platforms cannot open, a full disk...
             log.warning("could not sync %s: %s", path, exc)
 
