@@ -13,6 +13,9 @@ A request fully passes when all three hold. One line per request, then the total
 Targets (issue 9): every build under 30 s, at least 90% fully pass, none fails to load.
 
     uv run python benchmarks/build_quality.py [--model embedded] [--only N] [--keep DIR]
+        [--quick] [--json PATH]
+
+--quick runs the first 6 requests (as --only 6).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+from report import result as row
+from report import write
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -73,6 +78,9 @@ REQUESTS = [
     "a green counter for push-ups",
     "a page that flips a coin when I press a button",
 ]
+PASS_TARGET = 0.9
+TIME_TARGET_S = 30
+QUICK_REQUESTS = 6
 _WORD = re.compile(r"[a-z]+")
 _GENERIC = frozenset(
     _WORD.findall(
@@ -214,8 +222,11 @@ def main() -> int:
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--only", type=int, default=0, help="run the first N requests")
     parser.add_argument("--keep", type=Path, help="keep the projects in this folder")
+    parser.add_argument("--quick", action="store_true", help=f"the first {QUICK_REQUESTS} requests")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
-    requests = REQUESTS[: args.only] if args.only else REQUESTS
+    only = args.only or (QUICK_REQUESTS if args.quick else 0)
+    requests = REQUESTS[:only] if only else REQUESTS
     root = args.keep or Path(tempfile.mkdtemp(prefix="build-quality-"))
     home = root / "home"
     results: list[Result] = []
@@ -243,13 +254,45 @@ def main() -> int:
         browser.close()
     times = [r.seconds for r in results]
     passed = sum(r.passed for r in results)
+    not_loading = sum(not r.loads for r in results)
     print(
         f"\nfully passed {passed}/{len(results)} ({100 * passed / len(results):.0f}%) · "
-        f"failed to load {sum(not r.loads for r in results)} · "
+        f"failed to load {not_loading} · "
         f"median {statistics.median(times):.1f} s · max {max(times):.1f} s · "
-        f"over 30 s: {sum(t > 30 for t in times)}"
+        f"over {TIME_TARGET_S} s: {sum(t > TIME_TARGET_S for t in times)}"
     )
-    return 0 if passed >= 0.9 * len(results) and max(times) < 30 else 1
+    share_ok = passed >= PASS_TARGET * len(results)
+    time_ok = max(times) < TIME_TARGET_S
+    write(
+        args.json,
+        "build_quality",
+        [
+            row(
+                "fully pass",
+                100 * passed / len(results),
+                "%",
+                f">= {100 * PASS_TARGET:.0f}",
+                share_ok,
+            ),
+            row("max build time", max(times), "s", f"< {TIME_TARGET_S}", time_ok),
+            row("fail to load", not_loading, "builds", "= 0", not_loading == 0),
+            row("median build time", statistics.median(times), "s"),
+        ],
+        model=args.model,
+        requests=[
+            {
+                "request": r.request,
+                "seconds": round(r.seconds, 2),
+                "built": r.built,
+                "loads": r.loads,
+                "reacts": r.reacts,
+                "mentions": r.mentions,
+                "problems": r.problems,
+            }
+            for r in results
+        ],
+    )
+    return 0 if share_ok and time_ok else 1
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ Targets: clean WER < 15 %; first partial <= 1.5 s after speech starts; final <= 
 release.
 
     .venv/bin/python benchmarks/speech.py [--quick] [--engines app,pocketsphinx]
-        [--no-live] [--show-errors]
+        [--no-live] [--show-errors] [--json PATH]
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from report import result, write
 
 from gemma_chat.media import transcribe as stt
 
@@ -539,6 +540,7 @@ def main() -> int:
     parser.add_argument("--no-live", action="store_true", help="skip the live-path latencies")
     parser.add_argument("--live-runs", type=int, default=3)
     parser.add_argument("--show-errors", action="store_true", help="list misheard clips")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     if not Path(ESPEAK).exists():
         raise SystemExit(f"{ESPEAK} is needed (apt-get install espeak-ng)")
@@ -554,6 +556,7 @@ def main() -> int:
     )
     print(f"  {'engine':<28} {'clean WER':>9} {'noisy WER':>9} {'RTF clean':>9} {'RTF noisy':>9}")
     passed: dict[str, bool] = {}
+    rows: list[dict] = []
     for name in filter(None, args.engines.split(",")):
         loaded = load_engine(name.strip())
         if loaded is None:
@@ -563,6 +566,14 @@ def main() -> int:
         c, n = score(recognise, clean, misses), score(recognise, noisy, misses)
         print(f"  {label:<28} {c.wer:9.1%} {n.wer:9.1%} {c.rtf:9.3f} {n.rtf:9.3f}", flush=True)
         passed[f"{label}: clean WER {c.wer:.1%} < {WER_TARGET:.0%}"] = c.wer < WER_TARGET
+        rows += [
+            result(
+                f"{label}: clean WER", 100 * c.wer, "%", f"< {WER_TARGET:.0%}", c.wer < WER_TARGET
+            ),
+            result(f"{label}: noisy WER", 100 * n.wer, "%"),
+            result(f"{label}: RTF clean", c.rtf, "x"),
+            result(f"{label}: RTF noisy", n.rtf, "x"),
+        ]
         if args.show_errors and misses:
             print("\n".join(misses))
 
@@ -591,10 +602,35 @@ def main() -> int:
             f"final <= {FINAL_TARGET_S:g} s after release (worst {max(finals):.2f} s, "
             f"median {statistics.median(finals):.2f} s)"
         ] = max(finals) <= FINAL_TARGET_S
+        rows += [
+            result(
+                f"live first partial, worst ({runs[0].how})",
+                float("nan") if worst_first is None else worst_first,
+                "s",
+                f"<= {FIRST_PARTIAL_TARGET_S:g}",
+                bool(first_ok),
+            ),
+            result(
+                f"live final after release, worst ({runs[0].how})",
+                max(finals),
+                "s",
+                f"<= {FINAL_TARGET_S:g}",
+                max(finals) <= FINAL_TARGET_S,
+            ),
+            result("live final after release, median", statistics.median(finals), "s"),
+        ]
 
     print()
     for line, ok in passed.items():
         print(f"{verdict(ok)}  {line}")
+    write(
+        args.json,
+        "speech",
+        rows,
+        sentences=len(sentences),
+        clips=len(clean),
+        audio_s=round(audio_s, 1),
+    )
     return 0 if all(passed.values()) else 1
 
 

@@ -8,7 +8,9 @@ HTTP client for the API path, the Python loop for the direct path.
 
 Target: ratio (API / direct) >= 0.97.
 
-    uv run python benchmarks/stream_overhead.py [--reps 3]
+    uv run python benchmarks/stream_overhead.py [--reps 3] [--quick] [--json PATH]
+
+--quick is one measured pair (--reps 1).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import httpx
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+from report import result, write
 
 from gemma_chat.runtimes.llama import physical_cores
 from gemma_chat.runtimes.registry import (
@@ -36,6 +39,7 @@ from gemma_chat.runtimes.registry import (
 
 PROMPT = "Write a long, detailed story about a dragon who learns to cook. Use many paragraphs."
 CONTEXT = 8192
+TARGET_RATIO = 0.97
 
 
 def direct_run(llm: Llama, prompt_tokens: list[int], max_tokens: int) -> tuple[int, float]:
@@ -76,7 +80,9 @@ def api_run(client: httpx.Client) -> tuple[int, float]:
     return tokens, (tokens - 1) / (stamps[-1] - stamps[0])
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """`gemma-chat serve` in its own process; its URL and access token (server.json)
+    once /api/health, asked with the token, says the model is loaded."""
     env = {**os.environ, "GEMMA_CHAT_HOME": str(data_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"],
@@ -86,20 +92,33 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     )
     server_file = data_dir / "server.json"
     deadline = time.monotonic() + 120
-    while not server_file.exists():
+    while True:
         if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
             raise SystemExit("server did not start")
+        try:
+            info = json.loads(server_file.read_text())
+            url, token = info["url"], info["token"]
+            health = httpx.get(
+                f"{url}/api/health",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+                trust_env=False,
+            ).json()
+            if health["model"]["loaded"]:
+                return proc, url, token
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            pass  # not written yet, half written, or the server still starting
         time.sleep(0.1)
-    url = json.loads(server_file.read_text())["url"]
-    while not httpx.get(f"{url}/api/health").json()["model"]["loaded"]:
-        time.sleep(0.1)
-    return proc, url
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one measured pair (--reps 1)")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
+    reps = 1 if args.quick else args.reps
 
     threads = physical_cores()
     llm = Llama(
@@ -121,15 +140,20 @@ def main() -> None:
     max_tokens = EMBEDDED_DEFAULTS.max_tokens or 1024
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp))
+        proc, url, token = start_server(Path(tmp))
         try:
             direct: list[float] = []
             api: list[float] = []
-            with httpx.Client(base_url=url, timeout=300) as client:
+            with httpx.Client(
+                base_url=url,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=300,
+                trust_env=False,
+            ) as client:
                 api_run(client)  # warm-up both paths once
                 direct_run(llm, prompt_tokens, max_tokens)
                 attempts = 0
-                while len(direct) < args.reps and attempts < 2 * args.reps:
+                while len(direct) < reps and attempts < 2 * reps:
                     attempts += 1
                     n_direct, rate_direct = direct_run(llm, prompt_tokens, max_tokens)
                     n_api, rate_api = api_run(client)
@@ -158,8 +182,21 @@ def main() -> None:
         f"  median api {statistics.median(api):.1f} tok/s"
     )
     print(f"median of per-pair ratios = {statistics.median(pair_ratios):.3f}")
+    ok = ratio >= TARGET_RATIO
     print(
-        f"ratio api/direct = {ratio:.3f}  (target >= 0.97: {'PASS' if ratio >= 0.97 else 'FAIL'})"
+        f"ratio api/direct = {ratio:.3f}  (target >= {TARGET_RATIO:g}: {'PASS' if ok else 'FAIL'})"
+    )
+    write(
+        args.json,
+        "stream_overhead",
+        [
+            result("decode ratio api/direct", ratio, "x", f">= {TARGET_RATIO:g}", ok),
+            result("median of per-pair ratios", statistics.median(pair_ratios), "x"),
+            result("decode, direct (median)", statistics.median(direct), "tok/s"),
+            result("decode, API (median)", statistics.median(api), "tok/s"),
+        ],
+        threads=threads,
+        pairs=[{"direct": d, "api": a} for d, a in zip(direct, api, strict=True)],
     )
 
 

@@ -8,6 +8,9 @@ the HTTP answer, and, for the chunked upload, how large the temp folder grew.
 Target: no case raises peak RSS by more than 300 MB.
 
     .venv/bin/python benchmarks/upload_memory.py [--cases png-upload,docx-upload] [--src DIR]
+        [--quick] [--json PATH]
+
+--quick runs the default cases (all but the heavy ones), as with no --cases.
 
 `--src` runs another checkout's code (e.g. `git archive <commit> src | tar -x -C /tmp/old`
 then `--src /tmp/old/src`) to compare before and after with the very same bombs.
@@ -26,11 +29,14 @@ from pathlib import Path
 
 import httpx
 from PIL import Image
+from report import result, write
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.security import bombs
 
-Case = Callable[[bombs.ServerProcess, Path], str]
+# A case returns the peak RSS rise in MB (None where it measures none) and its line.
+Case = Callable[[bombs.ServerProcess, Path], tuple[float | None, str]]
+TARGET_MB = 300
 
 
 def big_png(side: int = 6000) -> bytes:
@@ -73,31 +79,31 @@ def status(response: httpx.Response) -> str:
 
 
 def case_upload(data: Callable[[], bytes], name: str, count: int = 1) -> Case:
-    def run(server: bombs.ServerProcess, _tmp: Path) -> str:
+    def run(server: bombs.ServerProcess, _tmp: Path) -> tuple[float | None, str]:
         payload = data()
         with bombs.Peak(server.pid) as peak:
-            result = at_once(count, lambda: status(upload(server, payload, name)))
-        return f"{peak.rise_mb:8.0f} MB  {result}"
+            answer = at_once(count, lambda: status(upload(server, payload, name)))
+        return peak.rise_mb, f"{peak.rise_mb:8.0f} MB  {answer}"
 
     return run
 
 
 def case_send(data: Callable[[], bytes], name: str, count: int = 1) -> Case:
-    def run(server: bombs.ServerProcess, _tmp: Path) -> str:
+    def run(server: bombs.ServerProcess, _tmp: Path) -> tuple[float | None, str]:
         payload = data()
         answers = [upload(server, payload, name) for _ in range(count)]
         if any(a.status_code != 201 for a in answers):
-            return f"{'-':>8}     upload refused: {status(answers[0])}"
+            return None, f"{'-':>8}     upload refused: {status(answers[0])}"
         ids = iter([a.json()["id"] for a in answers])
         with bombs.Peak(server.pid) as peak:
-            result = at_once(count, lambda: send(server, next(ids)))
-        return f"{peak.rise_mb:8.0f} MB  last event: {result}"
+            answer = at_once(count, lambda: send(server, next(ids)))
+        return peak.rise_mb, f"{peak.rise_mb:8.0f} MB  last event: {answer}"
 
     return run
 
 
 def case_chunked(total_mb: int = 1024) -> Case:
-    def run(server: bombs.ServerProcess, tmp: Path) -> str:
+    def run(server: bombs.ServerProcess, tmp: Path) -> tuple[float | None, str]:
         headers = {"Content-Type": "multipart/form-data; boundary=bombboundary"}
         watch = [tmp, server.data_dir]
         with bombs.Peak(server.pid, watch=watch) as peak, server.client() as client:
@@ -110,13 +116,14 @@ def case_chunked(total_mb: int = 1024) -> Case:
                 answer = status(response)
             except httpx.HTTPError as exc:
                 answer = f"connection closed ({type(exc).__name__})"
-        return f"{peak.rise_mb:8.0f} MB  disk peak {peak.disk_peak / bombs.MB:.0f} MB  {answer}"
+        disk = peak.disk_peak / bombs.MB
+        return peak.rise_mb, f"{peak.rise_mb:8.0f} MB  disk peak {disk:.0f} MB  {answer}"
 
     return run
 
 
 def case_json(total_mb: int = 256) -> Case:
-    def run(server: bombs.ServerProcess, _tmp: Path) -> str:
+    def run(server: bombs.ServerProcess, _tmp: Path) -> tuple[float | None, str]:
         body = b'{"mode": "chat", "title": "' + b"x" * (total_mb * bombs.MB) + b'"}'
         with bombs.Peak(server.pid) as peak, server.client() as client:
             try:
@@ -129,17 +136,17 @@ def case_json(total_mb: int = 256) -> Case:
                 )
             except httpx.HTTPError as exc:
                 answer = f"connection closed ({type(exc).__name__})"
-        return f"{peak.rise_mb:8.0f} MB  {answer[:100]}"
+        return peak.rise_mb, f"{peak.rise_mb:8.0f} MB  {answer[:100]}"
 
     return run
 
 
-def case_echo(server: bombs.ServerProcess, _tmp: Path) -> str:
+def case_echo(server: bombs.ServerProcess, _tmp: Path) -> tuple[float | None, str]:
     secret = "SECRET-" + "s" * 100_000
     with server.client() as client:
         response = client.post("/api/conversations", json={"mode": "chat", "title": [secret]})
     echoed = "echoes the body" if "SECRET-" in response.text else "no echo"
-    return f"{'-':>8}     {response.status_code}, {len(response.content)} bytes, {echoed}"
+    return None, f"{'-':>8}     {response.status_code}, {len(response.content)} bytes, {echoed}"
 
 
 CASES: dict[str, Case] = {
@@ -163,9 +170,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", help="comma-separated; default: all but the heavy ones")
     parser.add_argument("--src", type=Path, help="a src/ folder to run instead of this one")
+    parser.add_argument(
+        "--quick", action="store_true", help="the default cases (all but the heavy ones)"
+    )
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     everything = {**CASES, **HEAVY}
     names = args.cases.split(",") if args.cases else list(CASES)
+    rises: dict[str, float | None] = {}
     env: dict[str, str] = {}
     if args.src:
         old = os.environ.get("PYTHONPATH", "")
@@ -181,8 +193,22 @@ def main() -> int:
             tmp.mkdir()
             case_env = {**env, "TMPDIR": str(tmp)}
             with bombs.serve(root / "data", spec, case_env) as server:
-                line = everything[name](server, tmp)
+                rises[name], line = everything[name](server, tmp)
         print(f"{name:28} {line}", flush=True)
+    measured = {name: rise for name, rise in rises.items() if rise is not None}
+    worst = max(measured, key=lambda name: measured[name]) if measured else None
+    peak = measured[worst] if worst else None
+    rows = [
+        result(
+            "max peak RSS rise",
+            peak,
+            "MB",
+            f"<= {TARGET_MB}",
+            None if peak is None else peak <= TARGET_MB,
+        )
+    ]
+    rows += [result(f"peak RSS rise, {name}", rise, "MB") for name, rise in measured.items()]
+    write(args.json, "upload_memory", rows, cases=names, worst_case=worst)
     return 0
 
 
