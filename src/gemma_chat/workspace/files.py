@@ -383,6 +383,8 @@ class Workspace:
         return total - (old_size or 0) + new_size > self.max_total_bytes
 
     def _make_parents(self, target: Path, rel: str) -> None:
+        if target.parent.is_dir():
+            return  # the usual case, one stat: then no folder on the way can be a file
         real_root = self._real_root()
         for parent in reversed(target.parents):
             if not parent.is_relative_to(real_root) or parent == real_root:
