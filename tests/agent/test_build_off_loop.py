@@ -8,8 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gemma_chat.agent.loop import BuildAgent
-from gemma_chat.runtimes.base import CancelToken, ChatMessage
+from gemma_chat.runtimes.base import (
+    CancelToken,
+    Capabilities,
+    ChatMessage,
+    RuntimeFailure,
+    TextDelta,
+)
 from gemma_chat.runtimes.replay import ReplayRuntime
 from gemma_chat.workspace import Workspace
 from tests import authed
@@ -103,3 +111,33 @@ async def test_actions_apply_and_report_in_order(tmp_path: Path) -> None:
         f"pkg{i % 4}/f{i:03d}.js" for i in sorted(range(30), key=lambda i: (i % 4, i)) if i % 4
     ]
     assert workspace.usage() == Workspace(workspace.root).usage()
+
+
+class _FailingRuntime:
+    """Streams some actions, then fails as a lost model server would."""
+
+    name = "failing"
+    capabilities = Capabilities(8192)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    async def stream(self, messages, options, cancel):  # type: ignore[no-untyped-def]
+        for piece in self.text.split("\n"):
+            yield TextDelta(piece + "\n")
+        raise RuntimeFailure("the model server went away")
+
+
+async def test_a_failing_model_still_reports_the_actions_it_finished(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    agent = BuildAgent(_FailingRuntime(_writes(5)), workspace, "c_test", max_rounds=1)
+    ends: list[dict[str, Any]] = []
+
+    async def collect(name: str, data: dict[str, Any]) -> None:
+        if name == "action.end":
+            ends.append(data)
+
+    with pytest.raises(RuntimeFailure):
+        await agent.run([ChatMessage("user", "go")], CancelToken(), collect)
+    assert [d["ok"] for d in ends] == [True] * 5
+    assert len(workspace.list()) == 5

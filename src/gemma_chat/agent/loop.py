@@ -20,6 +20,7 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, Protocol
@@ -121,8 +122,9 @@ class _Pipeline:
         self._raise()
 
     async def close(self) -> None:
-        await self.queue.put(None)
-        await self.task
+        if not self.task.done():
+            await self.queue.put(None)
+            await self.task
         self._raise()
 
     def cancel(self) -> None:
@@ -320,6 +322,10 @@ class BuildAgent:
                     tail = [e for e in tail if not isinstance(e, ActionEnd)]
             await handle(tail)
             await pipe.close()
+        except Exception:
+            with suppress(Exception):  # the runtime failed: what came before it still applies
+                await pipe.close()
+            raise
         finally:
             pipe.cancel()  # a no-op once closed; stops it when the turn itself is cancelled
         return "".join(raw), finish, results, next_cut
