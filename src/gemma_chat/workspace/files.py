@@ -169,8 +169,9 @@ class Workspace:
         return target.relative_to(self._real_root()).as_posix()
 
     def _target(self, path: str) -> tuple[Path, str]:
-        target = self.resolve(path)
-        return target, self._rel(target)
+        real_root = self._real_root()  # once: each realpath is a stat per folder of the path
+        target = resolve_in(self.root, path, real_root)
+        return target, target.relative_to(real_root).as_posix()
 
     def exists(self, path: str) -> bool:
         return self.resolve(path).exists()
@@ -603,7 +604,8 @@ def _atomic_write(target: Path, data: bytes, mode: int, durable: bool = True) ->
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        if mode != 0o600:  # mkstemp's own mode
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with suppress(OSError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -125,15 +126,35 @@ def _check_component(user_path: str, part: str) -> None:
         raise _bad(user_path, f"the name {part[:40]!r}... is longer than 255 bytes")
 
 
-def resolve_in(root: Path, user_path: str) -> Path:
+def _has_link(real_root: Path, rel: str) -> bool:
+    """Whether a symlink (or anything odd) lies on `rel`'s way below `real_root`: if not,
+    `real_root / rel` is its real path already, at one lstat per name rather than realpath's
+    one per folder from `/` (`rel` is normalized: plain names, no '..')."""
+    current = str(real_root)
+    for part in rel.split("/"):
+        current = os.path.join(current, part)
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False  # nothing exists below here, so no link either
+        except OSError:
+            return True  # let realpath decide (a loop, no permission...)
+    return False
+
+
+def resolve_in(root: Path, user_path: str, real_root: Path | None = None) -> Path:
     """Return the real absolute path of `user_path` inside `root`, or raise WorkspacePathError.
 
     Symlinks are resolved (at any depth, dangling ones included) and the result must stay
     inside the real root and outside `.git`, so a link cannot smuggle a write elsewhere.
+    `real_root`: `realpath(root)`, when the caller has just taken it.
     """
     rel = normalize(user_path)
-    real_root = Path(os.path.realpath(root))
-    target = Path(os.path.realpath(real_root / rel))
+    real_root = Path(os.path.realpath(root)) if real_root is None else real_root
+    target = real_root / rel
+    if _has_link(real_root, rel):
+        target = Path(os.path.realpath(target))
     if not target.is_relative_to(real_root):
         raise _bad(user_path, "it leads outside the project (through a symbolic link)")
     inner = target.relative_to(real_root)
