@@ -9,7 +9,7 @@ event loop was kept busy by Build work.
 
 Targets: the turn in under 5 s; no health answer slower than 0.25 s. Both are wall-clock
 figures, so a busy machine inflates them: the server's CPU time for the turn and the load
-average are printed alongside (the CPU time is a figure for comparing runs, with no target).
+average are printed alongside (and under "info" in the JSON), for comparing runs.
 
     uv run python benchmarks/build_speed.py [--files 2000] [--quick] [--json PATH]
 """
@@ -179,18 +179,13 @@ def main() -> int:
             "ok": run["health_max_s"] < HEALTH_TARGET_S,
         },
     ]
-    if run["cpu_s"] is not None:
-        results.append(
-            {
-                "metric": "server CPU time during the turn",
-                "value": round(run["cpu_s"], 3),
-                "unit": "s",
-                "target": None,
-                "ok": True,
-            }
-        )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"load average {load:.2f} on {os.cpu_count()} CPUs")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    # For comparing runs, no target: outside `results`, which hold only targeted figures.
+    info = {"server_cpu_s": run["cpu_s"], "load_average": load, "cpus": os.cpu_count()}
+    cpu = "n/a" if run["cpu_s"] is None else f"{run['cpu_s']:.2f} s"
+    print(
+        f"server CPU time for the turn {cpu}; load average {load or 0:.2f} on {os.cpu_count()} CPUs"
+    )
     print(
         f"{files} files: {run['written']} written, {run['listed']} listed, "
         f"reason {run['reason']}, version {'recorded' if run['version'] else 'MISSING'}, "
@@ -199,10 +194,10 @@ def main() -> int:
     print(f"{'metric':<50} {'value':>9}  {'target':<8} ok")
     for row in results:
         value = f"{row['value']:.3f} {row['unit']}"
-        target = row["target"] or "-"
-        print(f"{row['metric']:<50} {value:>9}  {target:<8} {'yes' if row['ok'] else 'NO'}")
+        print(f"{row['metric']:<50} {value:>9}  {row['target']:<8} {'yes' if row['ok'] else 'NO'}")
     if args.json:
-        args.json.write_text(json.dumps({"name": "build_speed", "results": results}, indent=2))
+        report = {"name": "build_speed", "results": results, "info": info}
+        args.json.write_text(json.dumps(report, indent=2))
     return 0 if all(row["ok"] for row in results) else 1
 
 
