@@ -9,7 +9,7 @@ event loop was kept busy by Build work.
 
 Targets: the turn in under 5 s; no health answer slower than 0.25 s. Both are wall-clock
 figures, so a busy machine inflates them: the server's CPU time for the turn and the load
-average are printed alongside (and under "info" in the JSON), for comparing runs.
+average are reported alongside, for comparing runs.
 
     uv run python benchmarks/build_speed.py [--files 2000] [--quick] [--json PATH]
 """
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from report import result, write
 
 TURN_TARGET_S = 5.0
 HEALTH_TARGET_S = 0.25
@@ -164,28 +165,25 @@ def main() -> int:
 
     complete = run["written"] == files == run["listed"] and run["version"] is not None
     results = [
-        {
-            "metric": f"turn writing {files} files (send to turn.end)",
-            "value": round(run["turn_s"], 3),
-            "unit": "s",
-            "target": f"< {TURN_TARGET_S:g}",
-            "ok": complete and run["turn_s"] < TURN_TARGET_S,
-        },
-        {
-            "metric": "max GET /api/health latency during the turn",
-            "value": round(run["health_max_s"], 3),
-            "unit": "s",
-            "target": f"< {HEALTH_TARGET_S:g}",
-            "ok": run["health_max_s"] < HEALTH_TARGET_S,
-        },
+        result(
+            f"turn writing {files} files (send to turn.end)",
+            run["turn_s"],
+            "s",
+            f"< {TURN_TARGET_S:g}",
+            complete and run["turn_s"] < TURN_TARGET_S,
+        ),
+        result(
+            "max GET /api/health latency during the turn",
+            run["health_max_s"],
+            "s",
+            f"< {HEALTH_TARGET_S:g}",
+            run["health_max_s"] < HEALTH_TARGET_S,
+        ),
+        # No target: wall-clock figures swing with the machine's load, this one much less.
+        result("server CPU time during the turn", run["cpu_s"], "s"),
     ]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    # For comparing runs, no target: outside `results`, which hold only targeted figures.
-    info = {"server_cpu_s": run["cpu_s"], "load_average": load, "cpus": os.cpu_count()}
-    cpu = "n/a" if run["cpu_s"] is None else f"{run['cpu_s']:.2f} s"
-    print(
-        f"server CPU time for the turn {cpu}; load average {load or 0:.2f} on {os.cpu_count()} CPUs"
-    )
+    print(f"load average {load or 0:.2f} on {os.cpu_count()} CPUs")
     print(
         f"{files} files: {run['written']} written, {run['listed']} listed, "
         f"reason {run['reason']}, version {'recorded' if run['version'] else 'MISSING'}, "
@@ -193,12 +191,11 @@ def main() -> int:
     )
     print(f"{'metric':<50} {'value':>9}  {'target':<8} ok")
     for row in results:
-        value = f"{row['value']:.3f} {row['unit']}"
-        print(f"{row['metric']:<50} {value:>9}  {row['target']:<8} {'yes' if row['ok'] else 'NO'}")
-    if args.json:
-        report = {"name": "build_speed", "results": results, "info": info}
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0 if all(row["ok"] for row in results) else 1
+        value = "n/a" if row["value"] is None else f"{row['value']:.3f} {row['unit']}"
+        ok = {True: "yes", False: "NO", None: "-"}[row["ok"]]
+        print(f"{row['metric']:<50} {value:>9}  {row['target'] or '-':<8} {ok}")
+    write(args.json, "build_speed", results, load_average=load, cpus=os.cpu_count())
+    return 0 if all(row["ok"] is not False for row in results) else 1
 
 
 if __name__ == "__main__":
