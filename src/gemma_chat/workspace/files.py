@@ -155,6 +155,10 @@ class Workspace:
         self._tally: tuple[int, int] | None = None  # (files, bytes); None: walk to find out
         self._unsynced: set[Path] | None = None  # in a batch: written, not yet fsynced
         self._unsynced_dirs: set[Path] = set()  # in a batch: folders whose entries changed
+        # In a batch, the root's real path, taken once: realpath costs a stat per folder from
+        # `/`, and every stat off the event loop waits for the loop's thread to hand back the
+        # GIL. Paths below the root are still resolved on each call (resolve_in).
+        self._batch_root: Path | None = None
 
     # -- paths ---------------------------------------------------------------------------------
 
@@ -163,6 +167,8 @@ class Workspace:
         return resolve_in(self.root, path)
 
     def _real_root(self) -> Path:
+        if self._batch_root is not None:
+            return self._batch_root
         return Path(os.path.realpath(self.root))
 
     def _rel(self, target: Path) -> str:
@@ -546,12 +552,14 @@ class Workspace:
         with self._lock:
             if self._unsynced is None:
                 self._unsynced = set()
+            self._batch_root = Path(os.path.realpath(self.root))
 
     def end_batch(self) -> None:
         """Sync, and write durably one by one again."""
         self.sync()
         with self._lock:
             self._unsynced = None
+            self._batch_root = None
 
     def sync(self) -> None:
         """fsync every file written in the batch, in parallel, then each folder on the way to
