@@ -35,20 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app_process import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import Page, sync_playwright
 from report import result as row
 from report import write
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REQUESTS = [
     "a stopwatch with start, stop and reset",
     "a counter page with a button",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from app_process import start_app
 from report import result, write
 
 TURN_TARGET_S = 5.0
@@ -45,30 +46,6 @@ def reply_script(files: int) -> str:
         )
     parts.append("Done.\n")
     return "".join(parts)
-
-
-def start_server(data_dir: Path, model: str) -> tuple[subprocess.Popen[bytes], str, str]:
-    """`gemma-chat serve` in its own process; its URL and access token from server.json."""
-    env = {**os.environ, "GEMMA_CHAT_HOME": str(data_dir), "GEMMA_CHAT_ALLOW_REPLAY": "1"}
-    command = [sys.executable, "-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"]
-    proc = subprocess.Popen(
-        [*command, "--model", model],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server_file = data_dir / "server.json"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the server did not start")
-        try:
-            info = json.loads(server_file.read_text())
-            httpx.get(f"{info['url']}/api/health", timeout=2, trust_env=False)
-            return proc, str(info["url"]), str(info["token"])
-        except (OSError, ValueError, KeyError, httpx.HTTPError):
-            time.sleep(0.1)
 
 
 class HealthPoller(threading.Thread):
@@ -153,7 +130,10 @@ def main() -> int:
         script.write_text(reply_script(files), encoding="utf-8")
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        proc, url, token = start_server(data_dir, f"replay:{script}?tps=0")
+        app = start_app(
+            data_dir, "--model", f"replay:{script}?tps=0", env={"GEMMA_CHAT_ALLOW_REPLAY": "1"}
+        )
+        proc, url, token = app.proc, app.url, app.token
         try:
             run = run_turn(url, token, files, proc.pid)
         finally:

@@ -26,7 +26,6 @@ import json
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,6 +33,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from app_process import start_app
 
 from gemma_chat.config import Settings
 from gemma_chat.store import Database, Store
@@ -132,22 +133,9 @@ ServerRun(settings).run(open_browser=False)
 
 
 def serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """Start the server on 127.0.0.1; returns (process, url, token) from its server.json."""
-    log = data_dir / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(data_dir)], stdout=out, stderr=subprocess.STDOUT
-        )
-    info_file = data_dir / "server.json"
-    deadline = time.monotonic() + 120
-    while not info_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise SystemExit(f"the server did not start:\n{log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    info = json.loads(info_file.read_text())
-    return proc, info["url"], info["token"]
+    """Start the server on 127.0.0.1 (not loading the model); (process, url, token)."""
+    app = start_app(data_dir, argv=["-c", SERVE, str(data_dir)], log=data_dir / "server.log")
+    return app.proc, app.url, app.token
 
 
 class Client:

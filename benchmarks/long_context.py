@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from app_process import model_loaded, start_app
 
 TARGET_RATIO = 1.5
 # ~400 tokens of varied prose a round, so no two rounds' messages are alike.
@@ -58,33 +56,6 @@ def message(round_: int) -> str:
         for d in range(12)
     ]
     return " ".join(sentences) + "\nReply with one short sentence about this note."
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], httpx.Client]:
-    """`gemma-chat serve` on the built-in model in its own process, and a client with
-    its access token (from server.json)."""
-    env = {**os.environ, "GEMMA_CHAT_HOME": str(data_dir)}
-    command = [sys.executable, "-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the server did not start")
-        try:
-            info = json.loads((data_dir / "server.json").read_text())
-            client = httpx.Client(
-                base_url=info["url"],
-                headers={"Authorization": f"Bearer {info['token']}"},
-                timeout=600,
-                trust_env=False,
-            )
-            if client.get("/api/health").json()["model"]["loaded"]:
-                return proc, client
-            client.close()
-        except (OSError, ValueError, KeyError, httpx.HTTPError):
-            pass
-        time.sleep(0.2)
 
 
 def send(client: httpx.Client, conversation: str, text: str) -> dict[str, Any]:
@@ -184,7 +155,8 @@ def show(i: int, result: dict[str, Any]) -> None:
 def chat_rounds(rounds: int) -> list[dict[str, Any]]:
     """Chat rounds through the HTTP API of a server in its own process."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, client = start_server(Path(tmp))
+        app = start_app(Path(tmp), ready=model_loaded)
+        client = app.client()
         try:
             conversation = client.post("/api/conversations", json={"mode": "chat"}).json()["id"]
             results = []
@@ -194,8 +166,7 @@ def chat_rounds(rounds: int) -> list[dict[str, Any]]:
             return results
         finally:
             client.close()
-            proc.terminate()
-            proc.wait(30)
+            app.stop()
 
 
 def main() -> None:

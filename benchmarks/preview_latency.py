@@ -31,21 +31,12 @@ import threading
 import time
 from pathlib import Path
 
+from app_process import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import Frame, Page, sync_playwright
 from report import result, write
 
 from gemma_chat.workspace.preview import PreviewServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CONV = "c_benchmark000001"
 HOST = "c_benchmarkhost01"
 TOKEN = "benchmark-token"  # stands in for the app's access token

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from app_process import model_loaded, start_app
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from report import result, write
@@ -80,38 +78,6 @@ def api_run(client: httpx.Client) -> tuple[int, float]:
     return tokens, (tokens - 1) / (stamps[-1] - stamps[0])
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """`gemma-chat serve` in its own process; its URL and access token (server.json)
-    once /api/health, asked with the token, says the model is loaded."""
-    env = {**os.environ, "GEMMA_CHAT_HOME": str(data_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server_file = data_dir / "server.json"
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("server did not start")
-        try:
-            info = json.loads(server_file.read_text())
-            url, token = info["url"], info["token"]
-            health = httpx.get(
-                f"{url}/api/health",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=10,
-                trust_env=False,
-            ).json()
-            if health["model"]["loaded"]:
-                return proc, url, token
-        except (OSError, ValueError, KeyError, httpx.HTTPError):
-            pass  # not written yet, half written, or the server still starting
-        time.sleep(0.1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
@@ -140,7 +106,8 @@ def main() -> None:
     max_tokens = EMBEDDED_DEFAULTS.max_tokens or 1024
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url, token = start_server(Path(tmp))
+        app = start_app(Path(tmp), timeout=120, ready=model_loaded)
+        proc, url, token = app.proc, app.url, app.token
         try:
             direct: list[float] = []
             api: list[float] = []

@@ -34,18 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app_process import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import Page, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAST_WORD = "Zenithmarker42"  # one replay token (\w+): the reply's final word
 TARGET_TOKENS = 5500
 MAX_TASK_MS = 50.0
