@@ -170,11 +170,13 @@ def chat_rounds(rounds: int) -> list[dict[str, Any]]:
             app.stop()
 
 
-def main() -> None:
+def main(build: bool = False) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=34)
     parser.add_argument("--quick", action="store_true", help="24 rounds")
-    parser.add_argument("--build", action="store_true", help="Build rounds, in-process")
+    parser.add_argument(
+        "--build", action="store_true", default=build, help="Build rounds, in-process"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     rounds = 24 if args.quick else args.rounds

@@ -10,7 +10,7 @@ everything (each benchmark's own JSON, its exit status, time and log) in `--out`
     uv run python benchmarks/run_all.py [--quick] [--only a,b] [--skip a,b]
         [--timeout 3600] [--out benchmarks/results.json] [--logs benchmarks/logs] [--stream]
 
-Benchmarks, in order: stream_overhead, long_context, preview_latency, ui_rate,
+Benchmarks, in order: stream_overhead, long_context, long_build, preview_latency, ui_rate,
 history_scale, build_speed, build_quality, speech, upload_memory. Each writes
 `{"name", "results": [{"metric", "value", "unit", "target", "ok"}, ...]}` (see
 benchmarks/report.py). Exit status 0 when every benchmark ran and no figure missed its
@@ -39,6 +39,7 @@ ROOT = HERE.parent
 BENCHMARKS = (
     "stream_overhead",
     "long_context",
+    "long_build",
     "preview_latency",
     "ui_rate",
     "history_scale",
