@@ -4,6 +4,21 @@
 
 const FINAL_TIMEOUT_MS = 20000;
 
+/**
+ * An AudioContext with the downsampling worklet loaded. Call it as the button is pressed,
+ * alongside getUserMedia(): loading the worklet takes a fetch and a compile, and audio
+ * that arrives before the worklet is connected never reaches the transcript.
+ */
+export function prepareAudio() {
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  const audio = new Ctx();
+  const ready = audio.audioWorklet
+    .addModule(new URL('./pcm-worklet.js', import.meta.url))
+    .then(() => audio);
+  ready.catch(() => audio.close().catch(() => {}));
+  return ready;
+}
+
 export class LiveTranscript {
   /** onPartial(text): the growing recording's latest transcript, provisional. */
   constructor({ onPartial } = {}) {
@@ -17,8 +32,9 @@ export class LiveTranscript {
     this.final.catch(() => {}); // a caller that cancels never awaits it
   }
 
-  /** Open the socket and start streaming `stream`'s audio. Throws when either fails. */
-  async start(stream) {
+  /** Open the socket and start streaming `stream`'s audio (through `audio`, from
+   * prepareAudio(), when given). Throws when either fails. */
+  async start(stream, audio = null) {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(`${scheme}//${location.host}/api/transcribe/live`);
     ws.binaryType = 'arraybuffer';
@@ -31,10 +47,13 @@ export class LiveTranscript {
     ws.addEventListener('close', () =>
       this.settle(null, new Error('The live transcription connection closed early.')),
     );
-    const Ctx = window.AudioContext || window.webkitAudioContext;
-    this.audio = new Ctx();
-    await this.audio.audioWorklet.addModule(new URL('./pcm-worklet.js', import.meta.url));
-    if (this.done) return;
+    const context = await (audio ?? prepareAudio());
+    if (this.done) {
+      context.close().catch(() => {});
+      return;
+    }
+    this.audio = context;
+    if (context.state === 'suspended') context.resume().catch(() => {});
     this.source = this.audio.createMediaStreamSource(stream);
     this.node = new AudioWorkletNode(this.audio, 'pcm-downsampler');
     this.node.port.onmessage = (e) => this.send(e.data.pcm);
@@ -42,6 +61,7 @@ export class LiveTranscript {
     const mute = this.audio.createGain();
     mute.gain.value = 0;
     this.source.connect(this.node).connect(mute).connect(this.audio.destination);
+    this.connectedAt = performance.now(); // audio from before this moment was not sent
   }
 
   send(item) {

@@ -5,7 +5,7 @@
 // app.js asks for it (`live`), the audio also streams to the server for a live transcript
 // (live.js). Hands-free (`autoStop`), a pause of about a second after speech ends it.
 
-import { LiveTranscript } from './live.js';
+import { LiveTranscript, prepareAudio } from './live.js';
 
 const svg = (body, size = 18) =>
   `<svg class="icon" width="${size}" height="${size}" viewBox="0 0 24 24" fill="none" ` +
@@ -22,6 +22,7 @@ const BARS = 24;
 const HOLD_MS = 350; // pressed longer than this, the shortcut is push-to-talk
 const SPEECH_LEVEL = 0.08; // meter level (0–1) above which the user is talking
 const PAUSE_MS = 1000; // hands-free: this long below it after speech ends the recording
+const LATE_MS = 150; // a live transcript whose audio began later than this lacks words
 
 function pickMime() {
   if (typeof MediaRecorder === 'undefined') return null;
@@ -121,12 +122,16 @@ export class VoiceInput {
     this.state = 'starting';
     this.cancelled = false;
     this.sync();
+    // The live path's worklet loads while the browser opens the microphone.
+    const audio = this.live?.() ? prepareAudio() : null;
+    audio?.catch(() => {});
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
         audio: { echoCancellation: true, noiseSuppression: true },
       });
     } catch (e) {
+      audio?.then((context) => context.close()).catch(() => {});
       this.state = 'idle';
       this.pttAt = 0;
       this.sync();
@@ -134,6 +139,7 @@ export class VoiceInput {
       return;
     }
     if (this.cancelled) {
+      audio?.then((context) => context.close()).catch(() => {});
       stream.getTracks().forEach((t) => t.stop());
       this.state = 'idle';
       this.sync();
@@ -159,21 +165,21 @@ export class VoiceInput {
     this.heard = 0; // when speech was last above SPEECH_LEVEL (0: not yet)
     this.finalText = null;
     this.transcript = null;
-    if (this.live?.()) this.streamLive(stream);
+    if (audio) this.streamLive(stream, audio);
     this.state = 'recording';
     this.meterOn(stream);
     this.sync();
   }
 
   /** Stream for a live transcript; if that can't start, the recording is used as before. */
-  streamLive(stream) {
+  streamLive(stream, audio) {
     const transcript = new LiveTranscript({
       onPartial: (text) => {
         if (this.transcript === transcript && this.state === 'recording') this.onPartial?.(text);
       },
     });
     this.transcript = transcript;
-    transcript.start(stream).catch(() => {
+    transcript.start(stream, audio).catch(() => {
       if (this.transcript === transcript) this.transcript = null;
       transcript.cancel();
     });
@@ -185,8 +191,12 @@ export class VoiceInput {
       return;
     }
     if (this.state !== 'recording') return;
-    this.finalText = this.transcript ? this.transcript.end() : null;
+    const transcript = this.transcript;
     this.transcript = null;
+    // A transcript whose audio began late lacks the first words: the recording has them.
+    const late = !transcript?.connectedAt || transcript.connectedAt - this.startedAt > LATE_MS;
+    if (transcript && late) transcript.cancel();
+    this.finalText = transcript && !late ? transcript.end() : null;
     this.state = 'busy';
     this.cancelled = false;
     this.recorder.stop(); // → finished()
