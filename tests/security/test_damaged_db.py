@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from gemma_chat.store.backup import (
     list_backups,
     take_backup,
 )
+
+PAGE = 4096  # SQLite's default page size, which the store keeps
 
 
 def make_db(path: Path, n: int = 300) -> list[str]:
@@ -39,10 +42,19 @@ def make_db(path: Path, n: int = 300) -> list[str]:
 
 
 def damage_pages(path: Path) -> None:
-    """Overwrite bytes in every third page after the first: it opens, but reads fail."""
+    """Overwrite bytes in every third page but the schema's: it opens, but reads fail.
+
+    The schema spans several pages (the search index's tables and triggers), wherever
+    SQLite put them; damage there would stop the database opening at all."""
+    with closing(sqlite3.connect(path)) as conn:
+        schema = {
+            p for (p,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")
+        }
     data = bytearray(path.read_bytes())
-    for offset in range(4096, len(data), 4096 * 3):
-        data[offset : offset + 200] = b"\xa5" * 200
+    for page in range(2, len(data) // PAGE + 1, 3):
+        if page not in schema:
+            offset = (page - 1) * PAGE
+            data[offset : offset + 200] = b"\xa5" * 200
     path.write_bytes(bytes(data))
 
 
