@@ -20,6 +20,7 @@ from gemma_chat.runtimes.llama import LlamaCppRuntime
 from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.runtimes.registry import embedded_model_path
 from gemma_chat.store import Database, Store
+from tests.held_runtime import held
 
 
 class Estimated:
@@ -193,14 +194,8 @@ def test_reserve_and_elision_helpers() -> None:
 
 @pytest.fixture(scope="module")
 def small_context_model():
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
-    runtime = LlamaCppRuntime("embedded", embedded_model_path(), context_length=512)
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, runtime.load()).result()
+    with held(LlamaCppRuntime("embedded", embedded_model_path(), context_length=512)) as runtime:
         yield runtime
-        pool.submit(asyncio.run, runtime.close()).result()
 
 
 async def test_counts_come_from_the_models_own_tokenizer(small_context_model) -> None:

@@ -4,9 +4,6 @@ is available here, so encoding real images/audio is not exercised."""
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from gemma_chat.runtimes.base import (
@@ -21,6 +18,7 @@ from gemma_chat.runtimes.base import (
 from gemma_chat.runtimes.llama import LlamaCppRuntime, media_template_messages
 from gemma_chat.runtimes.registry import create_runtime, embedded_model_path
 from gemma_chat.runtimes.system_role import fold_system_prompt
+from tests.held_runtime import held
 
 MARKER = "<__media__>"
 PNG = MediaPart("image", "image/png", b"\x89PNG-one", "photo.png")
@@ -82,11 +80,8 @@ def test_folding_the_system_prompt_keeps_the_media() -> None:
 
 @pytest.fixture(scope="module")
 def embedded():
-    runtime = create_runtime("embedded")
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, runtime.load()).result()
+    with held(create_runtime("embedded")) as runtime:
         yield runtime
-        pool.submit(asyncio.run, runtime.close()).result()
 
 
 async def collect(runtime, messages):

@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
@@ -18,17 +17,15 @@ from gemma_chat.runtimes.base import (
 )
 from gemma_chat.runtimes.llama import LlamaCppRuntime, physical_cores
 from gemma_chat.runtimes.registry import UnknownModelSpec, create_runtime, embedded_model_path
+from tests.held_runtime import held
 
 GREEDY = GenerationOptions(temperature=0, max_tokens=24)
 
 
 @pytest.fixture(scope="module")
 def embedded():
-    runtime = create_runtime("embedded")
-    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever else is running
-        pool.submit(asyncio.run, runtime.load()).result()
+    with held(create_runtime("embedded")) as runtime:
         yield runtime
-        pool.submit(asyncio.run, runtime.close()).result()
 
 
 async def collect(runtime, messages, options=GREEDY, cancel=None):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from gemma_chat.runtimes.base import CancelToken, ChatMessage, Finish, GenerationOptions, Usage
 from gemma_chat.runtimes.kv_reuse import Run, plan_reuse
 from gemma_chat.runtimes.llama import LlamaCppRuntime
 from gemma_chat.runtimes.registry import embedded_model_path
+from tests.held_runtime import held
 
 
 def span(start: int, length: int = 40) -> list[int]:
@@ -87,11 +85,8 @@ def test_a_different_conversation_reuses_nothing() -> None:
 
 @pytest.fixture(scope="module")
 def model():
-    runtime = LlamaCppRuntime("embedded", embedded_model_path(), context_length=4096)
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, runtime.load()).result()
+    with held(LlamaCppRuntime("embedded", embedded_model_path(), context_length=4096)) as runtime:
         yield runtime
-        pool.submit(asyncio.run, runtime.close()).result()
 
 
 async def reply(runtime: LlamaCppRuntime, messages: list[ChatMessage]) -> tuple[str, Usage]:
