@@ -98,18 +98,7 @@ def rows_for(run: Run) -> list[dict[str, Any]]:
             if run.status == "timeout"
             else f"exit {run.returncode}"
         )
-        return [
-            {
-                "benchmark": run.name,
-                "metric": f"{label}: {why} (log: {run.log})",
-                "value": None,
-                "unit": "",
-                "target": None,
-                "ok": False,
-                "status": run.status,
-                "error": True,
-            }
-        ]
+        return [_error_row(run, f"{label}: {why} (log: {run.log})")]
     rows = []
     results = run.report.get("results") or []
     for item in results:
@@ -127,19 +116,22 @@ def rows_for(run: Run) -> list[dict[str, Any]]:
             }
         )
     if not rows:
-        rows.append(
-            {
-                "benchmark": run.name,
-                "metric": f"no results in its JSON (log: {run.log})",
-                "value": None,
-                "unit": "",
-                "target": None,
-                "ok": False,
-                "status": run.status,
-                "error": True,
-            }
-        )
+        rows.append(_error_row(run, f"no results in its JSON (log: {run.log})"))
     return rows
+
+
+def _error_row(run: Run, why: str) -> dict[str, Any]:
+    """A row that says why a benchmark has no figures: a failed row, not a missing one."""
+    return {
+        "benchmark": run.name,
+        "metric": why,
+        "value": None,
+        "unit": "",
+        "target": None,
+        "ok": False,
+        "status": run.status,
+        "error": True,
+    }
 
 
 def table_rows(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
