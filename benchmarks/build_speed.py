@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -133,15 +132,10 @@ def main() -> int:
         app = start_app(
             data_dir, "--model", f"replay:{script}?tps=0", env={"GEMMA_CHAT_ALLOW_REPLAY": "1"}
         )
-        proc, url, token = app.proc, app.url, app.token
         try:
-            run = run_turn(url, token, files, proc.pid)
+            run = run_turn(app.url, app.token, files, app.proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            app.stop()
 
     complete = run["written"] == files == run["listed"] and run["version"] is not None
     results = [

@@ -25,7 +25,6 @@ import itertools
 import json
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from app_process import start_app
+from app_process import AppProcess, start_app
 
 from gemma_chat.config import Settings
 from gemma_chat.store import Database, Store
@@ -132,10 +131,9 @@ ServerRun(settings).run(open_browser=False)
 """
 
 
-def serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """Start the server on 127.0.0.1 (not loading the model); (process, url, token)."""
-    app = start_app(data_dir, argv=["-c", SERVE, str(data_dir)], log=data_dir / "server.log")
-    return app.proc, app.url, app.token
+def serve(data_dir: Path) -> AppProcess:
+    """Start the server on 127.0.0.1, not loading the model."""
+    return start_app(data_dir, argv=["-c", SERVE, str(data_dir)], log=data_dir / "server.log")
 
 
 class Client:
@@ -192,9 +190,9 @@ def main() -> None:
         big_id, messages = build(settings.db_path, count)
         build_s = time.perf_counter() - began
         print(f"built {count:,} conversations, {messages:,} messages in {build_s:.1f} s")
-        server, url, token = serve(settings.data_dir)
+        server = serve(settings.data_dir)
         try:
-            client = Client(url, token)
+            client = Client(server.url, server.token)
             opened = client.json(f"/api/conversations/{big_id}")
             assert len(opened["messages"]) == BIG, len(opened["messages"])
             common = client.json("/api/conversations", q=COMMON)
@@ -225,8 +223,7 @@ def main() -> None:
                 ok = value < float(target.split()[1])
                 rows.append((metric, statistics.median(times), value, target, ok))
         finally:
-            server.terminate()
-            server.wait(30)
+            server.stop()
 
     print(f"\n{'metric':44} {'p50 ms':>8} {'p95 ms':>8}  target  ok")
     for metric, median, value, target, ok in rows:

@@ -107,13 +107,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = start_app(Path(tmp), timeout=120, ready=model_loaded)
-        proc, url, token = app.proc, app.url, app.token
         try:
             direct: list[float] = []
             api: list[float] = []
             with httpx.Client(
-                base_url=url,
-                headers={"Authorization": f"Bearer {token}"},
+                base_url=app.url,
+                headers=app.headers,
                 timeout=300,
                 trust_env=False,
             ) as client:
@@ -139,8 +138,7 @@ def main() -> None:
                 if not direct:
                     raise SystemExit("no comparable pair of runs")
         finally:
-            proc.terminate()
-            proc.wait(30)
+            app.stop()
 
     ratio = statistics.median(api) / statistics.median(direct)
     pair_ratios = [a / d for a, d in zip(api, direct, strict=True)]
