@@ -36,7 +36,8 @@ POLL_S = 0.05
 
 
 def reply_script(files: int) -> str:
-    """One model reply: a sentence, then `files` write_file actions (design.md protocol)."""
+    """One model reply: a sentence, then `files` write_file actions
+    (docs/design.md#action-protocol)."""
     parts = [f"Writing {files} files.\n"]
     for i in range(files):
         parts.append(

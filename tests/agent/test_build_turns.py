@@ -196,7 +196,8 @@ async def test_a_file_cut_by_max_tokens_is_completed_by_a_continuation(
     await turn.task
     events = [e async for e in turn.events()]
     workspace, _ = manager.projects.open(conv.id)
-    # One newline before </content> belongs to the tag (design.md protocol), not the file.
+    # One newline before </content> belongs to the tag, not the file
+    # (docs/design.md#action-protocol).
     assert workspace.read("app.js") == body.removesuffix("\n")
     deltas = "".join(d["text"] for n, d in events if n == "file.delta")
     assert deltas == body.removesuffix("\n")  # the live view saw every character once

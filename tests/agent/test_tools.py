@@ -12,6 +12,7 @@ def ws(tmp_path) -> Workspace:
 
 
 def test_design_md_tool_names_and_parameters() -> None:
+    """The tool table of docs/design.md#tools."""
     expected = {
         "write_file": ["path", "content"],
         "edit_file": ["path", "old_string", "new_string", "replace_all"],

@@ -1,4 +1,4 @@
-"""Resolve model spec strings (see design.md) to runtime instances."""
+"""Resolve model spec strings (docs/design.md#model-specs) to runtime instances."""
 
 from __future__ import annotations
 

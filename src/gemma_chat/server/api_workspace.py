@@ -1,4 +1,4 @@
-"""Build-mode workspace: files, versions, restore and export (design.md paths)."""
+"""Build-mode workspace: files, versions, restore and export (docs/design.md#http-api)."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def create_app(
     app = FastAPI(
         title="Gemma Chat",
         version=__version__,
-        description="Local-first AI workbench. See design.md for the contracts.",
+        description="Local-first AI workbench. See docs/design.md (contracts) and docs/api.md.",
         lifespan=lifespan,
     )
     app.state.token = token
