@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SERVE = ["-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"]
+SERVE = ["-m", "gemma_chat", "serve", "--no-browser", "--port", "0"]
 
 
 @dataclass

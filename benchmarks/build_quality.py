@@ -110,7 +110,7 @@ class Result:
 
 def build(request: str, out: Path, home: Path, model: str) -> tuple[float, bool, str]:
     env = {**os.environ, "GEMMA_CHAT_HOME": str(home), "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "gemma_chat.cli", "build", request, "--out", str(out)]
+    command = [sys.executable, "-m", "gemma_chat", "build", request, "--out", str(out)]
     command += ["--model", model]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)

@@ -101,8 +101,8 @@ def build_rounds(rounds: int) -> list[dict[str, Any]]:
     import asyncio
 
     from gemma_chat.chat.context_budget import fit_to_context, reply_tokens
+    from gemma_chat.models.registry import create_runtime
     from gemma_chat.runtimes.base import CancelToken, ChatMessage, Finish, GenerationOptions
-    from gemma_chat.runtimes.registry import create_runtime
 
     async def run() -> list[dict[str, Any]]:
         runtime = create_runtime("embedded")

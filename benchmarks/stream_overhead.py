@@ -28,12 +28,9 @@ from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from report import result, write
 
+from gemma_chat.models.embedded import embedded_model_path
+from gemma_chat.models.registry import EMBEDDED_DEFAULTS, EMBEDDED_REPEAT_PENALTY
 from gemma_chat.runtimes.llama import physical_cores
-from gemma_chat.runtimes.registry import (
-    EMBEDDED_DEFAULTS,
-    EMBEDDED_REPEAT_PENALTY,
-    embedded_model_path,
-)
 
 PROMPT = "Write a long, detailed story about a dragon who learns to cook. Use many paragraphs."
 CONTEXT = 8192

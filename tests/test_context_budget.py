@@ -15,10 +15,12 @@ from gemma_chat.chat.context_budget import (
     trim_block,
 )
 from gemma_chat.chat.turns import TurnManager
-from gemma_chat.runtimes.base import Capabilities, ChatMessage, RuntimeFailure
+from gemma_chat.errors import RuntimeFailure
+from gemma_chat.models.embedded import embedded_model_path
+from gemma_chat.models.registry import create_runtime
+from gemma_chat.runtimes.base import Capabilities, ChatMessage
 from gemma_chat.runtimes.llama import LlamaCppRuntime
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.runtimes.registry import embedded_model_path
 from gemma_chat.store import Database, Store
 from tests.held_runtime import held
 
@@ -218,7 +220,7 @@ async def test_real_tokenizer_budget_fits_the_real_window(small_context_model) -
 async def test_a_turn_over_budget_publishes_the_context_event(tmp_path, replay_file) -> None:
     store = Store(Database(tmp_path / "t.db"))
     spec = replay_file("Sure.") + "&ctx=600"
-    pool = RuntimePool()
+    pool = RuntimePool(create_runtime)
     manager = TurnManager(store, pool)
     conv = store.create_conversation("chat", spec)
     for i in range(6):

@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from gemma_chat.runtimes.base import (
-    CancelToken,
-    ChatMessage,
-    Finish,
-    GenerationOptions,
-    MediaPart,
-    ModelLoadError,
-    RuntimeFailure,
-)
+from gemma_chat.errors import ModelLoadError, RuntimeFailure
+from gemma_chat.models.embedded import embedded_model_path
+from gemma_chat.models.registry import create_runtime
+from gemma_chat.runtimes.base import CancelToken, ChatMessage, Finish, GenerationOptions, MediaPart
 from gemma_chat.runtimes.llama import LlamaCppRuntime, media_template_messages
-from gemma_chat.runtimes.registry import create_runtime, embedded_model_path
 from gemma_chat.runtimes.system_role import fold_system_prompt
 from tests.held_runtime import held
 

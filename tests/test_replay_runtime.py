@@ -3,16 +3,16 @@ import time
 
 import pytest
 
+from gemma_chat.errors import ModelLoadError
+from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.base import (
     CancelToken,
     ChatMessage,
     Finish,
     GenerationOptions,
-    ModelLoadError,
     TextDelta,
     ThinkingDelta,
 )
-from gemma_chat.runtimes.registry import create_runtime
 from gemma_chat.runtimes.replay import ReplayRuntime, split_segments
 
 PROMPT = [ChatMessage("user", "hi")]

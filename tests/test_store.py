@@ -3,7 +3,8 @@ import threading
 
 import pytest
 
-from gemma_chat.store import Database, NotFound, Store
+from gemma_chat.errors import NotFound
+from gemma_chat.store import Database, Store
 from gemma_chat.store.migrations import MIGRATIONS
 from gemma_chat.store.repository import PLACEHOLDER_TITLE, title_from_message
 

@@ -5,7 +5,9 @@ import asyncio
 import pytest
 
 from gemma_chat.chat.history import model_messages
-from gemma_chat.chat.turns import TurnBusy, TurnManager
+from gemma_chat.chat.turns import TurnManager
+from gemma_chat.errors import TurnBusy
+from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store import Database, Store
 
@@ -16,7 +18,7 @@ def store(tmp_path) -> Store:
 
 
 async def test_a_late_listener_gets_every_event(store, replay_file) -> None:
-    manager = TurnManager(store, RuntimePool())
+    manager = TurnManager(store, RuntimePool(create_runtime))
     conv = store.create_conversation("chat", replay_file("a b c"))
     turn = manager.start(conv.id, "hi")
     await turn.task
@@ -27,7 +29,7 @@ async def test_a_late_listener_gets_every_event(store, replay_file) -> None:
 
 
 async def test_busy_and_unknown(store, replay_file) -> None:
-    manager = TurnManager(store, RuntimePool())
+    manager = TurnManager(store, RuntimePool(create_runtime))
     conv = store.create_conversation("chat", replay_file("x " * 50, tps=100))
     turn = manager.start(conv.id, "hi")
     with pytest.raises(TurnBusy):
@@ -38,7 +40,7 @@ async def test_busy_and_unknown(store, replay_file) -> None:
 
 
 async def test_shutdown_saves_running_turns_as_interrupted(store, replay_file) -> None:
-    manager = TurnManager(store, RuntimePool())
+    manager = TurnManager(store, RuntimePool(create_runtime))
     conv = store.create_conversation("chat", replay_file("word " * 500, tps=100))
     turn = manager.start(conv.id, "go")
     await asyncio.sleep(0.2)
@@ -49,7 +51,7 @@ async def test_shutdown_saves_running_turns_as_interrupted(store, replay_file) -
 
 
 async def test_unknown_model_spec_ends_the_turn_with_an_error(store) -> None:
-    manager = TurnManager(store, RuntimePool())
+    manager = TurnManager(store, RuntimePool(create_runtime))
     conv = store.create_conversation("chat", "not-a-model")
     turn = manager.start(conv.id, "hi")
     await turn.task

@@ -11,13 +11,8 @@ from typing import Any
 import pytest
 
 from gemma_chat.agent.loop import BuildAgent
-from gemma_chat.runtimes.base import (
-    CancelToken,
-    Capabilities,
-    ChatMessage,
-    RuntimeFailure,
-    TextDelta,
-)
+from gemma_chat.errors import RuntimeFailure
+from gemma_chat.runtimes.base import CancelToken, Capabilities, ChatMessage, TextDelta
 from gemma_chat.runtimes.replay import ReplayRuntime
 from gemma_chat.workspace import Workspace
 from tests import authed

@@ -12,6 +12,7 @@ import pytest
 
 from gemma_chat.chat.history import model_messages
 from gemma_chat.chat.turns import TurnManager
+from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.base import GenerationOptions
 from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.runtimes.replay import replay_tokens
@@ -163,7 +164,7 @@ def test_workspace_endpoints_reject_bad_input(start_server, replay_file) -> None
 
 async def test_history_replays_the_exact_transcript(tmp_path, replay_file) -> None:
     store = Store(Database(tmp_path / "db.sqlite"))
-    manager = TurnManager(store, RuntimePool(), projects=Projects(tmp_path / "ws"))
+    manager = TurnManager(store, RuntimePool(create_runtime), projects=Projects(tmp_path / "ws"))
     conv = store.create_conversation("build", replay_file(PAGE))
     await manager.start(conv.id, "Make a counter page").task
     history = model_messages(store.list_messages(conv.id))
@@ -187,7 +188,7 @@ async def test_a_file_cut_by_max_tokens_is_completed_by_a_continuation(
     store = Store(Database(tmp_path / "db.sqlite"))
     manager = TurnManager(
         store,
-        RuntimePool(),
+        RuntimePool(create_runtime),
         options=GenerationOptions(max_tokens=cut_at),
         projects=Projects(tmp_path / "ws"),
     )
@@ -213,7 +214,7 @@ async def test_a_file_cut_by_max_tokens_is_completed_by_a_continuation(
 )
 async def test_an_unclosed_action_is_reported_not_dropped(tmp_path, replay_file, reply) -> None:
     store = Store(Database(tmp_path / "db.sqlite"))
-    manager = TurnManager(store, RuntimePool(), projects=Projects(tmp_path / "ws"))
+    manager = TurnManager(store, RuntimePool(create_runtime), projects=Projects(tmp_path / "ws"))
     conv = store.create_conversation("build", replay_file(reply + "\n=== turn ===\nSorry."))
     turn = manager.start(conv.id, "go")
     await turn.task
@@ -224,7 +225,7 @@ async def test_an_unclosed_action_is_reported_not_dropped(tmp_path, replay_file,
 async def test_every_round_extends_the_previous_prompt_byte_for_byte(tmp_path, replay_file) -> None:
     """The engine's prefix cache only helps if no round rewrites what came before."""
     store = Store(Database(tmp_path / "db.sqlite"))
-    pool = RuntimePool()
+    pool = RuntimePool(create_runtime)
     spec = replay_file(PAGE)
     runtime = pool.get(spec)
     seen: list[list[tuple[str, str]]] = []

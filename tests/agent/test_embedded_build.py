@@ -19,7 +19,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 def _build(prompt: str, out: Path, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gemma_chat.cli", "build", prompt, "--out", str(out)],
+        [sys.executable, "-m", "gemma_chat", "build", prompt, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -106,8 +106,8 @@ def test_later_requests_change_slots_or_say_plainly_what_is_beyond_the_model(
 async def test_the_actions_grammar_makes_every_action_well_formed(tmp_path: Path) -> None:
     """The general grammar (used for gguf: models) on a real model: nothing malformed."""
     from gemma_chat.agent.loop import BuildAgent
+    from gemma_chat.models.registry import create_runtime
     from gemma_chat.runtimes.base import CancelToken, ChatMessage, GenerationOptions
-    from gemma_chat.runtimes.registry import create_runtime
     from gemma_chat.workspace import Workspace
 
     runtime = create_runtime("embedded")

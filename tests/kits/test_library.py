@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from gemma_chat.errors import KitError
 from gemma_chat.kits import (
-    KitError,
     KitLibrary,
     SlotError,
     apply_values,
@@ -18,7 +18,7 @@ from gemma_chat.kits import (
     read_values,
 )
 from gemma_chat.kits.actions import set_slot, start_from
-from gemma_chat.kits.library import THEME_FILE
+from gemma_chat.kits.manifest import THEME_FILE
 from gemma_chat.kits.slots import coerce
 from gemma_chat.workspace import Workspace
 

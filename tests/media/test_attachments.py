@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.media.attachments import (
+from gemma_chat.errors import (
     AttachmentLinkError,
-    AttachmentStore,
-    max_upload_bytes,
-    safe_filename,
+    CorruptMedia,
+    NotFound,
+    TooLarge,
+    UnsupportedMedia,
 )
-from gemma_chat.media.kinds import CorruptMedia, TooLarge, UnsupportedMedia
-from gemma_chat.store import Database, NotFound, Store
+from gemma_chat.media.attachments import AttachmentStore, max_upload_bytes, safe_filename
+from gemma_chat.store import Database, Store
 from tests.media import media_factory as mf
 
 
@@ -92,7 +93,7 @@ def test_rejections_leave_nothing_behind(store: AttachmentStore) -> None:
     with pytest.raises(CorruptMedia):
         store.save(io.BytesIO(b""), "empty.txt")
     assert list(store.root.iterdir()) == []
-    assert store.db.query("SELECT COUNT(*) FROM attachments")[0][0] == 0
+    assert store.rows.ids() == set()
 
 
 def test_size_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.media.kinds import DOCX_MIME, CorruptMedia, UnsupportedMedia, classify, inspect
+from gemma_chat.errors import CorruptMedia, UnsupportedMedia
+from gemma_chat.media.kinds import DOCX_MIME, classify, inspect
 from tests.media import media_factory as mf
 
 

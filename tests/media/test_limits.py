@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from gemma_chat.errors import AudioTooLong, CorruptMedia
 from gemma_chat.media import limits
 from gemma_chat.media.docx_text import read_docx
-from gemma_chat.media.kinds import CorruptMedia, inspect
+from gemma_chat.media.kinds import inspect
 from gemma_chat.media.prepare import decode_pcm
-from gemma_chat.media.transcribe import AudioTooLong
 from gemma_chat.media.transcribe import decode_pcm as transcribe_pcm
 from tests.media import media_factory as mf
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from gemma_chat.chat.turns import TurnManager
-from gemma_chat.media.attachments import AttachmentLinkError, AttachmentStore
+from gemma_chat.errors import AttachmentLinkError
+from gemma_chat.media.attachments import AttachmentStore
+from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.pool import RuntimePool
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.projects import Projects
@@ -25,7 +27,7 @@ def setup(tmp_path):
     db = Database(tmp_path / "t.db")
     store = Store(db)
     attachments = AttachmentStore(db, tmp_path / "attachments")
-    pool = RuntimePool()
+    pool = RuntimePool(create_runtime)
     manager = TurnManager(store, pool, projects=Projects(tmp_path / "ws"))
     manager.attachments = attachments
     return store, attachments, pool, manager

@@ -18,16 +18,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from gemma_chat.errors import AudioTooLong, ModelUnavailable, NotAudio, NoWords, TranscriptionError
 from gemma_chat.media import transcribe as stt
-from gemma_chat.media.transcribe import (
-    AudioTooLong,
-    ModelUnavailable,
-    NotAudio,
-    NoWords,
-    Transcript,
-    TranscriptionError,
-    transcribe,
-)
+from gemma_chat.media.transcribe import Transcript, transcribe
 from gemma_chat.server import api_transcribe
 
 ESPEAK = Path("/usr/bin/espeak-ng")

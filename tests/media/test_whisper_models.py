@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from gemma_chat.errors import DownloadError
 from gemma_chat.media import transcribe as stt
 from gemma_chat.media import whisper_models
 from gemma_chat.models import download
-from gemma_chat.models.download import DownloadError
 from tests.media.test_transcribe import ESPEAK, SENTENCE, speak, words
 from tests.models.fake_hf import FakeHub
 

@@ -16,7 +16,7 @@ import gguf
 import numpy as np
 import pytest
 
-from gemma_chat import cli_models
+from gemma_chat.cli import models as cli_models
 from gemma_chat.models import download
 from tests.models.fake_hf import FakeHub, StaticCatalogue, make_entry
 
@@ -34,7 +34,7 @@ CATALOGUE = StaticCatalogue(
     ),
     make_entry("built-in", "", {}, builtin=True),
 )
-CLI = [sys.executable, "-m", "gemma_chat.cli_models"]
+CLI = [sys.executable, "-m", "gemma_chat", "models"]
 
 
 @pytest.fixture

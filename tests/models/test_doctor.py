@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from rich.console import Console
 
-from gemma_chat import cli_doctor
+from gemma_chat.cli import doctor as cli_doctor
 from gemma_chat.models import doctor
 from gemma_chat.models.doctor import build_report, recommend, render_report
 from gemma_chat.models.engines import Engine, probe_engines, probe_engines_sync, probe_mlx

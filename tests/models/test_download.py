@@ -13,15 +13,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from gemma_chat.models import download, installed
-from gemma_chat.models.download import (
+from gemma_chat.errors import (
     ChecksumMismatch,
     DownloadCancelled,
     DownloadError,
     InsufficientDiskSpace,
-    pull,
+    ModelNotInstalled,
 )
-from gemma_chat.models.installed import ModelNotInstalled, list_installed, resolve
+from gemma_chat.models import download, installed
+from gemma_chat.models.download import pull
+from gemma_chat.models.installed import list_installed, resolve
 from gemma_chat.models.progress import DownloadProgress
 from tests.models.fake_hf import FakeHub, Fault, StaticCatalogue, make_entry
 

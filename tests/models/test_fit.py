@@ -11,6 +11,7 @@ import pytest
 
 from gemma_chat.models import catalogue
 from gemma_chat.models.catalogue import Architecture
+from gemma_chat.models.embedded import embedded_model_path
 from gemma_chat.models.fit import (
     DEFAULT_CONTEXT,
     context_ladder,
@@ -22,7 +23,6 @@ from gemma_chat.models.fit import (
 )
 from gemma_chat.models.gguf_meta import read_gguf_meta
 from gemma_chat.models.hardware import GPU, Hardware, apple_working_set
-from gemma_chat.runtimes.registry import embedded_model_path
 
 GB = 10**9
 GIB = 1024**3

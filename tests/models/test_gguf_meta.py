@@ -11,13 +11,13 @@ import gguf
 import numpy as np
 import pytest
 
+from gemma_chat.models.embedded import embedded_model_path
 from gemma_chat.models.gguf_meta import (
     _HeaderParser,
     _meta_from_header,
     _Tensor,
     read_gguf_meta,
 )
-from gemma_chat.runtimes.registry import embedded_model_path
 
 
 def write_gguf(

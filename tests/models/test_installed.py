@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.models import download
-from gemma_chat.models.download import pull
-from gemma_chat.models.installed import (
+from gemma_chat.errors import (
     ManifestError,
+    ModelLoadError,
     ModelNotInstalled,
     UnknownModel,
-    list_installed,
-    parse_ref,
-    quant_of,
-    remove,
-    resolve,
+    UnknownModelSpec,
 )
-from gemma_chat.runtimes.base import ModelLoadError, UnknownModelSpec
+from gemma_chat.models import download
+from gemma_chat.models.download import pull
+from gemma_chat.models.installed import list_installed, parse_ref, quant_of, remove, resolve
 from tests.models.fake_hf import FakeHub, StaticCatalogue, make_entry
 
 REPO = "acme/tiny-GGUF"

@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from gemma_chat.errors import ModelLoadError
+from gemma_chat.models.embedded import embedded_model_path
 from gemma_chat.models.fit import plan_for_gguf
 from gemma_chat.models.hardware import GPU, Hardware
 from gemma_chat.models.preflight import HardwareCache, memory_preflight
-from gemma_chat.runtimes.base import ModelLoadError
+from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.runtimes.registry import embedded_model_path
 
 MB = 1024**2
 
@@ -22,7 +23,7 @@ def machine(free_mb: int, gpus: tuple[GPU, ...] = ()) -> Hardware:
 
 async def test_too_big_is_refused_with_the_numbers_and_the_old_model_stays() -> None:
     tight = machine(free_mb=10_000)
-    pool = RuntimePool(preflight=memory_preflight(lambda: tight))
+    pool = RuntimePool(create_runtime, preflight=memory_preflight(lambda: tight))
     try:
         first = await pool.switch("embedded")
         small = machine(free_mb=150)  # less than the planner's overhead for any model
@@ -43,8 +44,8 @@ async def test_memory_freed_by_the_switch_counts_as_available() -> None:
     short = machine(free_mb=0)
     short = replace(short, ram_available_bytes=needed - size + MB)
     with pytest.raises(ModelLoadError):
-        await memory_preflight(lambda: short)(RuntimePool().get(f"gguf:{path}"), 0)
-    pool = RuntimePool(preflight=memory_preflight(lambda: machine(10_000)))
+        await memory_preflight(lambda: short)(RuntimePool(create_runtime).get(f"gguf:{path}"), 0)
+    pool = RuntimePool(create_runtime, preflight=memory_preflight(lambda: machine(10_000)))
     try:
         await pool.switch("embedded")
         pool._preflight = memory_preflight(lambda: short)
@@ -56,7 +57,7 @@ async def test_memory_freed_by_the_switch_counts_as_available() -> None:
 
 async def test_gpu_offload_follows_free_vram() -> None:
     gpu = GPU(name="Test GPU", vendor="nvidia", total_bytes=8 * 1024 * MB, free_bytes=20 * MB)
-    pool = RuntimePool(preflight=memory_preflight(lambda: machine(10_000, (gpu,))))
+    pool = RuntimePool(create_runtime, preflight=memory_preflight(lambda: machine(10_000, (gpu,))))
     try:
         runtime = pool.get("embedded")
         await pool._preflight(runtime, 0)

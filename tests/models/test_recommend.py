@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gemma_chat.models import catalogue, recommend
+from gemma_chat.models.catalogue import DOWNLOADED_CONTEXT
 from gemma_chat.models.doctor import build_report
 from gemma_chat.models.fit import plan
 from gemma_chat.models.hardware import GPU, Hardware, apple_working_set
@@ -16,7 +17,6 @@ from gemma_chat.models.recommend import (
     estimate_tokens_per_s,
     runtime_context,
 )
-from gemma_chat.runtimes.registry import DOWNLOADED_CONTEXT
 
 GB = 10**9
 GIB = 1024**3

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gemma_chat.models.embedded import embedded_model_path
 from gemma_chat.runtimes.base import CancelToken, ChatMessage, Finish, GenerationOptions, Usage
 from gemma_chat.runtimes.kv_reuse import Run, plan_reuse
 from gemma_chat.runtimes.llama import LlamaCppRuntime
-from gemma_chat.runtimes.registry import embedded_model_path
 from tests.held_runtime import held
 
 

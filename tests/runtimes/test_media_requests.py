@@ -8,13 +8,8 @@ import base64
 
 import pytest
 
-from gemma_chat.runtimes.base import (
-    ChatMessage,
-    Finish,
-    GenerationOptions,
-    MediaPart,
-    RuntimeFailure,
-)
+from gemma_chat.errors import RuntimeFailure
+from gemma_chat.runtimes.base import ChatMessage, Finish, GenerationOptions, MediaPart
 from gemma_chat.runtimes.mlx import MLX_VLM_ENGINE
 from gemma_chat.runtimes.ollama import OllamaRuntime
 from gemma_chat.runtimes.openai_compat import OpenAICompatRuntime

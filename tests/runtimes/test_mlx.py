@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from gemma_chat.errors import ModelLoadError, RuntimeFailure, UnknownModelSpec
+from gemma_chat.models.embedded import embedded_model_path
 from gemma_chat.runtimes import mlx as mlx_module
 from gemma_chat.runtimes.base import (
     ChatMessage,
     Finish,
     GenerationOptions,
-    ModelLoadError,
-    RuntimeFailure,
     TextDelta,
     ThinkingDelta,
-    UnknownModelSpec,
 )
 from gemma_chat.runtimes.mlx import (
     MLX_LM,
@@ -31,7 +30,6 @@ from gemma_chat.runtimes.mlx import (
     venv_commands,
 )
 from gemma_chat.runtimes.openai_compat import reply_room
-from gemma_chat.runtimes.registry import embedded_model_path
 from tests.runtimes.fixtures.helpers import (
     HELLO,
     collect,

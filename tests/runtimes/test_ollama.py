@@ -8,14 +8,13 @@ import time
 
 import pytest
 
+from gemma_chat.errors import RuntimeFailure, UnknownModelSpec
 from gemma_chat.runtimes.base import (
     CancelToken,
     Finish,
     GenerationOptions,
-    RuntimeFailure,
     TextDelta,
     ThinkingDelta,
-    UnknownModelSpec,
     Usage,
 )
 from gemma_chat.runtimes.ollama import (
@@ -318,7 +317,7 @@ async def test_pull_cancel_and_not_running(loopback) -> None:
 def test_ollama_pull_reports_our_progress_shape(loopback) -> None:
     import threading
 
-    from gemma_chat.models.download import DownloadCancelled
+    from gemma_chat.errors import DownloadCancelled
     from gemma_chat.models.ollama_pull import pull_through_ollama
 
     fake = loopback({"POST /api/pull": ndjson("ollama_pull.ndjson")})

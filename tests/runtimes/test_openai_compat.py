@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from gemma_chat.errors import UnknownModelSpec
+from gemma_chat.models.embedded import embedded_model_path
+from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.base import (
     CancelToken,
     ChatMessage,
@@ -18,7 +21,6 @@ from gemma_chat.runtimes.base import (
     GenerationOptions,
     TextDelta,
     ThinkingDelta,
-    UnknownModelSpec,
     Usage,
 )
 from gemma_chat.runtimes.openai_compat import (
@@ -32,7 +34,6 @@ from gemma_chat.runtimes.openai_compat import (
     detect_engine,
     parse_spec,
 )
-from gemma_chat.runtimes.registry import create_runtime, embedded_model_path
 from tests.runtimes.fixtures.helpers import (
     OPENAI_STANDARD_FIELDS,
     collect,

@@ -6,17 +6,11 @@ import asyncio
 
 import pytest
 
-from gemma_chat.runtimes.base import (
-    CancelToken,
-    ChatMessage,
-    Finish,
-    GenerationOptions,
-    ModelLoadError,
-    RuntimeFailure,
-    UnknownModelSpec,
-)
+from gemma_chat.errors import ModelLoadError, RuntimeFailure, UnknownModelSpec
+from gemma_chat.models.embedded import embedded_model_path
+from gemma_chat.models.registry import create_runtime
+from gemma_chat.runtimes.base import CancelToken, ChatMessage, Finish, GenerationOptions
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.runtimes.registry import embedded_model_path
 
 HI = [ChatMessage("user", "Hi")]
 
@@ -30,7 +24,7 @@ async def reply(runtime) -> Finish:
 
 @pytest.fixture
 async def pool():
-    pool = RuntimePool()
+    pool = RuntimePool(create_runtime)
     yield pool
     await pool.close()
 
@@ -79,7 +73,7 @@ async def test_preflight_refusal_frees_nothing(tmp_path) -> None:
         if runtime.spec != "embedded":
             raise RuntimeFailure("Won't fit: needs 40 GB, 12 GB free.")
 
-    pool = RuntimePool(preflight=too_big)
+    pool = RuntimePool(create_runtime, preflight=too_big)
     try:
         first = await pool.switch("embedded")
         with pytest.raises(RuntimeFailure, match="Won't fit"):

@@ -152,7 +152,7 @@ def serve(
         "GEMMA_CHAT_ALLOW_REPLAY": "1",
         **(env or {}),
     }
-    command = [sys.executable, "-m", "gemma_chat.cli", "serve", "--no-browser", "--port", "0"]
+    command = [sys.executable, "-m", "gemma_chat", "serve", "--no-browser", "--port", "0"]
     process = subprocess.Popen(
         [*command, "--model", model, "--data-dir", str(data_dir)],
         env=environment,

@@ -91,7 +91,7 @@ def cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
     """The real `gemma-chat` in a process of its own."""
     env = {**os.environ, "GEMMA_CHAT_HOME": str(home), "COLUMNS": "100"}
     return subprocess.run(
-        [sys.executable, "-m", "gemma_chat.cli", *args],
+        [sys.executable, "-m", "gemma_chat", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from gemma_chat.agent.tools import run_tool
-from gemma_chat.workspace import Workspace, WorkspacePathError
+from gemma_chat.errors import WorkspacePathError
+from gemma_chat.workspace import Workspace
 from gemma_chat.workspace.paths import git_refuses, normalize
 from tests import authed
 from tests.sse_client import send

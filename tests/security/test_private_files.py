@@ -52,7 +52,7 @@ def open_to_others(root: Path) -> list[str]:
 def start_cli(home: Path, model: str) -> tuple[subprocess.Popen[str], dict]:
     env = {**os.environ, "GEMMA_CHAT_HOME": str(home)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gemma_chat.cli", "--no-browser", "--port", "0", "--model", model],
+        [sys.executable, "-m", "gemma_chat", "--no-browser", "--port", "0", "--model", model],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -119,7 +119,7 @@ def test_a_build_out_folder_keeps_normal_modes(tmp_path: Path, replay_file) -> N
     model = replay_file(SCRIPT.split("=== turn ===\n", 1)[1])
     command = ["build", "Make a page", "--out", str(out), "--model", model]
     done = subprocess.run(
-        [sys.executable, "-m", "gemma_chat.cli", *command],
+        [sys.executable, "-m", "gemma_chat", *command],
         env=env,
         capture_output=True,
         text=True,

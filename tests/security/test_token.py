@@ -30,7 +30,7 @@ from gemma_chat.server.app import create_app
 from gemma_chat.server.auth import cookie_name
 from gemma_chat.server.launch import write_launch_file
 
-CLI = [sys.executable, "-m", "gemma_chat.cli"]
+CLI = [sys.executable, "-m", "gemma_chat"]
 PUBLIC = {("GET", "/api/health")}
 
 

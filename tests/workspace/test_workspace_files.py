@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.workspace import (
+from gemma_chat.errors import (
     EditMatchError,
-    Workspace,
     WorkspaceConflictError,
     WorkspaceError,
     WorkspaceLimitError,
     WorkspaceNotFoundError,
     WorkspacePathError,
 )
+from gemma_chat.workspace import Workspace
 from gemma_chat.workspace import files as files_module
 
 

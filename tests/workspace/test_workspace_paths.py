@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.workspace import Workspace, WorkspaceError, WorkspacePathError
+from gemma_chat.errors import WorkspaceError, WorkspacePathError
+from gemma_chat.workspace import Workspace
 from gemma_chat.workspace.paths import normalize, resolve_in
 
 REJECTED = [

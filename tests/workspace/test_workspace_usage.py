@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.workspace import Versions, Workspace, WorkspaceLimitError
+from gemma_chat.errors import WorkspaceLimitError
+from gemma_chat.workspace import Versions, Workspace
 from gemma_chat.workspace import files as files_module
 
 

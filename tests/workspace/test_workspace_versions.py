@@ -10,13 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gemma_chat.workspace import (
-    Version,
-    VersionError,
-    Versions,
-    Workspace,
-    WorkspacePathError,
-)
+from gemma_chat.errors import VersionError, WorkspacePathError
+from gemma_chat.workspace import Version, Versions, Workspace
 
 
 @pytest.fixture

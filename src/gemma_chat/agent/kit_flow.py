@@ -24,8 +24,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from gemma_chat.agent.tools import ToolResult
+from gemma_chat.errors import KitError
 from gemma_chat.kits.actions import current_values, project_kit
-from gemma_chat.kits.library import BLANK, KitError, KitManifest, Slot, default_library
+from gemma_chat.kits.library import default_library
+from gemma_chat.kits.manifest import BLANK, KitManifest, Slot
 from gemma_chat.kits.match import FALLBACK_KIT, KitChoice, rank, words
 from gemma_chat.kits.requests import read_request
 from gemma_chat.kits.slots import SlotError, coerce, read_values

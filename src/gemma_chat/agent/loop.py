@@ -42,7 +42,8 @@ from gemma_chat.agent.protocol import (
     TextEvent,
 )
 from gemma_chat.agent.tools import ToolResult, run_tool
-from gemma_chat.kits.library import BLANK, default_library
+from gemma_chat.kits.library import default_library
+from gemma_chat.kits.manifest import BLANK
 from gemma_chat.kits.match import rank
 from gemma_chat.runtimes.base import (
     CancelToken,

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gemma_chat.errors import KitError, WorkspaceError
 from gemma_chat.kits.actions import set_slot, start_from
-from gemma_chat.kits.library import KitError
 from gemma_chat.kits.slots import SlotError
-from gemma_chat.workspace import Workspace, WorkspaceError
+from gemma_chat.workspace import Workspace
 
 Kind = Literal["str", "path", "bool", "int"]
 TRUE_WORDS = frozenset({"true", "yes", "1", "on"})

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Protocol, runtime_checkable
 
-from gemma_chat.runtimes.base import ChatMessage, GenerationOptions, Runtime, RuntimeFailure
+from gemma_chat.errors import RuntimeFailure
+from gemma_chat.runtimes.base import ChatMessage, GenerationOptions, Runtime
 
 CHARS_PER_TOKEN_ESTIMATE = 3.0  # low on purpose: an estimate must not under-count
 MESSAGE_OVERHEAD_ESTIMATE = 8  # role markers and separators per message

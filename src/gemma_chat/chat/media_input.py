@@ -12,9 +12,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from gemma_chat.chat.history import MessageMedia
+from gemma_chat.errors import TranscriptionError
 from gemma_chat.media.attachments import Attachment, AttachmentStore
 from gemma_chat.media.prepare import Prepared, prepare
-from gemma_chat.media.transcribe import TranscriptionError, transcribe
+from gemma_chat.media.transcribe import transcribe
 from gemma_chat.store.repository import Message
 
 CACHE_SIZE = 64

@@ -10,8 +10,8 @@ from gemma_chat.agent.loop import LiveFiles
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
 from gemma_chat.models.preflight import HardwareCache, memory_preflight
+from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.runtimes.registry import create_runtime
 from gemma_chat.store import Store
 from gemma_chat.workspace.projects import Projects
 

@@ -19,24 +19,31 @@ from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Pub
 from gemma_chat.chat.context_budget import fit_to_context, reply_tokens
 from gemma_chat.chat.history import MessageMedia, model_messages
 from gemma_chat.chat.media_input import MediaInput
-from gemma_chat.kits.library import BLANK, default_library
-from gemma_chat.media.attachments import AttachmentLinkError, AttachmentStore
+from gemma_chat.errors import (
+    AttachmentLinkError,
+    NotFound,
+    RuntimeFailure,
+    TurnBusy,
+    VersionError,
+    WorkspaceError,
+)
+from gemma_chat.kits.library import default_library
+from gemma_chat.kits.manifest import BLANK
+from gemma_chat.media.attachments import AttachmentStore
 from gemma_chat.runtimes.base import (
     CancelToken,
     ChatMessage,
     Finish,
     GenerationOptions,
     Runtime,
-    RuntimeFailure,
     TextDelta,
     ThinkingDelta,
     Usage,
 )
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.store.repository import Message, NotFound, Store
-from gemma_chat.workspace import WorkspaceError
+from gemma_chat.store.repository import Message, Store
 from gemma_chat.workspace.projects import Projects
-from gemma_chat.workspace.versions import FileDiff, VersionError
+from gemma_chat.workspace.versions import FileDiff
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 1.0  # partial answers hit the disk this often, so a crash loses little
@@ -44,10 +51,6 @@ SAVE_EVERY_S = 1.0  # partial answers hit the disk this often, so a crash loses 
 # socket write for many events (a reply writing 2,000 files makes ~40,000), never a delay
 # for an event that comes alone.
 COALESCE_S = 0.01
-
-
-class TurnBusy(Exception):
-    """A turn is already running in this conversation."""
 
 
 Event = tuple[str, dict[str, Any]]

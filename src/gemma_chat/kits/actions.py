@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gemma_chat.kits.library import BLANK, Kit, KitError, KitLibrary, default_library, project_files
+from gemma_chat.errors import KitError, WorkspaceError
+from gemma_chat.kits.library import KitLibrary, default_library, project_files
+from gemma_chat.kits.manifest import BLANK, Kit
 from gemma_chat.kits.slots import SlotError, apply_values, kit_name_of, read_values
-from gemma_chat.workspace import Workspace, WorkspaceError
+from gemma_chat.workspace import Workspace
 
 
 @dataclass(frozen=True, slots=True)

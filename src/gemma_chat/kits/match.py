@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gemma_chat.kits.library import KitManifest, default_library
+from gemma_chat.kits.library import default_library
+from gemma_chat.kits.manifest import KitManifest
 
 FALLBACK_KIT = "landing"  # a general page that carries the user's words, when nothing fits
 # One title or keyword word that only this kit has (3 points). A word several kits share

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from gemma_chat.kits.colors import NAMED, ColorError, parse_color
-from gemma_chat.kits.library import KitManifest, Slot
+from gemma_chat.kits.manifest import KitManifest, Slot
 from gemma_chat.kits.match import stem, words
 from gemma_chat.kits.slots import SlotError, coerce
 

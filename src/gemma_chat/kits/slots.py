@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gemma_chat.errors import KitError
 from gemma_chat.kits.colors import ColorError, palette, parse_color
-from gemma_chat.kits.library import KIT_GENERATOR, THEME_FILE, Kit, KitError, KitManifest, Slot
+from gemma_chat.kits.manifest import KIT_GENERATOR, THEME_FILE, Kit, KitManifest, Slot
 
 _DATA_BLOCK = re.compile(
     r'(<script type="application/json" id="kit-data">)(.*?)(</script>)', re.DOTALL

@@ -1,12 +1,14 @@
 """Attachments: what a file is, where it is kept, and how a model gets it."""
 
-from gemma_chat.media.attachments import (
-    Attachment,
+from gemma_chat.errors import (
     AttachmentLinkError,
-    AttachmentStore,
-    max_upload_bytes,
+    CorruptMedia,
+    MediaError,
+    TooLarge,
+    UnsupportedMedia,
 )
-from gemma_chat.media.kinds import CorruptMedia, MediaError, TooLarge, UnsupportedMedia, classify
+from gemma_chat.media.attachments import Attachment, AttachmentStore, max_upload_bytes
+from gemma_chat.media.kinds import classify
 from gemma_chat.media.prepare import Prepared, prepare
 
 __all__ = [

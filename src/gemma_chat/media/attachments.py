@@ -3,11 +3,9 @@ table, uploaded first (unlinked) and linked to the user message that sends them.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import sqlite3
 import time
 import unicodedata
 from collections.abc import Iterable
@@ -16,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import IO, Any
 
-from gemma_chat.media.kinds import CorruptMedia, Kind, MediaError, TooLarge, inspect
+from gemma_chat.errors import CorruptMedia, MediaError, TooLarge
+from gemma_chat.media.kinds import Kind, inspect
+from gemma_chat.store.attachments import AttachmentRow, AttachmentRows
 from gemma_chat.store.database import Database
-from gemma_chat.store.repository import NotFound, new_id, now_iso
+from gemma_chat.store.repository import new_id, now_iso
 
 DEFAULT_MAX_UPLOAD_MB = 100
 _CHUNK = 1024 * 1024
@@ -40,10 +40,6 @@ def describe_size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):g} MB" if n % (1024 * 1024) == 0 else f"{n / 1048576:.1f} MB"
     return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
-
-
-class AttachmentLinkError(ValueError):
-    """An id given with a message is unknown or already belongs to another message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +95,10 @@ def safe_filename(filename: str | None) -> str:
 
 
 class AttachmentStore:
+    """Uploads on disk, one folder each; their rows live in store/attachments.py."""
+
     def __init__(self, db: Database, root: Path, max_bytes: int | None = None) -> None:
-        self.db = db
+        self.rows = AttachmentRows(db)
         self.root = Path(root)
         self.max_bytes = max_bytes  # None: read GEMMA_CHAT_MAX_UPLOAD_MB at each upload
 
@@ -127,13 +125,11 @@ class AttachmentStore:
             self._check_inside(target)
             part.replace(target)
             created = now_iso()
-            with self.db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO attachments (id, kind, mime, name, size, path, meta, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (attachment_id, kind, mime, name, size,
-                     target.relative_to(self.root).as_posix(), json.dumps(meta), created),
-                )  # fmt: skip
+            relative = target.relative_to(self.root).as_posix()
+            self.rows.insert(
+                AttachmentRow(attachment_id, kind, mime, name, size, relative, meta,
+                              created_at=created)
+            )  # fmt: skip
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -144,31 +140,11 @@ class AttachmentStore:
         Raises AttachmentLinkError for an unknown id or one linked to another message,
         NotFound for an unknown message. All or nothing."""
         wanted = list(dict.fromkeys(ids))
-        with self.db.transaction() as conn:
-            message = conn.execute(
-                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
-            ).fetchone()
-            if message is None:
-                raise NotFound(f"No message {message_id}")
-            for attachment_id in wanted:
-                row = conn.execute(
-                    "SELECT message_id FROM attachments WHERE id = ?", (attachment_id,)
-                ).fetchone()
-                if row is None:
-                    raise AttachmentLinkError(f"Unknown attachment {attachment_id}")
-                if row["message_id"] not in (None, message_id):
-                    raise AttachmentLinkError(
-                        f"Attachment {attachment_id} already belongs to another message"
-                    )
-            conn.executemany(
-                "UPDATE attachments SET message_id = ?, conversation_id = ? WHERE id = ?",
-                [(message_id, message["conversation_id"], a) for a in wanted],
-            )
+        self.rows.link(wanted, message_id)
         return [self.get(a) for a in wanted]
 
     def delete(self, attachment_id: str) -> None:
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
+        self.rows.delete(attachment_id)
         if _ID.match(attachment_id):
             shutil.rmtree(self._folder(attachment_id), ignore_errors=True)
 
@@ -180,13 +156,11 @@ class AttachmentStore:
             .isoformat(timespec="microseconds")
             .replace("+00:00", "Z")
         )
-        rows = self.db.query(
-            "SELECT id FROM attachments WHERE message_id IS NULL AND created_at < ?", (cutoff,)
-        )
-        for row in rows:
-            self.delete(row["id"])
+        unsent = self.rows.unsent_before(cutoff)
+        for attachment_id in unsent:
+            self.delete(attachment_id)
         if self.root.is_dir():
-            known = {r["id"] for r in self.db.query("SELECT id FROM attachments")}
+            known = self.rows.ids()
             limit = time.time() - older_than_s
             for folder in self.root.iterdir():
                 if folder.is_dir() and _ID.match(folder.name) and folder.name not in known:
@@ -195,34 +169,20 @@ class AttachmentStore:
                             shutil.rmtree(folder, ignore_errors=True)
                     except OSError:
                         pass
-        return len(rows)
+        return len(unsent)
 
     # ---- reading --------------------------------------------------------------------
 
     def get(self, attachment_id: str) -> Attachment:
-        rows = self.db.query("SELECT * FROM attachments WHERE id = ?", (attachment_id,))
-        if not rows:
-            raise NotFound(f"No attachment {attachment_id}")
-        return self._from_row(rows[0])
+        return self._from_row(self.rows.get(attachment_id))
 
     def for_message(self, message_id: str) -> list[Attachment]:
         return self.for_messages([message_id])[message_id]
 
     def for_messages(self, message_ids: Iterable[str]) -> dict[str, list[Attachment]]:
         """Every id maps to its attachments (an empty list when none), upload order."""
-        ids = list(dict.fromkeys(message_ids))
-        result: dict[str, list[Attachment]] = {m: [] for m in ids}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.query(
-                f"SELECT * FROM attachments WHERE message_id IN ({marks})"
-                " ORDER BY created_at, rowid",
-                tuple(chunk),
-            )
-            for row in rows:
-                result[row["message_id"]].append(self._from_row(row))
-        return result
+        found = self.rows.for_messages(message_ids)
+        return {m: [self._from_row(row) for row in rows] for m, rows in found.items()}
 
     # ---- helpers --------------------------------------------------------------------
 
@@ -237,20 +197,20 @@ class AttachmentStore:
         if resolved == root or root not in resolved.parents:
             raise MediaError("Invalid attachment path")
 
-    def _from_row(self, row: sqlite3.Row) -> Attachment:
-        path = self.root / row["path"]
+    def _from_row(self, row: AttachmentRow) -> Attachment:
+        path = self.root / row.path
         self._check_inside(path)
         return Attachment(
-            id=row["id"],
-            kind=row["kind"],
-            mime=row["mime"],
-            name=row["name"],
-            size=row["size"],
+            id=row.id,
+            kind=row.kind,  # type: ignore[arg-type]  # written from a Kind by save()
+            mime=row.mime,
+            name=row.name,
+            size=row.size,
             path=path,
-            meta=json.loads(row["meta"] or "{}"),
-            message_id=row["message_id"],
-            conversation_id=row["conversation_id"],
-            created_at=row["created_at"],
+            meta=row.meta,
+            message_id=row.message_id,
+            conversation_id=row.conversation_id,
+            created_at=row.created_at,
         )
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO
 from xml.parsers import expat
 
+from gemma_chat.errors import CorruptMedia, UnsupportedMedia
 from gemma_chat.media import limits
-from gemma_chat.media.kinds import CorruptMedia, UnsupportedMedia
 
 DOCUMENT = "word/document.xml"
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main "

@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path, PurePath
 from typing import IO, Any, Literal
 
+from gemma_chat.errors import CorruptMedia, MediaError, UnsupportedMedia
 from gemma_chat.media import limits
+from gemma_chat.media.docx_text import read_docx
 
 Kind = Literal["image", "audio", "video", "document"]
 Source = Path | str | bytes
@@ -31,22 +33,6 @@ TEXT_MIMES = {".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/m
 IMAGE_MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 ACCEPTED = "png, jpeg, webp, gif, wav, mp3, ogg, webm, m4a, mp4, mov, pdf, txt, md, csv, docx"
 _SNIFF_BYTES = 64 * 1024
-
-
-class MediaError(Exception):
-    """The upload cannot be used; the message is meant for the user."""
-
-
-class UnsupportedMedia(MediaError):
-    """Not a type we accept (HTTP 415)."""
-
-
-class CorruptMedia(MediaError):
-    """A type we accept, but damaged, truncated or empty (HTTP 422)."""
-
-
-class TooLarge(MediaError):
-    """Over the upload size limit (HTTP 413)."""
 
 
 def classify(source: Source, filename: str = "") -> tuple[Kind, str]:
@@ -372,8 +358,6 @@ def _pdf_pages(source: Source, name: str) -> int:
 def _check_docx(source: Source, name: str) -> None:
     """Zip directory, size of the text part, and a streamed parse to the end (well-formed,
     within the paragraph limit); no tree is built, nothing else is read."""
-    from gemma_chat.media.docx_text import read_docx
-
     try:
         read_docx(source, name or "The document", 0, check_all=True)
     except UnsupportedMedia as exc:

@@ -13,17 +13,11 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from gemma_chat.errors import CorruptMedia, MediaError
 from gemma_chat.media import limits
 from gemma_chat.media.attachments import Attachment
 from gemma_chat.media.documents import DEFAULT_MAX_DOC_CHARS, extract_text, fenced
-from gemma_chat.media.kinds import (
-    CorruptMedia,
-    MediaError,
-    check_pixels,
-    guard_pillow,
-    image_bytes,
-    media_duration,
-)
+from gemma_chat.media.kinds import check_pixels, guard_pillow, image_bytes, media_duration
 from gemma_chat.runtimes.base import MediaPart
 
 IMAGE_SIDE = 896  # Gemma's preferred input size (longer side)

@@ -33,6 +33,7 @@ from typing import Literal
 
 import av
 
+from gemma_chat.errors import AudioTooLong, ModelUnavailable, NotAudio, NoWords, TranscriptionError
 from gemma_chat.media import limits
 
 log = logging.getLogger(__name__)
@@ -45,37 +46,6 @@ MAX_SECONDS_ENV = "GEMMA_CHAT_MAX_TRANSCRIBE_S"
 WHISPER_MODEL_ENV = "GEMMA_CHAT_WHISPER_MODEL"
 
 Engine = Literal["faster-whisper"]
-
-
-class TranscriptionError(Exception):
-    """Audio that cannot be transcribed; `status` is the HTTP answer that fits (422)."""
-
-    status = 422
-
-
-class NotAudio(TranscriptionError):
-    """A readable file with no audio track (an image, a silent video): 415."""
-
-    status = 415
-
-
-class AudioTooLong(TranscriptionError):
-    """Audio longer than the limit (`GEMMA_CHAT_MAX_TRANSCRIBE_S`, default 10 min): 413."""
-
-    status = 413
-
-
-class NoWords(TranscriptionError):
-    """Sound (noise, music, mumbling) in which the model found no words: 422."""
-
-    def __init__(self) -> None:
-        super().__init__("Sorry, couldn't make out any words in the recording")
-
-
-class ModelUnavailable(TranscriptionError):
-    """The speech model is missing or damaged: 503 (speech only; chat keeps working)."""
-
-    status = 503
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from gemma_chat.errors import ModelUnavailable
 from gemma_chat.media import transcribe
 from gemma_chat.models.download import pull_files
 from gemma_chat.models.installed import models_dir, repo_dir
@@ -89,7 +90,7 @@ def pull(
     if entry.repo is None:
         folder = transcribe.bundled_model_dir()
         if folder is None:
-            raise transcribe.ModelUnavailable(f"{entry.id} is bundled but not installed")
+            raise ModelUnavailable(f"{entry.id} is bundled but not installed")
         return folder
     return pull_files(
         entry.id,
@@ -108,6 +109,6 @@ def use(model_id: str, data_dir: Path | None = None) -> Path:
     entry = find(model_id)
     folder = installed_dir(entry, data_dir)
     if folder is None:
-        raise transcribe.ModelUnavailable(f"{entry.id} is not downloaded yet")
+        raise ModelUnavailable(f"{entry.id} is not downloaded yet")
     transcribe.select_model(None if entry.repo is None else str(folder))
     return folder

@@ -98,9 +98,13 @@ class CatalogueEntry:
 # (within a few per cent) and only feed the memory planner. Downloads verify sizes and
 # hashes against the hub itself, so an estimate here can never corrupt a file.
 
+# The context a downloaded model opens with: room for long chats and Build sessions while
+# a 16 GB laptop keeps its KV cache small (the memory preflight checks it fits).
+DOWNLOADED_CONTEXT = 32_768
+
 GEMMA_4_SAMPLING = Sampling(temperature=1.0, top_p=0.95, top_k=64)  # Gemma 4 model card
 GEMMA_3N_SAMPLING = Sampling(temperature=1.0, top_p=0.95, top_k=64)  # gemma-3n generation_config
-# Same values as the embedded runtime's defaults (runtimes/registry.py): SmolLM2's card
+# Same values as the embedded runtime's defaults (models/registry.py): SmolLM2's card
 # recommends a low temperature.
 SMOLLM2_SAMPLING = Sampling(temperature=0.2, top_p=0.9, top_k=40)
 

@@ -28,12 +28,18 @@ from typing import Any, BinaryIO, Literal
 from urllib.parse import urlparse
 
 from gemma_chat import __version__
+from gemma_chat.errors import (
+    ChecksumMismatch,
+    DownloadCancelled,
+    DownloadError,
+    InsufficientDiskSpace,
+    ModelError,
+)
 from gemma_chat.models.installed import (
     DEFAULT_HF_QUANT,
     Catalogue,
     InstalledFile,
     InstalledModel,
-    ModelError,
     ModelRef,
     find_installed,
     models_dir,
@@ -54,22 +60,6 @@ _PROJECTOR_PREFERENCE = ("F16", "BF16", "Q8_0")
 _TRUE = {"1", "true", "yes", "on"}
 
 DiskUsage = Callable[[Path], Any]  # like shutil.disk_usage: an object with .free
-
-
-class DownloadError(ModelError):
-    """A pull failed; the message says why and what to do."""
-
-
-class DownloadCancelled(DownloadError):
-    """The caller set the cancel event; the partial file stays for the next pull."""
-
-
-class InsufficientDiskSpace(DownloadError):
-    pass
-
-
-class ChecksumMismatch(DownloadError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)

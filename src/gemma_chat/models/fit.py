@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from gemma_chat.models import catalogue
 from gemma_chat.models.catalogue import Architecture, CatalogueEntry, GGUFQuant, GGUFSource
+from gemma_chat.models.embedded import embedded_model_path
 from gemma_chat.models.gguf_meta import GGUFMeta, read_gguf_meta
 from gemma_chat.models.hardware import Hardware, detect
 
@@ -273,8 +274,6 @@ def _find_quant(entry: CatalogueEntry, quant: str | None) -> tuple[GGUFQuant, GG
 
 
 def _builtin_path() -> Path:
-    from gemma_chat.runtimes.registry import embedded_model_path  # lazy: loads the runtimes
-
     return embedded_model_path()
 
 

@@ -22,8 +22,15 @@ from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs
 
 from gemma_chat.config import Settings
+from gemma_chat.errors import (
+    ManifestError,
+    ModelError,
+    ModelNotInstalled,
+    UnknownModel,
+)
+from gemma_chat.models import catalogue as catalogue_module
 from gemma_chat.models.catalogue import CatalogueEntry
-from gemma_chat.runtimes.base import ModelLoadError, RuntimeFailure, UnknownModelSpec
+from gemma_chat.models.embedded import embedded_model_path
 
 MANIFEST_NAME = "installed.json"
 MANIFEST_VERSION = 1
@@ -31,22 +38,6 @@ DEFAULT_HF_QUANT = "Q4_K_M"
 
 _HF_REPO = re.compile(r"(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?::(?P<sel>[^:]+))?")
 _QUANT_TOKEN = re.compile(r"I?Q\d+(?:_[A-Z0-9]+)*|BF16|F16|F32|MXFP4(?:_MOE)?", re.IGNORECASE)
-
-
-class ModelError(RuntimeFailure):
-    """Base of model management failures; the message is meant for the user."""
-
-
-class ModelNotInstalled(ModelError, ModelLoadError):
-    """The model is known but its files are not (or no longer) on disk."""
-
-
-class UnknownModel(ModelError, UnknownModelSpec):
-    """The spec is neither a catalogue id, an HF repo nor a local GGUF."""
-
-
-class ManifestError(ModelError, ValueError):
-    """installed.json exists but cannot be read."""
 
 
 class Catalogue(Protocol):
@@ -58,9 +49,7 @@ class Catalogue(Protocol):
 
 
 def default_catalogue() -> Catalogue:
-    from gemma_chat.models import catalogue
-
-    return catalogue  # type: ignore[return-value]
+    return catalogue_module  # type: ignore[return-value]
 
 
 # --- Specs ---------------------------------------------------------------------------------
@@ -348,8 +337,6 @@ def resolve(
             raise ModelNotInstalled(f"no projector file at {ref.mmproj}")
         return ResolvedModel(path=ref.path, mmproj=ref.mmproj, entry=None)
     if ref.entry is not None and ref.entry.builtin:
-        from gemma_chat.runtimes.registry import embedded_model_path
-
         return ResolvedModel(path=embedded_model_path(), mmproj=None, entry=ref.entry)
     models = models_dir(data_dir)
     record = find_installed(ref, data_dir)

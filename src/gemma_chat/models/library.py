@@ -11,20 +11,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gemma_chat.errors import RuntimeFailure
 from gemma_chat.models import catalogue
 from gemma_chat.models.catalogue import CatalogueEntry
 from gemma_chat.models.fit import FitPlan, plan
 from gemma_chat.models.hardware import Hardware
+from gemma_chat.models.installed import list_installed
 from gemma_chat.models.recommend import estimate_tokens_per_s, recommend, runtime_context
-from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.runtimes.pool import RuntimePool, is_loaded
 
 log = logging.getLogger(__name__)
 
 
 def _installed(data_dir: Path) -> list[Any]:
-    from gemma_chat.models.installed import list_installed
-
     try:
         return list(list_installed(data_dir))
     except (OSError, ValueError) as exc:  # an unreadable manifest must not break the picker

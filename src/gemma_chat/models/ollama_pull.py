@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from gemma_chat.models.download import DownloadCancelled
+from gemma_chat.errors import DownloadCancelled
 from gemma_chat.models.progress import ProgressCallback, ProgressTracker
 from gemma_chat.runtimes.base import CancelToken
 from gemma_chat.runtimes.ollama import PullProgress, parse_spec, pull

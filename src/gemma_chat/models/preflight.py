@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from gemma_chat.errors import ModelLoadError
 from gemma_chat.models.fit import plan_for_gguf
 from gemma_chat.models.hardware import Hardware, detect
-from gemma_chat.runtimes.base import ModelLoadError, Runtime
+from gemma_chat.runtimes.base import Runtime
 
 log = logging.getLogger(__name__)
 HARDWARE_TTL_S = 5.0

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gemma_chat.models import catalogue
-from gemma_chat.models.catalogue import CatalogueEntry
+from gemma_chat.models.catalogue import DOWNLOADED_CONTEXT, CatalogueEntry
 from gemma_chat.models.fit import FitPlan, Verdict, plan
 from gemma_chat.models.hardware import Hardware
 
@@ -136,9 +136,7 @@ class Recommendation:
 
 def runtime_context(entry: CatalogueEntry) -> int:
     """The context a downloaded catalogue model is opened with, so that what we promise is
-    what the runtime does (runtimes/registry.py caps it at DOWNLOADED_CONTEXT)."""
-    from gemma_chat.runtimes.registry import DOWNLOADED_CONTEXT  # lazy: loads the runtimes
-
+    what the runtime does (models/registry.py caps it at DOWNLOADED_CONTEXT)."""
     return min(entry.context_length, DOWNLOADED_CONTEXT)
 
 

@@ -17,18 +17,6 @@ FinishReason = Literal["stop", "length", "cancelled"]
 LIVE_USAGE_EVERY_S = 0.25  # how often runtimes report usage while streaming
 
 
-class RuntimeFailure(Exception):
-    """A runtime could not do what was asked; the message is meant for the user."""
-
-
-class ModelLoadError(RuntimeFailure):
-    """The model file is missing, unreadable or not a model."""
-
-
-class UnknownModelSpec(RuntimeFailure):
-    """The model spec names no runtime we know."""
-
-
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     text: str

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gemma_chat.errors import ModelLoadError, RuntimeFailure
 from gemma_chat.runtimes.base import (
     LIVE_USAGE_EVERY_S,
     CancelToken,
@@ -44,8 +45,6 @@ from gemma_chat.runtimes.base import (
     FinishReason,
     GenerationOptions,
     MediaPart,
-    ModelLoadError,
-    RuntimeFailure,
     TokenClock,
     Usage,
 )

@@ -34,15 +34,13 @@ from urllib.parse import parse_qsl
 
 import psutil
 
+from gemma_chat.errors import ModelLoadError, RuntimeFailure, UnknownModelSpec
 from gemma_chat.runtimes.base import (
     CancelToken,
     Capabilities,
     ChatMessage,
     Delta,
     GenerationOptions,
-    ModelLoadError,
-    RuntimeFailure,
-    UnknownModelSpec,
 )
 from gemma_chat.runtimes.mlx_server import ManagedServer
 from gemma_chat.runtimes.openai_compat import (

@@ -18,7 +18,7 @@ from typing import IO
 
 import httpx
 
-from gemma_chat.runtimes.base import ModelLoadError
+from gemma_chat.errors import ModelLoadError
 
 OLLAMA_PORT = 11434  # never take it, even when free: Ollama may start later
 TAIL_CHARS = 2000

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from gemma_chat.errors import ModelLoadError, RuntimeFailure, UnknownModelSpec
 from gemma_chat.runtimes.base import (
     LIVE_USAGE_EVERY_S,
     CancelToken,
@@ -48,12 +49,9 @@ from gemma_chat.runtimes.base import (
     Finish,
     FinishReason,
     GenerationOptions,
-    ModelLoadError,
-    RuntimeFailure,
     TextDelta,
     ThinkingDelta,
     TokenClock,
-    UnknownModelSpec,
     Usage,
 )
 from gemma_chat.runtimes.httputil import (

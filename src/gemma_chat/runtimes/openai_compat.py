@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from gemma_chat.errors import ModelLoadError, RuntimeFailure, UnknownModelSpec
 from gemma_chat.runtimes.base import (
     LIVE_USAGE_EVERY_S,
     CancelToken,
@@ -46,12 +47,9 @@ from gemma_chat.runtimes.base import (
     Finish,
     FinishReason,
     GenerationOptions,
-    ModelLoadError,
-    RuntimeFailure,
     TextDelta,
     ThinkingDelta,
     TokenClock,
-    UnknownModelSpec,
     Usage,
 )
 from gemma_chat.runtimes.httputil import (

@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from gemma_chat.runtimes.base import Runtime, RuntimeFailure
-from gemma_chat.runtimes.registry import create_runtime
+from gemma_chat.errors import RuntimeFailure
+from gemma_chat.runtimes.base import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class RuntimePool:
 
     def __init__(
         self,
-        factory: Callable[[str], Runtime] = create_runtime,
+        factory: Callable[[str], Runtime],
         preflight: Preflight | None = None,
     ) -> None:
         self._factory = factory

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from gemma_chat.errors import ModelLoadError
 from gemma_chat.runtimes.base import (
     LIVE_USAGE_EVERY_S,
     CancelToken,
@@ -23,7 +24,6 @@ from gemma_chat.runtimes.base import (
     Delta,
     Finish,
     GenerationOptions,
-    ModelLoadError,
     TokenClock,
     Usage,
     sleep_or_cancel,

@@ -9,9 +9,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from gemma_chat.errors import CorruptMedia, MediaError, NotFound, TooLarge, UnsupportedMedia
 from gemma_chat.media.attachments import AttachmentStore, describe_size, max_upload_bytes
-from gemma_chat.media.kinds import CorruptMedia, MediaError, TooLarge, UnsupportedMedia
-from gemma_chat.store.repository import NotFound
 
 router = APIRouter(prefix="/api/attachments", tags=["attachments"])
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file

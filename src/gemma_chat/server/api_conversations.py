@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from gemma_chat.chat.turns import TurnBusy
+from gemma_chat.errors import TurnBusy
 from gemma_chat.server.spec_policy import Policy
 from gemma_chat.server.sse import batch_stream
-from gemma_chat.server.state import AppState, get_state
+from gemma_chat.server.state import get_state
 from gemma_chat.store.repository import Conversation, SearchHit
+from gemma_chat.workbench import AppState
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 State = Annotated[AppState, Depends(get_state)]

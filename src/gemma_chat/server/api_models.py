@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from gemma_chat.config import save_model
+from gemma_chat.errors import RuntimeFailure
 from gemma_chat.models import catalogue
 from gemma_chat.models.engines import probe_engines
 from gemma_chat.models.fit import plan, plan_for_gguf
@@ -17,10 +18,10 @@ from gemma_chat.models.hardware import Hardware
 from gemma_chat.models.installed import parse_ref, remove
 from gemma_chat.models.library import describe_spec, list_models, recommended
 from gemma_chat.models.ollama_pull import is_ollama_spec
-from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.server.spec_policy import Policy
 from gemma_chat.server.sse import event_stream
-from gemma_chat.server.state import AppState, get_state
+from gemma_chat.server.state import get_state
+from gemma_chat.workbench import AppState
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 State = Annotated[AppState, Depends(get_state)]

@@ -17,10 +17,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from gemma_chat.config import save_speech_model, saved_speech_model
+from gemma_chat.errors import ModelUnavailable
 from gemma_chat.media import transcribe, whisper_models
 from gemma_chat.models.progress import ProgressCallback
 from gemma_chat.server.sse import event_stream
-from gemma_chat.server.state import AppState, get_state
+from gemma_chat.server.state import get_state
+from gemma_chat.workbench import AppState
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/speech", tags=["speech"])
@@ -48,7 +50,7 @@ def _name(model_id: str) -> str:
 def _active_source() -> str | None:
     try:
         return transcribe.model_source()
-    except transcribe.ModelUnavailable:
+    except ModelUnavailable:
         return None
 
 
@@ -109,7 +111,7 @@ async def use_speech_model(body: SpeechModel, state: State) -> dict[str, Any]:
     data_dir = state.settings.data_dir
     try:
         await asyncio.to_thread(whisper_models.use, entry.id, data_dir)
-    except transcribe.ModelUnavailable as exc:
+    except ModelUnavailable as exc:
         raise HTTPException(422, f"{exc}; download it first") from exc
     await asyncio.to_thread(save_speech_model, data_dir, entry.id)
     return await asyncio.to_thread(describe, entry, data_dir)
@@ -124,6 +126,6 @@ def restore_choice(data_dir: Path) -> None:
         return
     try:
         whisper_models.use(saved, data_dir)
-    except (KeyError, transcribe.ModelUnavailable) as exc:
+    except (KeyError, ModelUnavailable) as exc:
         log.warning("speech to text: saved model %s unusable (%s); using tiny.en", saved, exc)
         transcribe.select_model(None)

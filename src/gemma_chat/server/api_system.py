@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from gemma_chat import __version__
+from gemma_chat.errors import RuntimeFailure
 from gemma_chat.models import catalogue
-from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.server.auth import SIGNED_IN
-from gemma_chat.server.state import AppState, get_state
+from gemma_chat.server.state import get_state
+from gemma_chat.workbench import AppState
 
 router = APIRouter(prefix="/api", tags=["system"])
 State = Annotated[AppState, Depends(get_state)]

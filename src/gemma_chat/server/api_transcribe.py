@@ -11,11 +11,11 @@ from typing import IO, Any
 
 from fastapi import APIRouter, HTTPException, UploadFile, WebSocket, WebSocketDisconnect
 
+from gemma_chat.errors import TranscriptionError
 from gemma_chat.media.attachments import max_upload_bytes
 from gemma_chat.media.transcribe import (
     SAMPLE_RATE,
     SILENCE_RMS,
-    TranscriptionError,
     engine,
     max_seconds,
     recognise,

@@ -8,15 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from gemma_chat.server.state import AppState, get_state
-from gemma_chat.workspace import (
-    Version,
-    VersionError,
-    Versions,
-    Workspace,
-    WorkspaceError,
-    WorkspaceNotFoundError,
-)
+from gemma_chat.errors import VersionError, WorkspaceError, WorkspaceNotFoundError
+from gemma_chat.server.state import get_state
+from gemma_chat.workbench import AppState
+from gemma_chat.workspace import Version, Versions, Workspace
 
 router = APIRouter(prefix="/api/conversations/{conversation_id}", tags=["workspace"])
 State = Annotated[AppState, Depends(get_state)]

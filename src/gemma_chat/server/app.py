@@ -27,7 +27,7 @@ from gemma_chat.server.auth import TokenGate, new_token
 from gemma_chat.server.errors import install_error_handlers
 from gemma_chat.server.guards import BrowserGuards, preview_frames
 from gemma_chat.server.limits import BodyLimit
-from gemma_chat.server.state import AppState
+from gemma_chat.workbench import AppState
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from gemma_chat.chat.turns import TurnBusy
-from gemma_chat.kits.library import KitError
-from gemma_chat.media.attachments import AttachmentLinkError
-from gemma_chat.runtimes.base import RuntimeFailure
+from gemma_chat.errors import AttachmentLinkError, KitError, NotFound, RuntimeFailure, TurnBusy
+from gemma_chat.store.database import DatabaseError
 from gemma_chat.store.health import is_damage
-from gemma_chat.store.repository import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +21,7 @@ def _db_path(request: Request) -> str:
     return str(state.settings.db_path) if state is not None else "the database"
 
 
-def database_detail(request: Request, exc: sqlite3.Error) -> tuple[int, str]:
+def database_detail(request: Request, exc: DatabaseError) -> tuple[int, str]:
     """503 and what to do, for a database error at run time."""
     path = _db_path(request)
     if is_damage(exc):
@@ -84,8 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
-    @app.exception_handler(sqlite3.Error)
-    async def database_error(request: Request, exc: sqlite3.Error) -> JSONResponse:
+    @app.exception_handler(DatabaseError)
+    async def database_error(request: Request, exc: DatabaseError) -> JSONResponse:
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         status, detail = database_detail(request, exc)
         return JSONResponse({"detail": detail}, status_code=status)

@@ -24,7 +24,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from gemma_chat.config import Settings, confirmed_hosts, save_confirmed_host
-from gemma_chat.runtimes.base import UnknownModelSpec
+from gemma_chat.errors import UnknownModelSpec
+from gemma_chat.runtimes.ollama import default_base_url
+from gemma_chat.runtimes.ollama import parse_spec as parse_ollama_spec
+from gemma_chat.runtimes.openai_compat import parse_spec as parse_openai_spec
 
 ALLOW_REPLAY_ENV = "GEMMA_CHAT_ALLOW_REPLAY"
 REPLAY_REFUSED = (
@@ -87,14 +90,10 @@ def remote_host(spec: str) -> RemoteHost | None:
     """The other machine a spec would send messages to (None: this one, or not a server)."""
     spec = spec.strip()
     if spec.startswith("openai:"):
-        from gemma_chat.runtimes.openai_compat import parse_spec
-
-        base_url, _ = parse_spec(spec)
+        base_url, _ = parse_openai_spec(spec)
         return _remote(base_url)
     if spec.startswith("ollama:"):
-        from gemma_chat.runtimes.ollama import default_base_url, parse_spec
-
-        base_url = parse_spec(spec).base_url
+        base_url = parse_ollama_spec(spec).base_url
         if base_url == default_base_url():  # OLLAMA_HOST: the user's own configuration
             return None
         return _remote(base_url)

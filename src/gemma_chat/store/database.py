@@ -14,6 +14,9 @@ from gemma_chat.store.migrations import MIGRATIONS
 DB_FILENAME = "gemma-chat.db"
 
 
+DatabaseError = sqlite3.Error
+"""What any database call may raise; the front ends catch it without importing sqlite3."""
+
 class NewerSchemaError(RuntimeError):
     """The file was written by a newer Gemma Chat; this one cannot read it safely."""
 

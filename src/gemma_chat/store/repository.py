@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from gemma_chat.errors import NotFound
 from gemma_chat.store.database import Database
 
 Mode = Literal["chat", "build"]
@@ -19,10 +20,6 @@ Role = Literal["system", "user", "assistant"]
 Status = Literal["complete", "interrupted", "error"]
 PLACEHOLDER_TITLE = "New chat"
 TITLE_MAX = 60
-
-
-class NotFound(LookupError):
-    pass
 
 
 class Unset:

@@ -1,19 +1,24 @@
 """Build-mode workspace: a confined project folder per conversation, and its versions."""
 
+from gemma_chat.errors import (
+    EditMatchError,
+    VersionError,
+    WorkspaceConflictError,
+    WorkspaceError,
+    WorkspaceLimitError,
+    WorkspaceNotFoundError,
+    WorkspacePathError,
+)
 from gemma_chat.workspace.files import (
     DeleteResult,
-    EditMatchError,
     EditResult,
     FileInfo,
     RenameResult,
     Workspace,
-    WorkspaceConflictError,
-    WorkspaceLimitError,
-    WorkspaceNotFoundError,
     WriteResult,
 )
-from gemma_chat.workspace.paths import WorkspaceError, WorkspacePathError, normalize, resolve_in
-from gemma_chat.workspace.versions import FileDiff, Version, VersionError, Versions
+from gemma_chat.workspace.paths import normalize, resolve_in
+from gemma_chat.workspace.versions import FileDiff, Version, Versions
 
 __all__ = [
     "DeleteResult",

@@ -28,13 +28,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from gemma_chat.workspace.paths import (
-    TEMP_PREFIX,
-    TEMP_SUFFIX,
+from gemma_chat.errors import (
+    EditMatchError,
+    WorkspaceConflictError,
     WorkspaceError,
-    is_temp_name,
-    resolve_in,
+    WorkspaceLimitError,
+    WorkspaceNotFoundError,
 )
+from gemma_chat.workspace.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name, resolve_in
 
 _SNIPPET_CHARS = 1500
 _SIMILAR_ENOUGH = 0.5
@@ -44,22 +45,6 @@ _CANDIDATES = 20  # windows scored in big files
 _MAX_HITS = 50  # a needle line found more often than this ('}', '</div>') tells nothing
 _SYNC_THREADS = 16  # concurrent fsyncs share the filesystem's journal commits
 log = logging.getLogger(__name__)
-
-
-class WorkspaceLimitError(WorkspaceError):
-    """A write would pass the per-file, total-size or file-count limit."""
-
-
-class WorkspaceNotFoundError(WorkspaceError, LookupError):
-    """The path names no file or folder."""
-
-
-class WorkspaceConflictError(WorkspaceError):
-    """The path is in a state the operation cannot work with (folder vs file, already exists)."""
-
-
-class EditMatchError(WorkspaceError):
-    """`old_string` matched zero or several places; the message helps the model retry."""
 
 
 @dataclass(frozen=True, slots=True)

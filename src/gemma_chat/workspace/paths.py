@@ -13,6 +13,8 @@ import stat
 import unicodedata
 from pathlib import Path
 
+from gemma_chat.errors import WorkspacePathError
+
 MAX_PATH_CHARS = 1024
 MAX_COMPONENT_BYTES = 255
 RESERVED_CHARS = frozenset('<>:"|?*')
@@ -35,14 +37,6 @@ _HFS_IGNORED = frozenset(
 )
 # The 8.3 short names Windows may give '.git' ('GIT~1'; 'GIT~2' when GIT~1 is taken).
 _SHORT_GIT = re.compile(r"^git~[0-9]+$", re.IGNORECASE)
-
-
-class WorkspaceError(Exception):
-    """Base of every workspace error; the message is written for the model and the user."""
-
-
-class WorkspacePathError(WorkspaceError, ValueError):
-    """A path that may not be used in the workspace."""
 
 
 def _bad(user_path: str, why: str) -> WorkspacePathError:

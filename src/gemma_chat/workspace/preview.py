@@ -65,7 +65,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from gemma_chat.workspace.paths import WorkspaceError, normalize, resolve_in
+from gemma_chat.errors import WorkspaceError
+from gemma_chat.workspace.paths import normalize, resolve_in
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import re
 import shutil
 from pathlib import Path
 
+from gemma_chat.errors import WorkspaceError
 from gemma_chat.private import private_dir
 from gemma_chat.workspace.files import Workspace
-from gemma_chat.workspace.paths import WorkspaceError
 from gemma_chat.workspace.versions import Versions
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from gemma_chat.errors import VersionError
 from gemma_chat.workspace.files import fsync_paths
 from gemma_chat.workspace.paths import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
-    WorkspaceError,
     git_refuses,
     is_temp_name,
     normalize,
@@ -56,10 +56,6 @@ _STATUS: dict[str, FileStatus] = {
 }
 _locks: dict[str, threading.RLock] = {}
 _locks_guard = threading.Lock()
-
-
-class VersionError(WorkspaceError):
-    """A version operation failed; for git failures the message carries git's stderr."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,9 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, required=True, help="project folder (created if needed)")
     _common(build)
 
-    from gemma_chat.cli_doctor import register as register_doctor
-    from gemma_chat.cli_models import register as register_models
-    from gemma_chat.cli_repair import register as register_repair
+    from gemma_chat.cli.doctor import register as register_doctor
+    from gemma_chat.cli.models import register as register_models
+    from gemma_chat.cli.repair import register as register_repair
 
     register_models(commands)
     register_doctor(commands)
@@ -103,8 +103,8 @@ def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
 
 def _remembered_model(settings: Settings) -> str | None:
     """The model picked last time, if it can still be used (its files may be gone)."""
-    from gemma_chat.runtimes.base import RuntimeFailure
-    from gemma_chat.runtimes.registry import create_runtime
+    from gemma_chat.errors import RuntimeFailure
+    from gemma_chat.models.registry import create_runtime
 
     spec = saved_model(settings.data_dir)
     if not spec:
@@ -122,14 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv.insert(0, "serve")
     args = build_parser().parse_args(argv)
     if args.command == "chat":
-        from gemma_chat.terminal import run_chat
+        from gemma_chat.cli.chat import run_chat
 
         settings = settings_from(args)
         if (failed := _check_start(settings, args)) is not None:
             return failed
         return run_chat(settings, args.prompt)
     if args.command == "build":
-        from gemma_chat.headless import run_build
+        from gemma_chat.cli.build import run_build
 
         settings = settings_from(args)
         if (failed := _check_start(settings, args)) is not None:
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_start(settings: Settings, args: argparse.Namespace) -> int | None:
     """Private data dir, a usable database (else a short message), the daily backup."""
-    from gemma_chat.cli_repair import check_start
+    from gemma_chat.cli.repair import check_start
 
     return check_start(settings, args.data_dir, umask=args.command != "build")
 
@@ -185,8 +185,8 @@ def open_running(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from gemma_chat.runtimes.base import RuntimeFailure
-    from gemma_chat.runtimes.registry import create_runtime
+    from gemma_chat.errors import RuntimeFailure
+    from gemma_chat.models.registry import create_runtime
     from gemma_chat.server.auth import open_url
     from gemma_chat.server.instance import running_instance
     from gemma_chat.server.runner import ServerRun
@@ -233,7 +233,3 @@ def serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         run.run(open_browser=not args.no_browser, on_started=started)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gemma_chat.models.download import DownloadCancelled, pull
+from gemma_chat.errors import DownloadCancelled, RuntimeFailure
+from gemma_chat.models.download import pull
 from gemma_chat.models.installed import InstalledModel
 from gemma_chat.models.ollama_pull import is_ollama_spec, pull_through_ollama
 from gemma_chat.models.progress import DownloadProgress
-from gemma_chat.runtimes.base import RuntimeFailure
 
 log = logging.getLogger(__name__)
 Event = tuple[str, dict[str, Any]]

@@ -17,8 +17,8 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from gemma_chat.config import Settings
-from gemma_chat.runtimes.base import RuntimeFailure
-from gemma_chat.server.state import AppState
+from gemma_chat.errors import RuntimeFailure
+from gemma_chat.workbench import AppState
 
 HELP = "Commands: /new starts a fresh conversation · /exit quits · Ctrl+C stops a reply"
 

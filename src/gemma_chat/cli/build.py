@@ -23,11 +23,9 @@ from rich.text import Text
 from gemma_chat.chat.setup import open_turns
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
-from gemma_chat.kits.library import KitError
+from gemma_chat.errors import KitError, RuntimeFailure, WorkspaceError
 from gemma_chat.private import private_dir
-from gemma_chat.runtimes.base import RuntimeFailure
 from gemma_chat.store import Database, Store
-from gemma_chat.workspace import WorkspaceError
 from gemma_chat.workspace.projects import Projects
 
 PROGRESS_EVERY_S = 0.2

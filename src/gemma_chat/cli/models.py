@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from gemma_chat.errors import DownloadCancelled, ModelError
 from gemma_chat.models.catalogue import CatalogueEntry
-from gemma_chat.models.download import DownloadCancelled, pull
+from gemma_chat.models.download import pull
 from gemma_chat.models.installed import (
     Catalogue,
     InstalledModel,
-    ModelError,
     default_catalogue,
     list_installed,
     models_dir,
@@ -85,14 +83,6 @@ def run(args: argparse.Namespace, *, catalogue: Catalogue | None = None) -> int:
     except (ModelError, OSError) as exc:
         err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
         return EXIT_ERROR
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m gemma_chat.cli_models ACTION ...`, for scripts and tests."""
-    parser = argparse.ArgumentParser(prog="gemma-chat")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["models", *(sys.argv[1:] if argv is None else argv)])
-    return run(args)
 
 
 # --- list ----------------------------------------------------------------------------------
@@ -376,7 +366,3 @@ def _print_info(data: dict[str, Any]) -> None:
     if data["kind"] != "path" and not data["pulls"] and not (entry and entry["builtin"]):
         table.add_row("Status", f"not downloaded: gemma-chat models pull {data['spec']}")
     out.print(table)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
