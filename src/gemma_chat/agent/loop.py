@@ -42,6 +42,7 @@ from gemma_chat.agent.protocol import (
     TextEvent,
 )
 from gemma_chat.agent.tools import ToolResult, run_tool
+from gemma_chat.events import TurnEvent
 from gemma_chat.kits.library import default_library
 from gemma_chat.kits.manifest import BLANK
 from gemma_chat.kits.match import rank
@@ -232,7 +233,7 @@ class BuildAgent:
                 messages, round_index, cut, cancel, publish, outcome
             )
             self._add_usage(outcome.usage, finish.usage, first=round_index == 0)
-            await publish("stats", outcome.usage.as_dict())
+            await publish(TurnEvent.STATS, outcome.usage.as_dict())
             turn = [{"role": "assistant", "content": raw}]
             if finish.reason == "cancelled":
                 outcome.reason = "cancelled"
@@ -252,7 +253,7 @@ class BuildAgent:
             summary = {"id": FIRST_ACTION_ID, "name": "write_file", "ok": False, "result": why}
             summary |= {"path": cut.path, "label": None}
             outcome.actions.append(summary)
-            await publish("action.end", {**summary, "changed": []})
+            await publish(TurnEvent.ACTION_END, {**summary, "changed": []})
         outcome.reason = "max_rounds"
         return outcome
 
@@ -306,9 +307,9 @@ class BuildAgent:
                     raw.append(delta.text)
                     await handle(parser.feed(delta.text))
                 elif isinstance(delta, ThinkingDelta):
-                    await pipe.put(partial(publish, "thinking", {"text": delta.text}))
+                    await pipe.put(partial(publish, TurnEvent.THINKING, {"text": delta.text}))
                 elif isinstance(delta, Usage):
-                    await pipe.put(partial(publish, "stats", delta.as_dict()))
+                    await pipe.put(partial(publish, TurnEvent.STATS, delta.as_dict()))
                 elif isinstance(delta, Finish):
                     finish = delta
             if finish.reason == "cancelled":
@@ -361,7 +362,7 @@ class BuildAgent:
 
         async def say(text: str) -> None:
             said.append(text)
-            await publish("text", {"text": text})
+            await publish(TurnEvent.TEXT, {"text": text})
 
         async def run_action(name: str, params: dict[str, str]) -> ToolResult:
             calls.append((name, params))
@@ -381,7 +382,7 @@ class BuildAgent:
                 elif isinstance(delta, Finish):
                     finish = delta
             self._add_usage(outcome.usage, finish.usage, first=outcome.usage.ttft_ms is None)
-            await publish("stats", outcome.usage.as_dict())
+            await publish(TurnEvent.STATS, outcome.usage.as_dict())
             return "".join(text).split("\n", 1)[0]
 
         flow = KitFlow(self.workspace, run_action, generate, say)
@@ -455,11 +456,13 @@ class BuildAgent:
         """Publish one event; for a finished action, run it (or await `tool`, the run that
         already started) and report its result."""
         if isinstance(event, TextEvent):
-            await publish("text", {"text": event.text})
+            await publish(TurnEvent.TEXT, {"text": event.text})
         elif isinstance(event, ActionStart):
-            await publish("action.start", {"id": event.id, "name": event.name})
+            await publish(TurnEvent.ACTION_START, {"id": event.id, "name": event.name})
         elif isinstance(event, ActionParam):
-            await publish("action.param", {"id": event.id, "name": event.name, "text": event.text})
+            await publish(
+                TurnEvent.ACTION_PARAM, {"id": event.id, "name": event.name, "text": event.text}
+            )
             if event.action == "write_file" and event.name == "content":
                 path = paths.get(event.id) or (continuing.path if continuing else None)
                 if path:
@@ -468,7 +471,7 @@ class BuildAgent:
             if event.name == "path":
                 paths[event.id] = event.value.strip()
                 if event.action == "write_file":
-                    await publish("file.start", {"path": paths[event.id]})
+                    await publish(TurnEvent.FILE_START, {"path": paths[event.id]})
                     if self.live:
                         self.live.file_started(self.conversation_id, paths[event.id])
         elif isinstance(event, ActionEnd):
@@ -495,9 +498,9 @@ class BuildAgent:
             outcome.actions.append(summary)
             if self.live:
                 self._refresh_live(event.name, path, result)
-            await publish("action.end", {**summary, "changed": list(result.changed)})
+            await publish(TurnEvent.ACTION_END, {**summary, "changed": list(result.changed)})
             if result.preview:
-                await publish("preview", {"path": result.preview})
+                await publish(TurnEvent.PREVIEW, {"path": result.preview})
             started = event.name == "start_from" and result.ok
             if started and summary["kit"]["name"] != BLANK and self.record_version is not None:
                 await self._in_worker(self.workspace.sync)  # a version only of durable files
@@ -527,7 +530,7 @@ class BuildAgent:
                 self.live.file_done(self.conversation_id, changed)
 
     async def _file_delta(self, path: str, text: str, publish: Publish) -> None:
-        await publish("file.delta", {"path": path, "text": text})
+        await publish(TurnEvent.FILE_DELTA, {"path": path, "text": text})
         if self.live:
             self.live.file_delta(self.conversation_id, path, text)
 

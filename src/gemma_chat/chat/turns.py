@@ -27,6 +27,7 @@ from gemma_chat.errors import (
     VersionError,
     WorkspaceError,
 )
+from gemma_chat.events import TurnEvent
 from gemma_chat.kits.library import default_library
 from gemma_chat.kits.manifest import BLANK
 from gemma_chat.media.attachments import AttachmentStore
@@ -201,11 +202,11 @@ class TurnManager:
 
         async def publish(name: str, data: dict[str, Any]) -> None:
             nonlocal last_save
-            if name == "text":
+            if name == TurnEvent.TEXT:
                 progress.text.append(data["text"])
-            elif name == "thinking":
+            elif name == TurnEvent.THINKING:
                 progress.thinking.append(data["text"])
-            elif name == "stats":
+            elif name == TurnEvent.STATS:
                 progress.usage = Usage(**data)
             await turn.publish(name, data)
             if time.monotonic() - last_save >= SAVE_EVERY_S:
@@ -214,7 +215,7 @@ class TurnManager:
 
         try:
             await turn.publish(
-                "turn.start",
+                TurnEvent.TURN_START,
                 {
                     "turn_id": turn.id,
                     "user_message": self.message_json(turn.user_message),
@@ -248,10 +249,10 @@ class TurnManager:
                 saved = message
             self._running.pop(turn.conversation_id, None)
             if error:
-                await turn.publish("error", {"message": error})
+                await turn.publish(TurnEvent.ERROR, {"message": error})
             else:
-                await turn.publish("stats", progress.usage.as_dict())
-            await turn.publish("turn.end", {"reason": reason, "message": saved.to_dict()})
+                await turn.publish(TurnEvent.STATS, progress.usage.as_dict())
+            await turn.publish(TurnEvent.TURN_END, {"reason": reason, "message": saved.to_dict()})
             await turn.finish()
 
     async def _chat(
@@ -266,11 +267,11 @@ class TurnManager:
         messages = await self._fit(runtime, messages, options, publish)
         async for delta in runtime.stream(messages, options, turn.cancel):
             if isinstance(delta, TextDelta):
-                await publish("text", {"text": delta.text})
+                await publish(TurnEvent.TEXT, {"text": delta.text})
             elif isinstance(delta, ThinkingDelta):
-                await publish("thinking", {"text": delta.text})
+                await publish(TurnEvent.THINKING, {"text": delta.text})
             elif isinstance(delta, Usage):
-                await publish("stats", delta.as_dict())
+                await publish(TurnEvent.STATS, delta.as_dict())
             elif isinstance(delta, Finish):
                 progress.usage, progress.reason = delta.usage, delta.reason
 
@@ -302,7 +303,9 @@ class TurnManager:
             except VersionError as exc:
                 await notes.failed(exc)
                 return
-            await publish("version", {"id": version.id, "index": version.index, "title": title})
+            await publish(
+                TurnEvent.VERSION, {"id": version.id, "index": version.index, "title": title}
+            )
 
         agent = BuildAgent(
             runtime,
@@ -337,7 +340,7 @@ class TurnManager:
                 progress.files = files_changed(diff)
                 await notes.left_out(versions.left_out)
                 await publish(
-                    "version",
+                    TurnEvent.VERSION,
                     {"id": version.id, "index": version.index, "title": title, **progress.files},
                 )
 
@@ -353,7 +356,7 @@ class TurnManager:
             history, runtime.capabilities.modalities, turn.user_message.id
         )
         for note in found.notes:
-            await publish("notice", {"message": note})
+            await publish(TurnEvent.NOTICE, {"message": note})
         return found.by_message
 
     async def _fit(
@@ -366,7 +369,7 @@ class TurnManager:
         """The messages that fit the model's context; a `context` event when trimmed."""
         fitted = await fit_to_context(runtime, messages, reply_tokens(runtime, options))
         if fitted.trimmed:
-            await publish("context", fitted.event())
+            await publish(TurnEvent.CONTEXT, fitted.event())
         return fitted.messages
 
     def _save(
@@ -400,7 +403,7 @@ class _VersionNotes:
         if not self.told:
             self.told = True
             await self.publish(
-                "notice",
+                TurnEvent.NOTICE,
                 {
                     "message": "This turn's version could not be recorded, so it cannot be "
                     f"restored later; the files are saved. ({exc})"
@@ -412,7 +415,7 @@ class _VersionNotes:
             self.told = True
             shown = ", ".join(sorted(paths)[:5]) + (" …" if len(paths) > 5 else "")
             await self.publish(
-                "notice",
+                TurnEvent.NOTICE,
                 {"message": f"Not in this version (git refuses the names): {shown}"},
             )
 

@@ -24,11 +24,35 @@ from gemma_chat.chat.setup import open_turns
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
 from gemma_chat.errors import KitError, RuntimeFailure, WorkspaceError
+from gemma_chat.events import TurnEvent
 from gemma_chat.private import private_dir
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.projects import Projects
 
 PROGRESS_EVERY_S = 0.2
+HANDLED = frozenset(
+    {
+        TurnEvent.TEXT,
+        TurnEvent.ACTION_START,
+        TurnEvent.ACTION_PARAM,
+        TurnEvent.STATS,
+        TurnEvent.ACTION_END,
+        TurnEvent.CONTEXT,
+        TurnEvent.NOTICE,
+        TurnEvent.VERSION,
+        TurnEvent.ERROR,
+        TurnEvent.TURN_END,
+    }
+)
+IGNORED = frozenset(
+    {
+        TurnEvent.TURN_START,  # nothing to show: the prompt is the command line
+        TurnEvent.THINKING,  # the status line says "Thinking…"; the reasoning stays unprinted
+        TurnEvent.FILE_START,  # action.param names the file in the status line already
+        TurnEvent.FILE_DELTA,  # file contents are for the folder, not the terminal
+        TurnEvent.PREVIEW,  # no browser to show the page in; the files are in DIR
+    }
+)
 
 
 class _Progress:
@@ -57,40 +81,40 @@ class _Progress:
         self.status.update(f"{self.doing}{tokens}{speed}")
 
     def event(self, name: str, data: dict[str, Any]) -> None:
-        if name == "text":
+        if name == TurnEvent.TEXT:
             self.status.stop()
             self.console.print(data["text"], end="", highlight=False, markup=False)
             self._mid_line = not data["text"].endswith("\n")
             self.status.start()
-        elif name == "action.start":
+        elif name == TurnEvent.ACTION_START:
             self.actions[data["id"]] = {"name": data["name"]}
             self.doing = f"Running {data['name']}…"
             self._refresh(force=True)
-        elif name == "action.param":
+        elif name == TurnEvent.ACTION_PARAM:
             action = self.actions.setdefault(data["id"], {"name": "?"})
             if data["name"] in ("path", "kit", "slot"):
                 action[data["name"]] = action.get(data["name"], "") + data["text"]
                 target = action.get("path") or action.get("kit") or action.get("slot", "")
                 self.doing = f"{_verb(action['name'])} {target.strip()}…"
                 self._refresh(force=True)
-        elif name == "stats":
+        elif name == TurnEvent.STATS:
             self.tokens = data.get("completion_tokens") or self.tokens
             self.rate = data.get("tokens_per_s") or self.rate
             self._refresh()
-        elif name == "action.end":
+        elif name == TurnEvent.ACTION_END:
             self._action_end(data)
-        elif name == "context":
+        elif name == TurnEvent.CONTEXT:
             trimmed = data.get("trimmed")
             self._line(Text(f"Left out {trimmed} older message(s) to fit the context.", "dim"))
-        elif name == "notice":
+        elif name == TurnEvent.NOTICE:
             self._line(Text(str(data["message"]), "yellow"))
-        elif name == "version":
+        elif name == TurnEvent.VERSION:
             self.version = data
             if data.get("title", "").startswith("Started from:"):
                 self._line(Text(f"Version {data['index']}: {data['title']}", "dim"))
-        elif name == "error":
+        elif name == TurnEvent.ERROR:
             self.error = data["message"]
-        elif name == "turn.end":
+        elif name == TurnEvent.TURN_END:
             self.reason = data["reason"]
 
     def _action_end(self, data: dict[str, Any]) -> None:

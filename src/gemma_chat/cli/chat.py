@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -18,9 +18,28 @@ from rich.text import Text
 
 from gemma_chat.config import Settings
 from gemma_chat.errors import RuntimeFailure
+from gemma_chat.events import BUILD_EVENTS, TurnEvent
 from gemma_chat.workbench import AppState
 
 HELP = "Commands: /new starts a fresh conversation · /exit quits · Ctrl+C stops a reply"
+
+HANDLED = frozenset(
+    {
+        TurnEvent.TEXT,
+        TurnEvent.THINKING,
+        TurnEvent.STATS,
+        TurnEvent.CONTEXT,
+        TurnEvent.NOTICE,
+        TurnEvent.ERROR,
+        TurnEvent.TURN_END,
+    }
+)
+IGNORED = frozenset(
+    {
+        TurnEvent.TURN_START,  # the prompt is on screen already; ids mean nothing here
+        *BUILD_EVENTS,  # terminal chat runs chat turns only; `gemma-chat build` shows these
+    }
+)
 
 
 def format_stats(stats: dict | None) -> str:
@@ -52,12 +71,20 @@ def stop_on_interrupt(state: AppState, conversation_id: str) -> Iterator[None]:
 
 
 async def answer(
-    state: AppState, conversation_id: str, prompt: str, console: Console, rich_output: bool
+    state: AppState,
+    conversation_id: str,
+    prompt: str,
+    console: Console,
+    rich_output: bool,
+    attachments: Sequence[str] = (),
 ) -> str:
-    """Run one turn and show it; returns the turn.end reason."""
-    turn = state.turns.start(conversation_id, prompt)
+    """Run one turn and show it; returns the turn.end reason. `attachments`: upload ids
+    sent with the prompt (as the web UI sends them)."""
+    turn = state.turns.start(conversation_id, prompt, attachments)
     text, thinking, reason = "", "", "error"
     stats: dict | None = None
+    # Notices get lines of their own, on stderr when stdout is the bare answer (one-shot).
+    notes = console if rich_output else Console(stderr=True)
 
     def view() -> Group:
         parts = []
@@ -74,20 +101,25 @@ async def answer(
     with stop_on_interrupt(state, conversation_id), live or contextlib.nullcontext():
         try:
             async for name, data in turn.events():
-                if name == "text":
+                if name == TurnEvent.TEXT:
                     text += data["text"]
                     if not rich_output:
                         sys.stdout.write(data["text"])
                         sys.stdout.flush()
-                elif name == "thinking":
+                elif name == TurnEvent.THINKING:
                     thinking += data["text"]
-                elif name == "stats":
+                elif name == TurnEvent.STATS:
                     stats = data
-                elif name == "error":
+                elif name == TurnEvent.CONTEXT:
+                    left_out = f"Left out {data['trimmed']} older message(s) to fit the context."
+                    notes.print(Text(left_out, "dim"), highlight=False)
+                elif name == TurnEvent.NOTICE:
+                    notes.print(Text(str(data["message"]), "yellow"), highlight=False)
+                elif name == TurnEvent.ERROR:
                     console.print(f"[red]error:[/] {data['message']}", highlight=False)
-                elif name == "turn.end":
+                elif name == TurnEvent.TURN_END:
                     reason = data["reason"]
-                if live is not None and name in ("text", "thinking"):
+                if live is not None and name in (TurnEvent.TEXT, TurnEvent.THINKING):
                     live.update(view())
         except (KeyboardInterrupt, asyncio.CancelledError):
             state.turns.stop(conversation_id)

@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
+from gemma_chat.events import TurnEvent
+
 log = logging.getLogger(__name__)
 
 
@@ -41,7 +43,7 @@ def batch_stream(batches: AsyncIterable[Sequence[Event]]) -> StreamingResponse:
                 yield b"".join(sse_event(name, data) for name, data in batch)
         except Exception as exc:
             log.exception("event stream failed")
-            yield sse_event("error", {"message": f"The server failed mid-stream: {exc}"})
+            yield sse_event(TurnEvent.ERROR, {"message": f"The server failed mid-stream: {exc}"})
 
     return StreamingResponse(
         body(),
