@@ -19,8 +19,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from gemma_chat.config import Settings
 from gemma_chat.errors import DownloadCancelled, ModelError
-from gemma_chat.models.catalogue import CatalogueEntry
 from gemma_chat.models.download import pull
 from gemma_chat.models.installed import (
     Catalogue,
@@ -32,8 +32,11 @@ from gemma_chat.models.installed import (
     pull_command,
     remove,
 )
+from gemma_chat.models.library import describe_pull, list_models
 from gemma_chat.models.ollama_pull import is_ollama_spec, pull_through_ollama
 from gemma_chat.models.progress import DownloadProgress, format_bytes
+from gemma_chat.models.registry import create_runtime
+from gemma_chat.runtimes.pool import RuntimePool
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -88,66 +91,11 @@ def run(args: argparse.Namespace, *, catalogue: Catalogue | None = None) -> int:
 # --- list ----------------------------------------------------------------------------------
 
 
-def _pull_dict(record: InstalledModel, data_dir: Path | None) -> dict[str, Any]:
-    root = models_dir(data_dir)
-    return {
-        **record.to_dict(),
-        "spec": record.spec,
-        "model_path": str(root / record.files[0].path),
-        "mmproj_path": str(root / record.mmproj.path) if record.mmproj else None,
-    }
-
-
-def _entry_dict(
-    entry: CatalogueEntry, pulls: list[InstalledModel], data_dir: Path | None
-) -> dict[str, Any]:
-    source = entry.source()
-    have = {p.quant.upper() for p in pulls}
-    download = 0
-    if source is not None:
-        download = source.quant().size_bytes + (source.mmproj.size_bytes if source.mmproj else 0)
-    return {
-        "spec": entry.id,
-        "name": entry.name,
-        "source": "builtin" if entry.builtin else "catalogue",
-        "installed": entry.builtin or bool(pulls),
-        "family": entry.family,
-        "params_b": entry.params_b,
-        "modalities": list(entry.modalities),
-        "context_length": entry.context_length,
-        "repo": source.repo if source else None,
-        "default_quant": source.default_quant if source else None,
-        "download_bytes": download,
-        "quants": [
-            {"name": q.name, "size_bytes": q.size_bytes, "installed": q.name.upper() in have}
-            for q in (source.quants if source else ())
-        ],
-        "pulls": [_pull_dict(p, data_dir) for p in pulls],
-    }
-
-
 def _listing(catalogue: Catalogue, data_dir: Path | None) -> list[dict[str, Any]]:
-    pulls = list_installed(data_dir)
-    rows = []
-    for entry in catalogue.all_entries():
-        mine = [p for p in pulls if p.id.lower() == entry.id.lower()]
-        rows.append(_entry_dict(entry, mine, data_dir))
-    known = {row["spec"].lower() for row in rows}
-    for record in pulls:
-        if record.id.lower() not in known:
-            rows.append(
-                {
-                    "spec": record.spec,
-                    "name": record.repo,
-                    "source": "installed",
-                    "installed": True,
-                    "repo": record.repo,
-                    "default_quant": record.quant,
-                    "download_bytes": record.size_bytes,
-                    "pulls": [_pull_dict(record, data_dir)],
-                }
-            )
-    return rows
+    """The same list the app's model picker shows (models/library.py)."""
+    root = data_dir or Settings().data_dir
+    pool = RuntimePool(lambda spec: create_runtime(spec, root))
+    return list_models(pool, root, active="", hardware=None, entries=catalogue)
 
 
 def _list(args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue, _: Console) -> int:
@@ -309,7 +257,7 @@ def _info(args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue,
             pulls = [p for p in pulls if p.quant.upper() == ref.quant.upper()]
         data["repo"] = ref.repo
         data["entry"] = asdict(ref.entry) if ref.entry else None
-        data["pulls"] = [_pull_dict(p, data_dir) for p in pulls]
+        data["pulls"] = [describe_pull(p, data_dir) for p in pulls]
     if args.json:
         print(json.dumps(data, indent=2, default=str))
     else:

@@ -12,18 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from gemma_chat.errors import RuntimeFailure
-from gemma_chat.models import catalogue
 from gemma_chat.models.catalogue import CatalogueEntry
 from gemma_chat.models.fit import FitPlan, plan
 from gemma_chat.models.hardware import Hardware
-from gemma_chat.models.installed import list_installed
+from gemma_chat.models.installed import (
+    Catalogue,
+    InstalledModel,
+    default_catalogue,
+    list_installed,
+    models_dir,
+)
 from gemma_chat.models.recommend import estimate_tokens_per_s, recommend, runtime_context
 from gemma_chat.runtimes.pool import RuntimePool, is_loaded
 
 log = logging.getLogger(__name__)
 
 
-def _installed(data_dir: Path) -> list[Any]:
+def _installed(data_dir: Path) -> list[InstalledModel]:
     try:
         return list(list_installed(data_dir))
     except (OSError, ValueError) as exc:  # an unreadable manifest must not break the picker
@@ -138,28 +143,60 @@ def describe_spec(pool: RuntimePool, spec: str) -> dict[str, Any]:
     return base
 
 
+def describe_pull(record: InstalledModel, data_dir: Path | None) -> dict[str, Any]:
+    """One download of a model, with where its files are."""
+    root = models_dir(data_dir)
+    return {
+        **record.to_dict(),
+        "spec": record.spec,
+        "model_path": str(root / record.files[0].path),
+        "mmproj_path": str(root / record.mmproj.path) if record.mmproj else None,
+    }
+
+
+def _describe_download(pool: RuntimePool, record: InstalledModel, data_dir: Path) -> dict[str, Any]:
+    """A pulled Hugging Face repo outside the catalogue: named by its repo."""
+    return {
+        **describe_spec(pool, record.spec),
+        "name": record.repo,
+        "repo": record.repo,
+        "default_quant": record.quant,
+        "download_bytes": record.size_bytes,
+        "pulls": [describe_pull(record, data_dir)],
+    }
+
+
 def list_models(
     pool: RuntimePool,
     data_dir: Path,
     active: str,
     hardware: Hardware | None,
     extra_specs: Sequence[str] = (),
+    entries: Catalogue | None = None,
 ) -> list[dict[str, Any]]:
-    """Every model worth showing: the catalogue, pulled repos, and specs in use."""
+    """Every model worth showing: the catalogue, pulled repos, and specs in use.
+
+    The API's picker and `gemma-chat models list` both show this list; each row also
+    carries its downloads (`pulls`, with their paths on disk).
+    """
     installed = _installed(data_dir)
-    by_id: dict[str, set[str]] = {}
+    pulls: dict[str, list[InstalledModel]] = {}
     for item in installed:
-        by_id.setdefault(item.id, set()).add((item.quant or "").upper())
-    models = [
-        describe_entry(entry, by_id.get(entry.id, set()), hardware)
-        for entry in catalogue.all_entries()
-    ]
-    known = {m["spec"] for m in models}
-    others = [item.spec for item in installed if item.spec not in known]
-    for spec in dict.fromkeys([*others, active, *extra_specs]):
-        if spec and spec not in known:
-            models.append(describe_spec(pool, spec))
-            known.add(spec)
+        pulls.setdefault(item.id.lower(), []).append(item)
+    models = []
+    for entry in (entries or default_catalogue()).all_entries():
+        mine = pulls.get(entry.id.lower(), [])
+        row = describe_entry(entry, {(p.quant or "").upper() for p in mine}, hardware)
+        models.append({**row, "pulls": [describe_pull(p, data_dir) for p in mine]})
+    known = {m["spec"].lower() for m in models}
+    for item in installed:
+        if item.id.lower() not in known and item.spec.lower() not in known:
+            models.append(_describe_download(pool, item, data_dir))
+            known.add(item.spec.lower())
+    for spec in dict.fromkeys([active, *extra_specs]):
+        if spec and spec.lower() not in known:
+            models.append({**describe_spec(pool, spec), "pulls": []})
+            known.add(spec.lower())
     resident = set(pool.resident_specs())
     for model in models:
         runtime = pool.loaded(model["spec"])
