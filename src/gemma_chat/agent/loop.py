@@ -109,7 +109,7 @@ class _Pipeline:
                     return
                 if self.error is None:
                     await step()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - kept and raised by put/settle/close
                 self.error = exc
             finally:
                 self.queue.task_done()
