@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from gemma_chat.media import limits
 from gemma_chat.media.docx_text import read_docx
 from gemma_chat.media.kinds import DOCX_MIME
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DOC_CHARS = 100_000
 _LANGUAGE = {"text/markdown": "markdown", "text/csv": "csv"}
@@ -67,7 +70,8 @@ def _pdf(path: Path, limit: int) -> Extracted:
             return _cut("\n\n".join(parts), limit, more=True)
         try:
             text = page.extract_text() or ""
-        except Exception:
+        except Exception:  # pypdf fails in many ways on a damaged page: skip the page
+            log.debug("no text from page %d of %s", index + 1, path.name, exc_info=True)
             text = ""
         reader.resolved_objects.clear()
         chunk = f"--- page {index + 1} ---\n{text.strip()}" if count > 1 else text.strip()

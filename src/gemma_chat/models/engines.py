@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import importlib.util
+import logging
 import platform
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import httpx
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 0.5
 
@@ -46,11 +49,12 @@ class Engine:
 
 
 async def probe_engines(
-    endpoints: Mapping[str, str] | None = None, timeout: float = PROBE_TIMEOUT_S
+    endpoints: Mapping[str, str] | None = None, request_timeout: float = PROBE_TIMEOUT_S
 ) -> list[Engine]:
-    """Probe all engines concurrently; `endpoints` overrides base URLs by engine name."""
+    """Probe all engines concurrently; `endpoints` overrides base URLs by engine name.
+    `request_timeout` bounds each HTTP request, not the whole probe."""
     urls = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
-    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+    async with httpx.AsyncClient(timeout=request_timeout, trust_env=False) as client:
         results = await asyncio.gather(
             _probe_ollama(client, urls["ollama"]),
             _probe_openai(client, "lm-studio", urls["lm-studio"]),
@@ -167,6 +171,7 @@ def probe_llama_cpp_python() -> Engine:
 
         gpu = bool(llama_cpp.llama_supports_gpu_offload())
     except Exception as exc:  # a broken native build must not break the probe
+        log.debug("llama-cpp-python failed to load", exc_info=True)
         return Engine(
             "llama-cpp-python",
             "in-process",
