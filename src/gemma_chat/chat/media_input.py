@@ -16,6 +16,7 @@ from gemma_chat.errors import TranscriptionError
 from gemma_chat.media.attachments import Attachment, AttachmentStore
 from gemma_chat.media.prepare import Prepared, prepare
 from gemma_chat.media.transcribe import transcribe
+from gemma_chat.runtimes.base import MediaPart
 from gemma_chat.store.repository import Message
 
 CACHE_SIZE = 64
@@ -43,7 +44,8 @@ class MediaInput:
         for message_id, attachments in attached.items():
             if not attachments:
                 continue
-            media, texts = [], []
+            media: list[MediaPart] = []
+            texts: list[str] = []
             for attachment in attachments:
                 prepared = await self._prepare(attachment, modalities)
                 media.extend(prepared.media)

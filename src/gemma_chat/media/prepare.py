@@ -12,6 +12,7 @@ import math
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gemma_chat.errors import CorruptMedia, MediaError
 from gemma_chat.media import limits
@@ -19,6 +20,9 @@ from gemma_chat.media.attachments import Attachment
 from gemma_chat.media.documents import DEFAULT_MAX_DOC_CHARS, extract_text, fenced
 from gemma_chat.media.kinds import check_pixels, guard_pillow, image_bytes, media_duration
 from gemma_chat.runtimes.base import MediaPart
+
+if TYPE_CHECKING:  # Pillow loads when a picture is prepared, not at start-up
+    from PIL import Image
 
 IMAGE_SIDE = 896  # Gemma's preferred input size (longer side)
 AUDIO_RATE = 16_000
@@ -127,7 +131,7 @@ def prepare_image(path: Path, name: str, side: int = IMAGE_SIDE) -> MediaPart:
     return _image_part(small, name, side, jpeg=source_format == "JPEG")
 
 
-def _shrink(image, factor: int):  # type: ignore[no-untyped-def]
+def _shrink(image: Image.Image, factor: int) -> Image.Image:
     """An integer-factor box reduction, strip by strip: Pillow's own `reduce` (and any
     mode change) copies the whole image first (RGBA is premultiplied into a full-size
     copy), which doubles the memory of a large image; a strip at a time costs a strip."""
@@ -156,7 +160,7 @@ _STRIP_BYTES = 8 * limits.MB
 _ORIENTATION = 0x0112  # EXIF tag
 
 
-def _transposes() -> dict[int, int]:
+def _transposes() -> dict[int, Image.Transpose]:
     from PIL import Image
 
     T = Image.Transpose
@@ -167,7 +171,7 @@ def _transposes() -> dict[int, int]:
 _TRANSPOSE = _transposes()
 
 
-def _image_part(image, name: str, side: int, jpeg: bool) -> MediaPart:  # type: ignore[no-untyped-def]
+def _image_part(image: Image.Image, name: str, side: int, jpeg: bool) -> MediaPart:
     from PIL import Image
 
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -344,7 +348,9 @@ def video_frames(
         return _frames_in_one_pass(container, stream, targets, name, side)
 
 
-def _frames_in_one_pass(container, stream, targets, name, side):  # type: ignore[no-untyped-def]
+def _frames_in_one_pass(
+    container: Any, stream: Any, targets: list[float], name: str, side: int
+) -> list[MediaPart]:
     import av
 
     parts: list[MediaPart] = []
@@ -370,7 +376,9 @@ def _frames_in_one_pass(container, stream, targets, name, side):  # type: ignore
     return parts
 
 
-def _frames_by_seeking(container, stream, targets, name, side):  # type: ignore[no-untyped-def]
+def _frames_by_seeking(
+    container: Any, stream: Any, targets: list[float], name: str, side: int
+) -> list[MediaPart]:
     """Long videos: seek to the key frame before each target, decode up to it."""
     import av
 
@@ -394,7 +402,7 @@ def _frames_by_seeking(container, stream, targets, name, side):  # type: ignore[
     return parts
 
 
-def _frame_part(frame, name: str, t: float, side: int) -> MediaPart:  # type: ignore[no-untyped-def]
+def _frame_part(frame: Any, name: str, t: float, side: int) -> MediaPart:
     """Scaled by FFmpeg while converting to RGB: no full-size RGB copy is made."""
     scale = min(1.0, side / max(1, frame.width, frame.height))
     width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ from gemma_chat.errors import (
 from gemma_chat.models import catalogue as catalogue_module
 from gemma_chat.models.catalogue import CatalogueEntry
 from gemma_chat.models.embedded import embedded_model_path
+from gemma_chat.util.atomic import atomic_write_text
 
 MANIFEST_NAME = "installed.json"
 MANIFEST_VERSION = 1
@@ -49,7 +48,7 @@ class Catalogue(Protocol):
 
 
 def default_catalogue() -> Catalogue:
-    return catalogue_module  # type: ignore[return-value]
+    return catalogue_module
 
 
 # --- Specs ---------------------------------------------------------------------------------
@@ -258,16 +257,7 @@ def _write(models: Path, records: list[InstalledModel]) -> None:
     """Write the manifest atomically: a crash leaves the old one or the new one, never half."""
     models.mkdir(parents=True, exist_ok=True)
     payload = {"version": MANIFEST_VERSION, "models": [r.to_dict() for r in records]}
-    fd, tmp = tempfile.mkstemp(dir=models, prefix=".installed-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, models / MANIFEST_NAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(models / MANIFEST_NAME, json.dumps(payload, indent=2))
 
 
 def list_installed(data_dir: Path | None = None) -> list[InstalledModel]:

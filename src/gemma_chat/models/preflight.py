@@ -12,12 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 from gemma_chat.errors import ModelLoadError
 from gemma_chat.models.fit import plan_for_gguf
 from gemma_chat.models.hardware import Hardware, detect
-from gemma_chat.runtimes.base import Runtime
+from gemma_chat.runtimes.base import OffloadsLayers, Runtime
+from gemma_chat.runtimes.pool import Preflight
 
 log = logging.getLogger(__name__)
 HARDWARE_TTL_S = 5.0
@@ -37,12 +37,12 @@ class HardwareCache:
         return self._value
 
 
-def memory_preflight(hardware: Callable[[], Hardware]) -> Callable[[Runtime, int], object]:
+def memory_preflight(hardware: Callable[[], Hardware]) -> Preflight:
     async def check(runtime: Runtime, freed_bytes: int) -> None:
-        path = getattr(runtime, "path", None)
-        if not isinstance(path, Path) or not path.is_file():
-            return  # the loader gives the clear error for a missing file
-        context = getattr(runtime, "requested_context", None)
+        path = runtime.model_file
+        if path is None or not path.is_file():
+            return  # another engine's memory, or the loader gives the clear error
+        context = runtime.requested_context
 
         def judge() -> None:
             hw = hardware()
@@ -52,7 +52,7 @@ def memory_preflight(hardware: Callable[[], Hardware]) -> Callable[[Runtime, int
             except (ValueError, OSError) as exc:  # not a GGUF: the loader says so better
                 log.debug("no memory plan for %s: %s", path, exc)
                 return
-            if hw.discrete_gpus and hasattr(runtime, "n_gpu_layers"):
+            if hw.discrete_gpus and isinstance(runtime, OffloadsLayers):
                 runtime.n_gpu_layers = plan.n_gpu_layers  # what free VRAM holds
             if plan.verdict == "wont_fit":
                 hint = ""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from gemma_chat.store.migrations import MIGRATIONS
 
@@ -16,6 +17,7 @@ DB_FILENAME = "gemma-chat.db"
 
 DatabaseError = sqlite3.Error
 """What any database call may raise; the front ends catch it without importing sqlite3."""
+
 
 class NewerSchemaError(RuntimeError):
     """The file was written by a newer Gemma Chat; this one cannot read it safely."""
@@ -72,7 +74,7 @@ class Database:
                 raise
             self._conn.execute("COMMIT")
 
-    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 

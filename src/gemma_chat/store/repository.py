@@ -300,10 +300,9 @@ class Store:
 
     def create_conversation(self, mode: Mode, model: str, title: str | None = None) -> Conversation:
         stamp = now_iso()
-        titled = bool(title and title.strip())
-        conv = Conversation(
-            new_id("c"), title.strip() if titled else PLACEHOLDER_TITLE, mode, model, stamp, stamp
-        )
+        clean = (title or "").strip()
+        titled = bool(clean)
+        conv = Conversation(new_id("c"), clean or PLACEHOLDER_TITLE, mode, model, stamp, stamp)
         with self.db.transaction() as tx:
             tx.execute(
                 "INSERT INTO conversations (id, title, titled, mode, model, created_at, updated_at)"

@@ -11,6 +11,7 @@ seconds for a turn of 2,000 files; concurrent fsyncs share the journal's commits
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import shutil
@@ -294,7 +295,7 @@ class Versions:
             return []
         return self._log("--reverse", "HEAD", first_index=1)
 
-    def _log(self, *revs: str, first_index: int) -> list[Version]:
+    def _log(self, *revs: str, first_index: int) -> builtins.list[Version]:
         out = self._git(
             "log",
             "-z",
@@ -338,7 +339,7 @@ class Versions:
             raise VersionError(f"Version id {version_id!r} is ambiguous; give more characters.")
         return found[0]
 
-    def files_at(self, version_id: str | int) -> list[str]:
+    def files_at(self, version_id: str | int) -> builtins.list[str]:
         """The files of a version, sorted (posix paths)."""
         version = self.get(version_id)
         out = self._git("ls-tree", "-r", "-z", "--full-tree", "--name-only", version.id)
@@ -358,7 +359,7 @@ class Versions:
 
     def diff(
         self, from_id: str | int | None, to_id: str | int | None = None, patches: bool = True
-    ) -> list[FileDiff]:
+    ) -> builtins.list[FileDiff]:
         """Changes from one version to another, sorted by path.
 
         `from_id=None` means the empty project (so a version's diff from nothing lists every
@@ -371,17 +372,17 @@ class Versions:
             new = self.get(to_id).id if to_id is not None else self._worktree_tree()
             return self._diff_trees(old, new, patches)
 
-    def changes(self, version_id: str | int) -> list[FileDiff]:
+    def changes(self, version_id: str | int) -> builtins.list[FileDiff]:
         """What one version changed compared with the version before it."""
         version = self.get(version_id)
         before = None if version.index == 1 else version.index - 1
         return self.diff(before, version.id)
 
-    def _diff_trees(self, old: str, new: str, patches: bool = True) -> list[FileDiff]:
+    def _diff_trees(self, old: str, new: str, patches: bool = True) -> builtins.list[FileDiff]:
         options = ["--no-color", "--no-ext-diff", "--no-textconv", "-M"]
         names = self._git("diff", *options, "--name-status", "-z", old, new, "--")
         fields = names.decode("utf-8", "replace").split("\0")
-        entries: list[tuple[FileStatus, str, str | None]] = []
+        entries: builtins.list[tuple[FileStatus, str, str | None]] = []
         i = 0
         while i < len(fields) and fields[i]:
             code = fields[i][0]
@@ -429,7 +430,7 @@ class Versions:
 
     def _remove_extra_files(self, keep: set[str]) -> None:
         """Belt and braces after read-tree: anything not in the version goes, empty folders too."""
-        folders: list[str] = []
+        folders: builtins.list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             rel_dir = Path(os.path.relpath(dirpath, self.root)).as_posix()
             prefix = "" if rel_dir == "." else f"{rel_dir}/"
