@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import time
 from collections.abc import Iterator
@@ -23,11 +24,13 @@ from rich.text import Text
 from gemma_chat.chat.setup import open_turns
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.config import Settings
-from gemma_chat.errors import KitError, RuntimeFailure, WorkspaceError
+from gemma_chat.errors import KitError, NotFound, RuntimeFailure, WorkspaceError
 from gemma_chat.events import TurnEvent
 from gemma_chat.private import private_dir
 from gemma_chat.store import Database, Store
 from gemma_chat.workspace.projects import Projects
+
+log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.2
 HANDLED = frozenset(
@@ -202,7 +205,7 @@ def _conversation_for(store: Store, projects: Projects, out: Path, prompt: str, 
             if conversation.model != model:
                 store.update_conversation(existing, model=model)
             return existing
-        except Exception:  # the conversation was deleted in the app: start a new one
+        except NotFound:  # the conversation was deleted in the app: start a new one
             pass
     title = prompt.strip().splitlines()[0][:72] if prompt.strip() else "Build"
     conversation = store.create_conversation("build", model, title)
@@ -237,6 +240,7 @@ def _point_to_a_larger_model(console: Console) -> None:
     try:
         best = recommend(detect())
     except Exception:  # a hint must never fail a build
+        log.warning("could not suggest a larger model", exc_info=True)
         return
     if best is None:
         return
