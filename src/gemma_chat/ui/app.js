@@ -13,6 +13,7 @@ import { VoiceInput } from './voice.js';
 import { VoiceMode } from './voicemode.js';
 import { speaker } from './speech.js';
 import { ModelGuide } from './guide.js'; // Build mode on the built-in model
+import { TurnEvent } from './events.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -665,7 +666,7 @@ function onTurnEvent(stream, name, data) {
   const { view } = stream;
   canvas.onTurnEvent(stream.id, name, data); // Build mode: code, files, versions, preview
   switch (name) {
-    case 'turn.start':
+    case TurnEvent.TURN_START:
       stream.started = true;
       if (data.user_message) {
         stream.userId = data.user_message.id;
@@ -675,49 +676,49 @@ function onTurnEvent(stream, name, data) {
       if (data.assistant_message_id) view.root.dataset.id = data.assistant_message_id;
       refreshList(); // the title comes from the first message
       break;
-    case 'text':
+    case TurnEvent.TEXT:
       view.appendText(data.text ?? '');
       break;
-    case 'thinking':
+    case TurnEvent.THINKING:
       view.appendThinking(data.text ?? '');
       break;
-    case 'stats':
+    case TurnEvent.STATS:
       view.setStats(data);
       break;
-    case 'context':
+    case TurnEvent.CONTEXT:
       view.setContextNotice(data);
       break;
-    case 'notice': // e.g. a version that could not be recorded; the turn goes on
-      if (data.message) toast.error(data.message, { timeout: 12000 });
+    case TurnEvent.NOTICE: // e.g. an image this model can't see; the turn goes on
+      if (data.message) view.addNotice(data.message);
       break;
-    case 'error':
+    case TurnEvent.ERROR:
       stream.started = true;
       view.setError(data.message || 'Something went wrong.');
       break;
-    case 'turn.end':
+    case TurnEvent.TURN_END:
       stream.ended = true;
       view.finish(data.message, data.reason);
       if (data.reason !== 'cancelled' && state.currentId === stream.id)
         voiceMode.replied(() => thread.readAloud(view));
       break;
     // Build mode: each action as a chip in the reply
-    case 'action.start':
+    case TurnEvent.ACTION_START:
       view.actionStart(data);
       break;
-    case 'action.param':
+    case TurnEvent.ACTION_PARAM:
       view.actionParam(data);
       break;
-    case 'file.start':
+    case TurnEvent.FILE_START:
       view.fileStart(data);
       break;
-    case 'action.end':
+    case TurnEvent.ACTION_END:
       view.actionEnd(data);
       break;
-    case 'version':
+    case TurnEvent.VERSION:
       if (data.added) view.setFiles(data); // the turn's own version: what it changed
       break;
     default:
-      break; // file.delta (the canvas has it) …
+      break; // file.delta and preview: the canvas has them
   }
 }
 

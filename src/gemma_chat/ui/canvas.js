@@ -11,6 +11,7 @@ import { escapeHtml } from './render.js';
 import { confirmDialog } from './confirm.js';
 import { copyText } from './clipboard.js';
 import { el as h } from './dom.js';
+import { TurnEvent } from './events.js';
 
 const WIDTH_KEY = 'gemma-chat.canvas-width';
 const COLLAPSED_KEY = 'gemma-chat.canvas-collapsed';
@@ -795,10 +796,10 @@ export class Canvas {
   onTurnEvent(convId, name, data) {
     if (convId !== this.convId || !this.visible) return;
     switch (name) {
-      case 'file.start':
+      case TurnEvent.FILE_START:
         this.fileStart(data.path);
         break;
-      case 'file.delta': {
+      case TurnEvent.FILE_DELTA: {
         if (!data.path) break;
         let buffer = this.buffers.get(data.path);
         if (!buffer || !buffer.streaming) buffer = this.fileStart(data.path);
@@ -806,19 +807,19 @@ export class Canvas {
         if (this.codePath === data.path) this.scheduleCode();
         break;
       }
-      case 'action.end':
+      case TurnEvent.ACTION_END:
         this.actionEnd(data);
         break;
-      case 'preview':
+      case TurnEvent.PREVIEW:
         if (data.path && this.previewBase) {
           this.reloadPreview(data.path);
           this.setTab('preview');
         }
         break;
-      case 'version':
+      case TurnEvent.VERSION:
         this.loadVersions();
         break;
-      case 'turn.end':
+      case TurnEvent.TURN_END:
         this.endWriting({ unfinished: 'reload' });
         this.loadFiles();
         this.loadVersions();

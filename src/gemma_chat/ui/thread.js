@@ -124,6 +124,10 @@ class MessageView {
       role: 'note',
     });
     this.notice.hidden = true;
+    // `notice` turn events: what the user should know about this turn (an image the model
+    // can't see, a version not recorded). They stay for the turn; they are not stored.
+    this.notices = el('div', { class: 'turn-notices', 'data-testid': 'turn-notices' });
+    this.notices.hidden = true;
     this.copyBtn = el(
       'button',
       {
@@ -165,6 +169,7 @@ class MessageView {
     this.filesLine = el('p', { class: 'turn-files', 'data-testid': 'turn-files' }, '');
     this.filesLine.hidden = true;
     main.append(
+      this.notices,
       this.notice,
       this.details,
       this.body,
@@ -365,6 +370,19 @@ class MessageView {
     tip.push('The stored conversation is unchanged.');
     this.notice.title = tip.join(' · ');
     this.notice.hidden = false;
+    this.onRender?.();
+  }
+
+  /** A `notice` turn event, shown above the reply (next to the message it is about). */
+  addNotice(message) {
+    const item = el(
+      'div',
+      { class: 'turn-notice', 'data-testid': 'turn-notice', role: 'status' },
+      `${icons.alert}<span></span>`,
+    );
+    item.querySelector('span').textContent = message;
+    this.notices.append(item);
+    this.notices.hidden = false;
     this.onRender?.();
   }
 
