@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app_process import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 from report import result as row
 from report import write
@@ -147,7 +148,7 @@ def interact(page: Page, step: Callable[[], None]) -> None:
         try:
             field_.fill(value, timeout=1000)
             field_.press("Enter", timeout=1000)
-        except Exception:
+        except PlaywrightError:  # hidden, detached or not editable: try the next
             continue
         step()
     for canvas in page.locator("canvas:visible").all()[:2]:
@@ -161,13 +162,13 @@ def interact(page: Page, step: Callable[[], None]) -> None:
     for checkbox in page.locator("input[type=checkbox]:visible").all()[:4]:
         try:
             checkbox.check(timeout=1000)
-        except Exception:
+        except PlaywrightError:  # hidden, detached or not editable: try the next
             continue
         step()
     for button in page.locator("button:visible").all()[:12]:
         try:
             button.click(timeout=1000)
-        except Exception:
+        except PlaywrightError:  # hidden, detached or not editable: try the next
             continue
         step()
         if not page.url.split("#")[0].endswith("index.html"):

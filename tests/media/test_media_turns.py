@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from pathlib import Path
@@ -93,12 +94,13 @@ async def test_video_becomes_timestamped_frames_and_audio(setup, replay_file) ->
 async def test_voice_note_for_a_model_without_audio_is_transcribed_locally(
     setup, replay_file, tmp_path
 ) -> None:
-    if not ESPEAK.exists():
+    if not await asyncio.to_thread(ESPEAK.exists):
         if os.environ.get("CI"):
             pytest.fail("espeak-ng is not installed (.ci/run installs it)")
         pytest.skip("espeak-ng is not installed")
     wav = tmp_path / "voice.wav"
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [str(ESPEAK), "-v", "en-us", "-s", "150", "-w", str(wav), "one two three four five"],
         check=True,
         capture_output=True,

@@ -168,7 +168,7 @@ def reference_meta(path: Path):
 def _contents(field):
     try:
         return field.contents()
-    except Exception:
+    except Exception:  # noqa: BLE001 - gguf fails in many ways on types it cannot decode
         return None
 
 

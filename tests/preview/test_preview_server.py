@@ -484,8 +484,8 @@ class Events:
                 if line.startswith("data:"):
                     await self.queue.put(json.loads(line[5:]))
 
-    async def next(self, timeout: float = 5) -> dict[str, Any]:
-        return await asyncio.wait_for(self.queue.get(), timeout)
+    async def next(self, wait_s: float = 5) -> dict[str, Any]:
+        return await asyncio.wait_for(self.queue.get(), wait_s)
 
     async def take(self, n: int) -> list[dict[str, Any]]:
         return [await self.next() for _ in range(n)]
@@ -543,7 +543,7 @@ async def test_end_turn_settles_a_half_typed_file(
     assert await events.next() == {"t": "done", "path": "index.html", "text": "<h1>on disk</h1>"}
     preview.end_turn(CONV)
     with pytest.raises(TimeoutError):
-        await events.next(timeout=0.3)
+        await events.next(wait_s=0.3)
 
 
 async def test_bad_paths_and_other_conversations_are_not_sent(
@@ -557,7 +557,7 @@ async def test_bad_paths_and_other_conversations_are_not_sent(
     preview.file_started(CONV, "ok.css")
     assert await events.next() == {"t": "start", "path": "ok.css"}
     with pytest.raises(TimeoutError):
-        await events.next(timeout=0.3)
+        await events.next(wait_s=0.3)
 
 
 async def test_a_late_client_gets_the_text_so_far(preview: PreviewServer) -> None:
