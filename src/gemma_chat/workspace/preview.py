@@ -509,7 +509,9 @@ class PreviewServer:
         if entry.server is not None:
             entry.server.should_exit = True
         if entry.task is not None:
-            await asyncio.gather(entry.task, return_exceptions=True)
+            (outcome,) = await asyncio.gather(entry.task, return_exceptions=True)
+            if isinstance(outcome, Exception):  # it ran unattended: say what ended it
+                log.error("preview server on port %d failed", entry.port, exc_info=outcome)
         for sock in entry.sockets:
             sock.close()
 
