@@ -116,6 +116,9 @@ async def answer(
                 elif name == TurnEvent.NOTICE:
                     notes.print(Text(str(data["message"]), "yellow"), highlight=False)
                 elif name == TurnEvent.ERROR:
+                    if not rich_output and text and not text.endswith("\n"):
+                        text += "\n"  # the message starts a line of its own
+                        sys.stdout.write("\n")
                     console.print(f"[red]error:[/] {data['message']}", highlight=False)
                 elif name == TurnEvent.TURN_END:
                     reason = data["reason"]

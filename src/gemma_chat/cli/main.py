@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -12,10 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gemma_chat import __version__
+from gemma_chat.cli.logs import add_log_level, configure_logging
 from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, MODEL_ENV, Settings, saved_model
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+log = logging.getLogger(__name__)
 
 COMMANDS = ("serve", "open", "chat", "build", "models", "doctor", "repair")
 
@@ -87,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_models(commands)
     register_doctor(commands)
     register_repair(commands)
+    add_log_level(parser)
     return parser
 
 
@@ -118,9 +123,13 @@ def _remembered_model(settings: Settings) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
-        argv.insert(0, "serve")
+    first = _leading_log_level(argv)
+    rest = argv[first:]
+    if not rest or (rest[0] not in COMMANDS and rest[0] not in ("-h", "--help", "--version")):
+        argv.insert(first, "serve")
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    log.debug("gemma-chat %s: %s (log level %s)", __version__, args.command, args.log_level)
     if args.command == "chat":
         from gemma_chat.cli.chat import run_chat
 
@@ -140,6 +149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "open":
         return open_running(args)
     return serve(args)
+
+
+def _leading_log_level(argv: list[str]) -> int:
+    """How many arguments `--log-level X` takes up before the command, if it comes first."""
+    if argv[:1] and argv[0].startswith("--log-level="):
+        return 1
+    if argv[:1] == ["--log-level"]:
+        return min(2, len(argv))
+    return 0
 
 
 def _check_start(settings: Settings, args: argparse.Namespace) -> int | None:
@@ -211,7 +229,7 @@ def serve(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] {exc}")
         return 2
     try:
-        run = ServerRun(settings, log_level="warning")
+        run = ServerRun(settings, log_level=args.log_level)
     except OSError as exc:
         console.print(
             f"[red]error:[/] cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
