@@ -9,6 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
+from gemma_chat.util.atomic import atomic_write_text
+
 APP_NAME = "gemma-chat"
 HOME_ENV = "GEMMA_CHAT_HOME"
 MODEL_ENV = "GEMMA_CHAT_MODEL"
@@ -62,7 +64,7 @@ class Settings:
 
     @property
     def max_json_bytes(self) -> int:
-        return max(1024, int(self.max_json_mb * 1024 * 1024))
+        return max(1000, int(self.max_json_mb * 1_000_000))  # decimal MB, as format_bytes shows
 
 
 PREFERENCES_FILE = "preferences.json"
@@ -118,6 +120,4 @@ def _preferences(data_dir: Path) -> dict:
 
 def _save_preferences(data_dir: Path, data: dict) -> None:
     path = data_dir / PREFERENCES_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    temporary.replace(path)  # atomic: a crash never leaves half a file
+    atomic_write_text(path, json.dumps(data, indent=2))  # a crash never leaves half a file

@@ -98,9 +98,9 @@ def test_rejections_leave_nothing_behind(store: AttachmentStore) -> None:
 
 def test_size_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GEMMA_CHAT_MAX_UPLOAD_MB", raising=False)
-    assert max_upload_bytes() == 100 * 1024 * 1024
+    assert max_upload_bytes() == 100_000_000  # decimal MB, as every size is shown
     monkeypatch.setenv("GEMMA_CHAT_MAX_UPLOAD_MB", "0.5")
-    assert max_upload_bytes() == 512 * 1024
+    assert max_upload_bytes() == 500_000
 
 
 def test_link_and_read_back(store: AttachmentStore, db: Database) -> None:

@@ -149,7 +149,7 @@ def test_subprocess_list_pull_info_rm_with_hf_endpoint(hub: FakeHub, tmp_path: P
     assert json.loads(info.stdout)["pulls"][0]["files"][0]["sha256"]
 
     removed = cli(["rm", f"{REPO}"], tmp_path)
-    assert removed.returncode == 0 and "freed 240.0 kB" in removed.stdout
+    assert removed.returncode == 0 and "freed 240 kB" in removed.stdout
 
 
 def test_subprocess_unknown_model_exits_1_without_traceback(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_16gb_laptop_runs_e4b_at_32k_but_not_31b():
     e4b = plan("gemma-4-e4b", quant="Q4_K_M", context=32_768, hardware=LAPTOP_16GB)
     assert e4b.verdict == "fits", e4b.message
     assert e4b.message.startswith("Fits: needs ")
-    assert e4b.message.endswith(" of 12.0 GB free")
+    assert e4b.message.endswith(" of 12 GB free")
     big = plan("gemma-4-31b", quant="Q4_K_M", context=32_768, hardware=LAPTOP_16GB)
     assert big.verdict == "wont_fit"
     assert big.message.startswith("Won't fit: needs ")

@@ -19,6 +19,7 @@ from gemma_chat.errors import (
     WorkspaceNotFoundError,
     WorkspacePathError,
 )
+from gemma_chat.util import atomic as atomic_module
 from gemma_chat.workspace import Workspace
 from gemma_chat.workspace import files as files_module
 
@@ -194,7 +195,7 @@ def test_unwritable_folder_keeps_old_content(
     def denied(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(files_module.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(atomic_module.tempfile, "mkstemp", denied)
     with pytest.raises(WorkspaceError, match="Permission denied"):
         ws.write("dir/a.txt", "new")
     monkeypatch.undo()

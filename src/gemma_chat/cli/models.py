@@ -34,9 +34,10 @@ from gemma_chat.models.installed import (
 )
 from gemma_chat.models.library import describe_pull, list_models
 from gemma_chat.models.ollama_pull import is_ollama_spec, pull_through_ollama
-from gemma_chat.models.progress import DownloadProgress, format_bytes
+from gemma_chat.models.progress import DownloadProgress
 from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.pool import RuntimePool
+from gemma_chat.util.units import format_bytes, format_duration
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -126,11 +127,8 @@ def _list(args: argparse.Namespace, data_dir: Path | None, catalogue: Catalogue,
 
 
 def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    """As the web UI says it ("1 min"); never "0 s" while something is still to come."""
+    return "--:--" if seconds is None else format_duration(max(1.0, seconds))
 
 
 def _pull(

@@ -16,9 +16,11 @@ from typing import IO, Any
 
 from gemma_chat.errors import CorruptMedia, MediaError, TooLarge
 from gemma_chat.media.kinds import Kind, inspect
+from gemma_chat.media.limits import MB
 from gemma_chat.store.attachments import AttachmentRow, AttachmentRows
 from gemma_chat.store.database import Database
 from gemma_chat.store.repository import new_id, now_iso
+from gemma_chat.util.units import format_bytes
 
 DEFAULT_MAX_UPLOAD_MB = 100
 _CHUNK = 1024 * 1024
@@ -33,13 +35,7 @@ def max_upload_bytes() -> int:
         mb = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
     except ValueError:
         mb = DEFAULT_MAX_UPLOAD_MB
-    return max(1, int(mb * 1024 * 1024))
-
-
-def describe_size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):g} MB" if n % (1024 * 1024) == 0 else f"{n / 1048576:.1f} MB"
-    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
+    return max(1, int(mb * MB))
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,4 +230,4 @@ def _copy_limited(upload: IO[bytes] | bytes, target: Path, limit: int, name: str
 
 
 def _too_large(name: str, limit: int) -> str:
-    return f"{name} is larger than the upload limit of {describe_size(limit)}"
+    return f"{name} is larger than the upload limit of {format_bytes(limit)}"

@@ -21,6 +21,7 @@ from xml.parsers import expat
 
 from gemma_chat.errors import CorruptMedia, UnsupportedMedia
 from gemma_chat.media import limits
+from gemma_chat.util.units import format_bytes
 
 DOCUMENT = "word/document.xml"
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main "
@@ -68,8 +69,8 @@ def check_zip(source: Source, label: str) -> None:
     total = sum(m.file_size for m in members)
     if total > limits.MAX_ZIP_UNCOMPRESSED:
         raise CorruptMedia(
-            f"{label} expands to {total / limits.MB:,.0f} MB; the limit is "
-            f"{limits.MAX_ZIP_UNCOMPRESSED // limits.MB} MB"
+            f"{label} expands to {format_bytes(total)}; the limit is "
+            f"{format_bytes(limits.MAX_ZIP_UNCOMPRESSED)}"
         )
     for member in members:
         packed = max(1, member.compress_size)
@@ -231,8 +232,8 @@ def read_docx(
                 raise UnsupportedMedia(f"{label} is not a Word document") from None
             if info.file_size > limits.MAX_DOCX_XML:
                 raise _Refused(
-                    f"its text part is {info.file_size / limits.MB:,.0f} MB; the limit "
-                    f"is {limits.MAX_DOCX_XML // limits.MB} MB"
+                    f"its text part is {format_bytes(info.file_size)}; the limit "
+                    f"is {format_bytes(limits.MAX_DOCX_XML)}"
                 )
             with archive.open(info) as xml:
                 while chunk := xml.read(_CHUNK):

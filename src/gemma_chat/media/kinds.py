@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 from gemma_chat.errors import CorruptMedia, MediaError, UnsupportedMedia
 from gemma_chat.media import limits
 from gemma_chat.media.docx_text import read_docx
+from gemma_chat.util.units import format_duration
 
 Kind = Literal["image", "audio", "video", "document"]
 Source = Path | str | bytes
@@ -271,17 +272,13 @@ def _check_av(label: str, kind: str, stream: Any, duration: float | None) -> Non
     """Refuse, from the container, what would be too long or too large to decode."""
     if duration is not None and duration > limits.MAX_MEDIA_SECONDS:
         raise CorruptMedia(
-            f"{label} is {_hours(duration)} long; the limit is {_hours(limits.MAX_MEDIA_SECONDS)}"
+            f"{label} is {format_duration(duration)} long; the limit is "
+            f"{format_duration(limits.MAX_MEDIA_SECONDS)}"
         )
     if kind == "video":
         width = int(stream.codec_context.width or 0)
         height = int(stream.codec_context.height or 0)
         check_pixels(label, width, height)
-
-
-def _hours(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 def _frame_bytes(stream: Any) -> int:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-MB = 1024 * 1024
+MB = 1_000_000  # decimal, as the limits are shown (gemma_chat.util.units) and set (..._MB)
 
 # Images: pixels of one frame, and of all frames of an animation together.
 MAX_IMAGE_PIXELS = 40_000_000
@@ -100,7 +100,7 @@ def _budget_from_env() -> int:
 prep_gate = MemoryGate(_budget_from_env())
 
 _M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 4 * MB
+MMAP_THRESHOLD = 4 * 1024 * 1024
 
 
 def return_freed_memory() -> bool:

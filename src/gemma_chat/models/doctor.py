@@ -27,9 +27,9 @@ from gemma_chat.models.recommend import (
     recommend,
     runtime_context,
 )
+from gemma_chat.util.units import format_bytes
 
 __all__ = ["QUALITY_ORDER", "DoctorReport", "build_report", "recommend", "render_report"]
-GB = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def render_report(report: DoctorReport, console: Console) -> None:
     label = "[bold green]Recommended:[/]" if best.fast_enough else "[bold yellow]Best here:[/]"
     console.print(
         f"{label} [bold]{best.name}[/] ({best.quant}, {best.context:,}-token context, "
-        f"{_gb(best.size_bytes)} download), about [bold]{_speed(best.tokens_per_s)}[/] "
+        f"{format_bytes(best.size_bytes)} download), about [bold]{_speed(best.tokens_per_s)}[/] "
         "tokens/s."
     )
     console.print(f"Why: {best.why}.")
@@ -118,14 +118,16 @@ def _hardware_table(hw: Hardware) -> Table:
     table = Table(title="Hardware", show_header=False, title_justify="left")
     table.add_row("System", f"{hw.system} {hw.machine}")
     table.add_row("CPU", f"{hw.cpu_physical_cores} cores ({hw.cpu_logical_cores} threads)")
-    table.add_row("RAM", f"{_gb(hw.ram_available_bytes)} free of {_gb(hw.ram_total_bytes)}")
+    table.add_row(
+        "RAM", f"{format_bytes(hw.ram_available_bytes)} free of {format_bytes(hw.ram_total_bytes)}"
+    )
     if not hw.gpus:
         table.add_row("GPU", "none found (models run on the CPU)")
     for gpu in hw.gpus:
         memory = (
-            f"unified, up to {_gb(gpu.total_bytes)} for the GPU"
+            f"unified, up to {format_bytes(gpu.total_bytes)} for the GPU"
             if gpu.unified
-            else f"{_gb(gpu.free_bytes)} free of {_gb(gpu.total_bytes)}"
+            else f"{format_bytes(gpu.free_bytes)} free of {format_bytes(gpu.total_bytes)}"
         )
         table.add_row("GPU", f"{gpu.name} ({memory})")
     for note in hw.notes:
@@ -156,13 +158,9 @@ def _models_table(models: Sequence[ModelCheck]) -> Table:
         p = check.plan
         verdict = f"[{styles[p.verdict]}]{p.verdict.replace('_', ' ')}[/]"
         speed = f"~{_speed(check.tokens_per_s)} tok/s" if p.verdict != "wont_fit" else ""
-        table.add_row(p.model, p.quant or "", _gb(p.total_bytes), verdict, speed)
+        table.add_row(p.model, p.quant or "", format_bytes(p.total_bytes), verdict, speed)
     return table
 
 
 def _speed(tokens_per_s: float) -> str:
     return f"{tokens_per_s:.0f}" if tokens_per_s >= 10 else f"{tokens_per_s:.1f}"
-
-
-def _gb(size: int) -> str:
-    return f"{size / GB:.1f} GB"

@@ -48,7 +48,8 @@ from gemma_chat.models.installed import (
     record_installed,
     repo_dir,
 )
-from gemma_chat.models.progress import ProgressCallback, ProgressTracker, format_bytes
+from gemma_chat.models.progress import ProgressCallback, ProgressTracker
+from gemma_chat.util.units import format_bytes
 
 DISK_HEADROOM_BYTES = 100 * 1000**2  # left free after the download, for logs, caches, the OS
 HASH_CHUNK = 4 * 1024 * 1024

@@ -26,13 +26,13 @@ from gemma_chat.models.catalogue import Architecture, CatalogueEntry, GGUFQuant,
 from gemma_chat.models.embedded import embedded_model_path
 from gemma_chat.models.gguf_meta import GGUFMeta, read_gguf_meta
 from gemma_chat.models.hardware import Hardware, detect
+from gemma_chat.util.units import format_bytes
 
 Verdict = Literal["fits", "tight", "wont_fit"]
 Budget = Literal["ram", "vram+ram", "unified"]
 Offload = Literal["full", "partial", "none"]
 
 MIB = 1024 * 1024
-GB = 1_000_000_000  # messages use decimal GB, like the hub's file sizes
 TIGHT_RATIO = 0.85
 BASE_OVERHEAD_BYTES = 512 * MIB
 WEIGHTS_OVERHEAD_SHARE = 0.02
@@ -372,20 +372,20 @@ def _verdict(total: int, available: int) -> Verdict:
 
 def _message(verdict: Verdict, total: int, available: int, budget: Budget, hw: Hardware) -> str:
     if budget == "vram+ram":
-        free = f"{_gb(hw.vram_free_bytes)} free VRAM + {_gb(hw.ram_available_bytes)} free RAM"
+        vram, ram = format_bytes(hw.vram_free_bytes), format_bytes(hw.ram_available_bytes)
+        free = f"{vram} free VRAM + {ram} free RAM"
     elif budget == "unified":
-        free = f"{_gb(available)} of unified memory usable by the GPU"
+        free = f"{format_bytes(available)} of unified memory usable by the GPU"
     else:
-        free = f"{_gb(available)} free"
+        free = f"{format_bytes(available)} free"
     if verdict == "fits":
-        return f"Fits: needs {_gb(total)} of {free}"
+        return f"Fits: needs {format_bytes(total)} of {free}"
     if verdict == "tight":
-        return f"Tight: needs {_gb(total)} of {free}; close other apps or use a smaller context"
-    return f"Won't fit: needs {_gb(total)}, but only {free}"
-
-
-def _gb(size: int) -> str:
-    return f"{size / GB:.1f} GB"
+        return (
+            f"Tight: needs {format_bytes(total)} of {free}; "
+            "close other apps or use a smaller context"
+        )
+    return f"Won't fit: needs {format_bytes(total)}, but only {free}"
 
 
 def _best_quant(model: _Model, ctx: int, kv_type: str, hardware: Hardware) -> str | None:

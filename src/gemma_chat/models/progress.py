@@ -38,15 +38,6 @@ class DownloadProgress:
         return asdict(self)
 
 
-def format_bytes(size: float) -> str:
-    """Decimal units, as the hub and disk tools show them."""
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(size) < 1000:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
-
-
 class ProgressTracker:
     """Counts bytes, smooths the rate and calls `on_progress` no more than ~10×/s.
 

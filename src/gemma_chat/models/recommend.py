@@ -25,6 +25,7 @@ from gemma_chat.models import catalogue
 from gemma_chat.models.catalogue import DOWNLOADED_CONTEXT, CatalogueEntry
 from gemma_chat.models.fit import FitPlan, Verdict, plan
 from gemma_chat.models.hardware import Hardware
+from gemma_chat.util.units import format_bytes
 
 GB = 1_000_000_000
 QUALITY_ORDER = ("gemma-4-31b", "gemma-4-26b-a4b", "gemma-4-12b", "gemma-4-e4b", "gemma-4-e2b")
@@ -247,7 +248,7 @@ def _recommendation(
     fit = option.fit
     fast = option.tokens_per_s >= MIN_TOKENS_PER_S
     speed = f"about {_speed(option.tokens_per_s)} tokens/s {where(fit, hardware)}"
-    needs = f"needs {_gb(fit.total_bytes)} of {_gb(fit.available_bytes)} free"
+    needs = f"needs {format_bytes(fit.total_bytes)} of {format_bytes(fit.available_bytes)} free"
     if fast:
         why = f"{needs}; {speed}"
         for other in passed_over:
@@ -292,7 +293,3 @@ def _lookup_apple(name: str) -> int:
 
 def _speed(tokens_per_s: float) -> str:
     return f"{tokens_per_s:.0f}" if tokens_per_s >= 10 else f"{tokens_per_s:.1f}"
-
-
-def _gb(size: int) -> str:
-    return f"{size / GB:.1f} GB"

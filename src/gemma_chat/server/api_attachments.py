@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from gemma_chat.errors import CorruptMedia, MediaError, NotFound, TooLarge, UnsupportedMedia
-from gemma_chat.media.attachments import AttachmentStore, describe_size, max_upload_bytes
+from gemma_chat.media.attachments import AttachmentStore, max_upload_bytes
+from gemma_chat.util.units import format_bytes
 
 router = APIRouter(prefix="/api/attachments", tags=["attachments"])
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
@@ -29,7 +30,7 @@ async def upload(request: Request, store: Attachments) -> JSONResponse:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit + _MULTIPART_SLACK:
         raise HTTPException(413, f"The file is larger than the upload limit of "
-                                 f"{describe_size(limit)}")  # fmt: skip
+                                 f"{format_bytes(limit)}")  # fmt: skip
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise HTTPException(422, "Send the file as multipart/form-data in the field 'file'")

@@ -21,6 +21,7 @@ from gemma_chat.media.transcribe import (
     recognise,
     transcribe,
 )
+from gemma_chat.util.units import format_bytes
 
 router = APIRouter(prefix="/api", tags=["transcribe"])
 
@@ -46,7 +47,7 @@ async def _spool_limited(file: UploadFile, target: IO[bytes], limit: int) -> int
         size += len(chunk)
         if size > limit:
             raise HTTPException(
-                413, f"The file is larger than the {limit / (1024 * 1024):g} MB upload limit"
+                413, f"The file is larger than the {format_bytes(limit)} upload limit"
             )
         target.write(chunk)
     target.flush()

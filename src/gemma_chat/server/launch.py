@@ -8,12 +8,12 @@ to the sign-in link, and open that file: only its path is visible.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
 import threading
 import webbrowser
 from pathlib import Path
+
+from gemma_chat.util.atomic import atomic_write_text
 
 LAUNCH_FILE = "open.html"
 
@@ -30,13 +30,7 @@ _PAGE = """<!doctype html>
 def write_launch_file(data_dir: Path, link: str) -> Path:
     """The page that forwards to `link`, readable only by this user."""
     path = Path(data_dir) / LAUNCH_FILE
-    temporary = path.with_suffix(".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(_PAGE.format(link=html.escape(link, quote=True)))
-    temporary.replace(path)
+    atomic_write_text(path, _PAGE.format(link=html.escape(link, quote=True)))  # 0600
     return path
 
 

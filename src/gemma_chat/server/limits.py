@@ -14,8 +14,9 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gemma_chat.media.attachments import describe_size, max_upload_bytes
+from gemma_chat.media.attachments import max_upload_bytes
 from gemma_chat.server.asgi_json import send_error
+from gemma_chat.util.units import format_bytes
 
 UPLOAD_PATHS = ("/api/attachments", "/api/transcribe")
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
@@ -48,8 +49,8 @@ class BodyLimit:
         """(bytes allowed, how to say it) for a request to `path`."""
         if path.rstrip("/") in UPLOAD_PATHS:
             limit = self.upload_limit()
-            return limit + MULTIPART_SLACK, f"the upload limit of {describe_size(limit)}"
-        return self.json_limit, f"the {describe_size(self.json_limit)} limit for request bodies"
+            return limit + MULTIPART_SLACK, f"the upload limit of {format_bytes(limit)}"
+        return self.json_limit, f"the {format_bytes(self.json_limit)} limit for request bodies"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

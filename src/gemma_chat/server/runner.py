@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import json
 import logging
@@ -22,6 +21,7 @@ from gemma_chat.config import Settings
 from gemma_chat.server.app import create_app
 from gemma_chat.server.auth import new_token, open_url
 from gemma_chat.server.launch import open_in_browser
+from gemma_chat.util.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +105,8 @@ class ServerRun:
             "model": self.settings.model,
             "started_at": time.time(),
         }
-        tmp = self.settings.server_file.with_suffix(".tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        # Created 0600 from the first byte: the token in it is the key to the API.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(info, indent=2))
-        tmp.replace(self.settings.server_file)
+        # 0600 from the first byte: the token in it is the key to the API.
+        atomic_write_text(self.settings.server_file, json.dumps(info, indent=2))
 
     def remove_server_file(self) -> None:
         try:

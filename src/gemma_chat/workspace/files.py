@@ -18,13 +18,11 @@ import logging
 import os
 import shutil
 import stat
-import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from gemma_chat.errors import (
     WorkspaceLimitError,
     WorkspaceNotFoundError,
 )
+from gemma_chat.util.atomic import atomic_write_bytes
 from gemma_chat.workspace.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name, resolve_in
 
 _SNIPPET_CHARS = 1500
@@ -589,23 +588,11 @@ class Workspace:
 
 def _atomic_write(target: Path, data: bytes, mode: int, durable: bool = True) -> None:
     """Readers see the old file or the new one, never a half-written one, even after a crash
-    (once synced: with `durable=False` the caller fsyncs later, see Workspace.sync)."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        if mode != 0o600:  # mkstemp's own mode
-            os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _fsync_dir(target.parent)
+    (once synced: with `durable=False` the caller fsyncs later, see Workspace.sync). The temp
+    file has the workspace's own temp name, which listings and versions skip."""
+    atomic_write_bytes(
+        target, data, mode=mode, durable=durable, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
+    )
 
 
 def _fsync_path(path: Path) -> None:
@@ -635,20 +622,6 @@ def fsync_paths(paths: Iterable[Path]) -> None:
         return
     with ThreadPoolExecutor(min(_SYNC_THREADS, len(todo)), "workspace-sync") as pool:
         list(pool.map(one, todo))
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable; not every platform can open a directory, so best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _match_lines(text: str, needle: str) -> list[int]:
