@@ -15,6 +15,13 @@ from tests import authed
 _counter = itertools.count()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first, then the `slow` ones (those that load a real model). The sort is
+    stable, so each group keeps its collected order and a module's tests stay together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may touch the user's real data directory."""

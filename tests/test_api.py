@@ -30,6 +30,7 @@ def replay_server(start_server, replay_file):
     return start_server(replay_file("Hello **there**.\n=== turn ===\n<think>Hmm.</think>Again."))
 
 
+@pytest.mark.slow
 def test_streams_a_real_reply_from_the_embedded_model(start_server) -> None:
     server = start_server("embedded")
     conv = create(server.url)

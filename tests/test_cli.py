@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gemma_chat import __version__
+from gemma_chat.store import Database, Store
 
 CLI = [sys.executable, "-m", "gemma_chat.cli"]
 
@@ -28,14 +30,20 @@ def test_version(tmp_path) -> None:
     assert result.returncode == 0 and result.stdout.strip() == f"gemma-chat {__version__}"
 
 
+@pytest.mark.slow
 def test_one_shot_chat_with_the_embedded_model(tmp_path) -> None:
     result = run(["chat", "Say hello."], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
     assert "tok/s" in result.stderr
-    # The exchange is saved and will show up in the web UI.
-    db = tmp_path / "gemma-chat.db"
-    assert db.exists()
+    # The exchange is saved and will show up in the web UI: read it back from the store.
+    store = Store(Database(tmp_path / "gemma-chat.db"))
+    conversations, total = store.list_conversations()
+    assert total == 1
+    saved = store.list_messages(conversations[0].id)
+    assert [(m.role, m.status) for m in saved] == [("user", "complete"), ("assistant", "complete")]
+    assert saved[0].content == "Say hello."
+    assert saved[1].content.strip() == result.stdout.strip()
 
 
 def test_one_shot_streams_in_pieces(tmp_path, replay_file) -> None:
@@ -101,9 +109,9 @@ def test_serve_picks_a_free_port_when_the_default_is_busy(tmp_path, replay_file)
 
 
 def test_the_model_picked_last_time_is_the_next_default(tmp_path, monkeypatch) -> None:
-    from gemma_chat.cli import build_parser, settings_from
+    from gemma_chat.cli.main import build_parser, settings_from
     from gemma_chat.config import save_model
-    from gemma_chat.runtimes.registry import embedded_model_path
+    from gemma_chat.models.embedded import embedded_model_path
 
     monkeypatch.delenv("GEMMA_CHAT_MODEL", raising=False)
     args = build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])

@@ -200,6 +200,7 @@ def small_context_model():
         yield runtime
 
 
+@pytest.mark.slow
 async def test_counts_come_from_the_models_own_tokenizer(small_context_model) -> None:
     runtime = small_context_model
     (count,) = await runtime.count_tokens(["The capital of France is Paris."])
@@ -209,6 +210,7 @@ async def test_counts_come_from_the_models_own_tokenizer(small_context_model) ->
     assert await runtime.count_prompt_tokens(messages) == len(prompt)
 
 
+@pytest.mark.slow
 async def test_real_tokenizer_budget_fits_the_real_window(small_context_model) -> None:
     runtime = small_context_model
     messages = conversation(8, 200)

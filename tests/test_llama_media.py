@@ -82,10 +82,12 @@ async def collect(runtime, messages):
     return [d async for d in runtime.stream(messages, GREEDY, CancelToken())]
 
 
+@pytest.mark.slow
 def test_a_model_without_projector_is_text_only(embedded) -> None:
     assert embedded.capabilities.modalities == ("text",)
 
 
+@pytest.mark.slow
 async def test_media_without_projector_is_a_clear_error(embedded) -> None:
     with pytest.raises(RuntimeFailure, match="no projector for images/audio"):
         await collect(embedded, [ChatMessage("user", "What is it?", (PNG,))])

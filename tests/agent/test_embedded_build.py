@@ -14,6 +14,8 @@ import pytest
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.kits.conftest import open_page
 
+pytestmark = pytest.mark.slow  # `gemma-chat build` on the built-in model
+
 sync_api = pytest.importorskip("playwright.sync_api")
 
 

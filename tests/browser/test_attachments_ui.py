@@ -1,15 +1,15 @@
 """Attachments and voice input in the composer, in real Chromium against the real server.
 
-`POST /api/attachments` and `POST /api/transcribe` are used for real when the server has
-them; where it does not (404), Playwright routes stand in with the documented answers
-(docs/api.md), and the conversation JSON gains the `attachments` the server would store.
+Uploads (`POST /api/attachments`), the files they serve, the conversation JSON and
+transcription (`POST /api/transcribe`, `/api/transcribe/live`) are all the server's own:
+no route is stubbed. Only the test of the composer waiting for an upload holds the
+upload back, and then passes it to the server unchanged.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import itertools
 import json
 import math
 import re
@@ -17,8 +17,6 @@ import shutil
 import struct
 import subprocess
 import wave
-from email.parser import BytesParser
-from email.policy import default as email_policy
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests import authed
 from tests.chromium import launch_with_mic, watch_errors
+from tests.media import media_factory
 
 IMAGE_ONLY_NOTICE = "This model can't see images — pick a vision model"
 UNSUPPORTED_HINT = "attach images, audio, video, PDFs or text documents"
@@ -86,76 +85,23 @@ def speech_wav(path: Path, silence_s: float = 3.0) -> Path:
     return path
 
 
-# --- the server's endpoints, or stand-ins ----------------------------------------------
+# --- what the page sends to the real server ----------------------------------------------
 
 
-def wired(server, path: str) -> bool:
-    """The route exists (a multipart endpoint answers 422 to an empty POST, not 404)."""
-    return authed.post(f"{server.url}{path}", timeout=10).status_code not in (404, 405)
+class Traffic:
+    """Records what the page sends to the real server's routes. Nothing is stubbed: the
+    uploads, attachments and transcriptions are the server's own. `hold_uploads()` holds
+    uploads back (explicitly, for the one test that needs it) until `release()` lets each
+    through to the server unchanged."""
 
-
-def parse_upload(request: Request) -> tuple[str, str, bytes]:
-    content_type = request.all_headers()["content-type"]
-    raw = (
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + (request.post_data_buffer or b"")
-    )
-    message = BytesParser(policy=email_policy).parsebytes(raw)
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == "file":
-            return (
-                part.get_filename() or "file",
-                part.get_content_type(),
-                part.get_payload(decode=True),
-            )
-    raise AssertionError("no `file` field in the upload")
-
-
-ACCEPTED = {
-    "png": "image", "jpg": "image", "jpeg": "image", "webp": "image", "gif": "image",
-    "wav": "audio", "mp3": "audio", "ogg": "audio", "m4a": "audio", "webm": "audio",
-    "mp4": "video", "mov": "video",
-    "pdf": "document", "txt": "document", "md": "document", "csv": "document", "docx": "document",
-}  # fmt: skip
-
-
-class Backend:
-    """Records what the page sends; stands in for endpoints the server doesn't have yet."""
-
-    _ids = itertools.count(1)
-
-    def __init__(
-        self,
-        page: Page,
-        server,
-        *,
-        attachments: bool | None = None,
-        transcribe: bool | None = None,
-        transcript: str = "hello world",
-    ) -> None:
+    def __init__(self, page: Page) -> None:
         self.page = page
-        self.real_attachments = (
-            wired(server, "/api/attachments") if attachments is None else attachments
-        )
-        self.real_transcribe = (
-            wired(server, "/api/transcribe") if transcribe is None else transcribe
-        )
-        self.transcript = transcript
         self.sent: list[dict[str, Any]] = []  # message bodies posted
-        self.uploads: list[str] = []  # file names uploaded
         self.transcribed = 0
-        self.held: list[Route] = []  # uploads answered later (hold=True)
-        self.hold = False
-        self.files: dict[str, tuple[bytes, str]] = {}
-        self.stored: dict[str, dict[str, Any]] = {}
-        self.by_content: dict[str, list[dict[str, Any]]] = {}
+        self.held: list[Route] = []
+
         page.on("request", self.record)
         page.on("websocket", self.live)
-        if not self.real_attachments:
-            page.route(re.compile(r".*/api/attachments$"), self.upload)
-            page.route(re.compile(r".*/api/attachments/[^/?]+$"), self.serve)
-            page.route(re.compile(r".*/api/conversations/[^/?]+$"), self.conversation)
-        if not self.real_transcribe:
-            page.route(re.compile(r".*/api/transcribe$"), self.transcribe)
 
     def wait_sent(self, count: int, timeout_s: float = 10) -> list[dict[str, Any]]:
         """The message bodies posted, once `count` have been seen: request events reach
@@ -166,19 +112,11 @@ class Backend:
             waited += 0.05
         return self.sent
 
-    @property
-    def stubbed(self) -> bool:
-        return not self.real_attachments
-
     def record(self, request: Request) -> None:
         if request.method != "POST":
             return
         if request.url.endswith("/messages"):
-            body = request.post_data_json
-            self.sent.append(body)
-            self.by_content[body["content"]] = [
-                self.stored[i] for i in body.get("attachments", []) if i in self.stored
-            ]
+            self.sent.append(request.post_data_json)
         elif request.url.endswith("/api/transcribe"):
             self.transcribed += 1
 
@@ -192,58 +130,14 @@ class Backend:
         if isinstance(payload, str) and json.loads(payload).get("type") in ("final", "error"):
             self.transcribed += 1
 
-    def upload(self, route: Route) -> None:
-        if self.hold:
-            self.held.append(route)
-            return
-        self.answer(route)
+    def hold_uploads(self) -> None:
+        self.page.route(re.compile(r".*/api/attachments$"), self.hold)
 
-    def answer(self, route: Route) -> None:
-        name, mime, data = parse_upload(route.request)
-        self.uploads.append(name)
-        ext = name.rsplit(".", 1)[-1].lower()
-        kind = ACCEPTED.get(ext)
-        if kind is None:
-            route.fulfill(
-                status=415,
-                json={"detail": f"Unsupported file type .{ext}: {UNSUPPORTED_HINT}"},
-            )
-            return
-        if kind == "audio" and mime.startswith("video/"):
-            kind = "video"
-        attachment_id = f"a_stub{next(self._ids)}"
-        attachment = {
-            "id": attachment_id, "kind": kind, "mime": mime, "name": name, "size": len(data),
-            "url": f"/api/attachments/{attachment_id}", "meta": {}, "message_id": None,
-            "created_at": "2025-01-01T00:00:00Z",
-        }  # fmt: skip
-        self.files[attachment_id] = (data, mime)
-        self.stored[attachment_id] = attachment
-        route.fulfill(status=201, json=attachment)
+    def hold(self, route: Route) -> None:
+        self.held.append(route)
 
-    def serve(self, route: Route) -> None:
-        attachment_id = route.request.url.rsplit("/", 1)[-1]
-        if attachment_id not in self.files:
-            route.fulfill(status=404, json={"detail": "No such attachment"})
-            return
-        data, mime = self.files[attachment_id]
-        route.fulfill(status=200, body=data, content_type=mime)
-
-    def conversation(self, route: Route) -> None:
-        if route.request.method != "GET":
-            route.fallback()
-            return
-        response = route.fetch()
-        data = response.json()
-        for message in data.get("messages", []):
-            if message.get("role") == "user":
-                message["attachments"] = self.by_content.get(message.get("content"), [])
-        route.fulfill(response=response, json=data)
-
-    def transcribe(self, route: Route) -> None:
-        _name, _mime, data = parse_upload(route.request)
-        assert data, "an empty recording was sent"
-        route.fulfill(status=200, json={"text": self.transcript, "engine": "faster-whisper"})
+    def release(self) -> None:
+        self.held.pop().continue_()
 
 
 def with_audio_model(page: Page) -> None:
@@ -276,7 +170,7 @@ def user_messages(page: Page):
 
 def test_attach_image_send_and_reload(start_server, replay_file, page: Page) -> None:
     server = start_server(replay_file("What a colourful gradient!"))
-    backend = Backend(page, server)
+    traffic = Traffic(page)
     page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
     expect(page.get_by_test_id("attach-input")).to_have_attribute("accept", re.compile(r"\.docx"))
@@ -300,9 +194,9 @@ def test_attach_image_send_and_reload(start_server, replay_file, page: Page) -> 
     expect(sent.get_by_test_id("message-content")).to_have_text("What is in this picture?")
     assistant = page.locator('[data-testid="message"][data-role="assistant"]').last
     expect(assistant).to_contain_text("What a colourful gradient!")
-    assert len(backend.wait_sent(1)) == 1
-    assert len(backend.sent[0]["attachments"]) == 1
-    assert backend.sent[0]["content"] == "What is in this picture?"
+    assert len(traffic.wait_sent(1)) == 1
+    assert len(traffic.sent[0]["attachments"]) == 1
+    assert traffic.sent[0]["content"] == "What is in this picture?"
 
     # Files only, no words: allowed, sent with the file names as its text.
     attach(page, "notes.txt", "text/plain", b"Remember the milk.\n")
@@ -317,7 +211,7 @@ def test_attach_image_send_and_reload(start_server, replay_file, page: Page) -> 
     )
     expect(card).to_contain_text("notes.txt")
     expect(user_messages(page).last.get_by_test_id("message-content")).to_be_hidden()
-    assert backend.wait_sent(2)[1]["content"] == "notes.txt"
+    assert traffic.wait_sent(2)[1]["content"] == "notes.txt"
     expect(page.locator('[data-testid="message"][data-role="assistant"]')).to_have_count(2)
 
     # They come from the conversation JSON, so they survive a reload.
@@ -343,17 +237,13 @@ def test_attach_image_send_and_reload(start_server, replay_file, page: Page) -> 
 
 def test_unsupported_file_shows_the_server_reason(start_server, replay_file, page: Page) -> None:
     server = start_server(replay_file("ok"))
-    backend = Backend(page, server)
     page.goto(server.open_url)
     attach(page, "setup.exe", "application/x-msdownload", b"MZ\x90\x00" * 64)
     chip = page.get_by_test_id("attachment-chip")
     expect(chip).to_have_attribute("data-status", "error")
     error = chip.get_by_test_id("attachment-error")
     expect(error).to_be_visible()
-    if backend.stubbed:
-        expect(error).to_contain_text("Unsupported file type .exe")
-    else:
-        assert error.inner_text().strip()
+    expect(error).to_contain_text("setup.exe is not a supported type")  # the server's 415
     expect(page.get_by_test_id("send-button")).to_be_disabled()  # nothing to send
     chip.get_by_test_id("attachment-remove").click()
     expect(page.get_by_test_id("attachment-chip")).to_have_count(0)
@@ -361,13 +251,14 @@ def test_unsupported_file_shows_the_server_reason(start_server, replay_file, pag
 
 
 def test_send_waits_for_uploads(start_server, replay_file, page: Page) -> None:
-    """Always stubbed: the upload is held open to see the composer wait for it."""
+    """The upload is held back (then passed to the server) to see the composer wait."""
     server = start_server(replay_file("Got it."))
-    backend = Backend(page, server, attachments=False)
-    backend.hold = True
+    traffic = Traffic(page)
+    traffic.hold_uploads()
     page.goto(server.open_url)
     page.get_by_test_id("composer-input").fill("Here is the report")
-    attach(page, "report.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")
+    report = media_factory.pdf(1, text=True)
+    attach(page, "report.pdf", "application/pdf", report)
     chip = page.get_by_test_id("attachment-chip")
     expect(chip).to_have_attribute("data-status", "uploading")
     expect(chip).to_contain_text("Upload")
@@ -376,20 +267,22 @@ def test_send_waits_for_uploads(start_server, replay_file, page: Page) -> None:
     page.get_by_test_id("composer-input").press("Enter")
     expect(user_messages(page)).to_have_count(0)  # Enter waits too
     page.wait_for_timeout(100)
-    assert backend.held
-    backend.answer(backend.held.pop())
+    assert traffic.held
+    traffic.release()
     expect(chip).to_have_attribute("data-status", "ready")
     expect(send).to_be_enabled()
     send.click()
     expect(user_messages(page)).to_have_count(1)
-    [sent] = backend.wait_sent(1)
+    [sent] = traffic.wait_sent(1)
     assert sent["content"] == "Here is the report"
-    assert len(sent["attachments"]) == 1 and sent["attachments"][0].startswith("a_stub")
+    [attachment_id] = sent["attachments"]
+    stored = authed.get(f"{server.url}/api/attachments/{attachment_id}", timeout=10)
+    assert stored.status_code == 200 and stored.content == report  # the server kept it
 
 
+@pytest.mark.slow
 def test_capability_notices_on_the_text_only_embedded_model(start_server, page: Page) -> None:
     server = start_server()  # the embedded model: text only
-    Backend(page, server)
     page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("embedded")
     attach(page, "photo.png", "image/png", png_bytes(64, 48))
@@ -469,7 +362,7 @@ def record(page: Page, seconds: float = 1.5) -> None:
 def test_voice_is_transcribed_for_a_text_model(start_server, replay_file, mic_page: Page) -> None:
     page = mic_page
     server = start_server(replay_file("ok"))
-    backend = Backend(page, server)
+    traffic = Traffic(page)
     page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
 
@@ -481,8 +374,8 @@ def test_voice_is_transcribed_for_a_text_model(start_server, replay_file, mic_pa
     record(page, 2.5)  # the request, then silence
     expect(page.get_by_test_id("voice-bar")).to_be_hidden(timeout=20_000)
     # The exact words of the request (live, or the upload where the link failed).
-    expect(box).to_have_value(HEARD if backend.real_transcribe else "hello world")
-    assert backend.transcribed == 1
+    expect(box).to_have_value(HEARD)
+    assert traffic.transcribed == 1
     assert page.get_by_test_id("attachment-chip").count() == 0
 
     # While recording, the level meter moves (the fake microphone is not silent);
@@ -495,7 +388,7 @@ def test_voice_is_transcribed_for_a_text_model(start_server, replay_file, mic_pa
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("voice-bar")).to_be_hidden()
     page.wait_for_timeout(300)
-    assert backend.transcribed == 1
+    assert traffic.transcribed == 1
 
     # Push-to-talk: hold Ctrl+Shift+Space, talk, let go.
     page.keyboard.down("Control")
@@ -507,9 +400,7 @@ def test_voice_is_transcribed_for_a_text_model(start_server, replay_file, mic_pa
     page.keyboard.up("Shift")
     page.keyboard.up("Control")
     expect(page.get_by_test_id("voice-bar")).to_be_hidden()
-    assert backend.transcribed == 2
-    if not backend.real_transcribe:
-        expect(box).to_have_value("hello world hello world")
+    assert traffic.transcribed == 2
 
 
 def test_voice_becomes_an_attachment_for_an_audio_model(
@@ -518,7 +409,7 @@ def test_voice_becomes_an_attachment_for_an_audio_model(
     page = mic_page
     server = start_server(replay_file("I heard you."))
     with_audio_model(page)
-    backend = Backend(page, server)
+    traffic = Traffic(page)
     page.goto(server.open_url)
     expect(page.get_by_test_id("model-name")).to_contain_text("Replay")
     record(page)
@@ -527,7 +418,7 @@ def test_voice_becomes_an_attachment_for_an_audio_model(
     expect(chip).to_have_attribute("data-kind", re.compile(r"audio|video"))
     expect(chip).to_contain_text(re.compile(r"voice-\d{6}\.webm"))
     expect(chip.get_by_test_id("attachment-notice")).to_have_count(0)  # the model hears it
-    assert backend.transcribed == 0
+    assert traffic.transcribed == 0
     with page.expect_request(re.compile(r".*/messages$")) as posted:
         page.get_by_test_id("send-button").click()
     assert len(posted.value.post_data_json["attachments"]) == 1

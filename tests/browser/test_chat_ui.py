@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests import authed
@@ -312,6 +313,7 @@ def test_shortcuts_header_and_suggestions(start_server, replay_file, page: Page)
     expect(page.get_by_test_id("composer-input")).to_be_focused()
 
 
+@pytest.mark.slow
 def test_embedded_model_replies_with_stats(start_server, page: Page) -> None:
     server = start_server("embedded")
     page.goto(server.open_url)

@@ -12,7 +12,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from gemma_chat.models import catalogue, download
-from gemma_chat.runtimes.registry import embedded_model_path
+from gemma_chat.models.embedded import embedded_model_path
+from gemma_chat.models.hardware import Hardware
+from gemma_chat.models.preflight import HardwareCache
 from tests import authed
 from tests.chromium import sign_in
 from tests.models.fake_hf import FakeHub, StaticCatalogue, make_entry
@@ -98,8 +100,11 @@ window.fetch = (input, init) => {
 
 
 def test_picker_lists_models_and_switches_the_conversation(
-    start_server, replay_file, page: Page
+    start_server, replay_file, page: Page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A machine with 22 GB of RAM free and no GPU: the fit verdicts below are its own.
+    hardware = Hardware("Linux", "x86_64", 24 * 1024**3, 22 * 10**9, 2, 2)
+    monkeypatch.setattr(HardwareCache, "get", lambda self: hardware)
     alpha = replay_file("Alpha answer.")
     beta = replay_file("Beta answer.")
     server = start_server(alpha)
@@ -125,8 +130,17 @@ def test_picker_lists_models_and_switches_the_conversation(
     assert "Gemma 4 E4B" in names and "Gemma 3n E2B" in names, names
     badges = catalogue.get_by_test_id("fit-badge")
     expect(badges).to_have_count(catalogue.count())
-    for text in badges.all_inner_texts():
-        assert text in ("fits", "tight", "won't fit"), text
+    for spec, label in {
+        "gemma-4-e2b": "fits",  # about 5 GB
+        "gemma-4-12b": "fits",  # about 9 GB
+        "gemma-4-26b-a4b": "tight",  # about 19.6 GB: over 85% of what is free
+        "gemma-4-31b": "won't fit",  # about 24 GB
+    }.items():
+        expect(
+            picker.locator(
+                f'[data-testid="catalogue-row"][data-spec="{spec}"] [data-testid="fit-badge"]'
+            )
+        ).to_have_text(label)
     assert badges.first.get_attribute("title")  # the planner's message
     expect(catalogue.first.get_by_test_id("download-model")).to_be_visible()
 
@@ -431,7 +445,7 @@ def test_download_progress_cancel_and_resume(start_server, replay_file, page: Pa
     picker = open_picker(page)
     row = picker.locator('[data-testid="catalogue-row"][data-spec="gemma-4-e2b"]')
     expect(row.get_by_test_id("download-percent")).to_have_text("50%")
-    expect(row.get_by_test_id("download-detail")).to_contain_text("2.5 GB of 5.1 GB · 50 MB/s")
+    expect(row.get_by_test_id("download-detail")).to_contain_text("2.6 GB of 5.1 GB · 50 MB/s")
 
     # Cancel: POST …/pull/cancel; the stream ends and the row offers to resume.
     row.get_by_test_id("cancel-download").click()

@@ -20,6 +20,8 @@ from tests.media.test_transcribe import ESPEAK, SENTENCE, speak, words
 from tests.models.fake_hf import FakeHub
 from tests.sse_client import iter_sse
 
+pytestmark = pytest.mark.slow  # the app preloads the built-in model
+
 BASE = whisper_models.find("whisper-base.en")
 
 

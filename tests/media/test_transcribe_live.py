@@ -18,6 +18,8 @@ from websockets.sync.client import ClientConnection, connect
 from gemma_chat.media import transcribe as stt
 from tests.media.test_transcribe import ESPEAK, SENTENCE, words
 
+pytestmark = pytest.mark.slow  # the app preloads the built-in model
+
 CHUNK_S = 0.1
 
 

@@ -21,6 +21,7 @@ def machine(free_mb: int, gpus: tuple[GPU, ...] = ()) -> Hardware:
     return Hardware("Linux", "x86_64", 16 * 1024 * MB, free_mb * MB, 4, 8, gpus)
 
 
+@pytest.mark.slow
 async def test_too_big_is_refused_with_the_numbers_and_the_old_model_stays() -> None:
     tight = machine(free_mb=10_000)
     pool = RuntimePool(create_runtime, preflight=memory_preflight(lambda: tight))
@@ -36,6 +37,7 @@ async def test_too_big_is_refused_with_the_numbers_and_the_old_model_stays() -> 
         await pool.close()
 
 
+@pytest.mark.slow
 async def test_memory_freed_by_the_switch_counts_as_available() -> None:
     path = embedded_model_path()
     size = path.stat().st_size

@@ -10,6 +10,8 @@ import pytest
 
 from tests.preview.conftest import launch_chromium
 
+pytestmark = pytest.mark.slow  # the app on the built-in model, in Chromium
+
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 

@@ -1,4 +1,4 @@
-"""Fixtures for the runtime tests: loopback servers replaying recorded engine replies."""
+"""Fixtures for the runtime tests: loopback servers replaying hand-written engine replies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Recorded response shapes of the engines we talk to, replayed from a loopback server.
+"""Hand-written response shapes of the engines we talk to, replayed from a loopback server.
+
+The streams in tests/runtimes/fixtures/ were written by hand after each engine's documented
+wire format, not captured from a running engine (tests/runtimes/fixtures/README.md says
+which engine and version each follows).
 
 Each engine names its reasoning differently (Ollama `message.thinking`, mlx_lm `reasoning`,
 mlx_vlm both `reasoning_content` and `reasoning`, vLLM `reasoning_content` before 0.10 and

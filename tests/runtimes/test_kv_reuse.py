@@ -119,6 +119,7 @@ def assert_cache_holds(runtime: LlamaCppRuntime, prompt: list[int]) -> None:
     assert llama_cpp.llama_memory_seq_pos_max(llm._ctx.memory, 0) == llm.n_tokens - 1
 
 
+@pytest.mark.slow
 async def test_after_old_turns_are_dropped_the_engine_reads_only_the_new_message(model) -> None:
     question = ChatMessage("user", "Which room was mentioned last?")
     _, first = await reply(model, [*chat(range(10)), question])
@@ -133,6 +134,7 @@ async def test_after_old_turns_are_dropped_the_engine_reads_only_the_new_message
     assert_cache_holds(model, prompt)
 
 
+@pytest.mark.slow
 async def test_another_conversation_reuses_only_what_it_shares(model) -> None:
     await reply(model, [*chat(range(3)), ChatMessage("user", "Which room?")])
     other = [ChatMessage("system", "Reply in French."), ChatMessage("user", "Bonjour " * 40)]

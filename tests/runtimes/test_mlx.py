@@ -249,6 +249,7 @@ async def test_server_that_never_answers(tmp_path: Path) -> None:
     await runtime.close()
 
 
+@pytest.mark.slow
 async def test_a_real_openai_server_under_management(tmp_path: Path) -> None:
     """llama_cpp.server (from the dev deps) stands in for mlx_lm.server: a real engine."""
     model = str(embedded_model_path())

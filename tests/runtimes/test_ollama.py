@@ -1,4 +1,4 @@
-"""`ollama:NAME` against a loopback server replaying Ollama's recorded native-API shapes."""
+"""`ollama:NAME` against a loopback server replaying hand-written Ollama native-API shapes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`openai:URL[#MODEL]` against a real llama_cpp.server and against loopback servers
-that replay response shapes recorded from vLLM, Ollama, llama-server and mlx_lm."""
+that replay hand-written response shapes of vLLM, Ollama, llama-server and mlx_lm."""
 
 from __future__ import annotations
 
@@ -83,6 +83,7 @@ def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         log.close()
 
 
+@pytest.mark.slow
 async def test_real_server_default_model_streams_in_pieces(llama_cpp_server) -> None:
     url, model = llama_cpp_server
     runtime = OpenAICompatRuntime(f"openai:{url}")
@@ -103,6 +104,7 @@ async def test_real_server_default_model_streams_in_pieces(llama_cpp_server) -> 
         await runtime.close()
 
 
+@pytest.mark.slow
 async def test_real_server_model_selection_and_length(llama_cpp_server) -> None:
     url, model = llama_cpp_server
     runtime = create_runtime(f"openai:{url.removesuffix('/v1')}/#{model}")
@@ -117,6 +119,7 @@ async def test_real_server_model_selection_and_length(llama_cpp_server) -> None:
         await runtime.close()
 
 
+@pytest.mark.slow
 async def test_real_server_grammar_forces_output(llama_cpp_server) -> None:
     url, _ = llama_cpp_server
     runtime = OpenAICompatRuntime(f"openai:{url}")
@@ -131,6 +134,7 @@ async def test_real_server_grammar_forces_output(llama_cpp_server) -> None:
         await runtime.close()
 
 
+@pytest.mark.slow
 async def test_real_server_cancel_within_100ms(llama_cpp_server) -> None:
     url, _ = llama_cpp_server
     runtime = OpenAICompatRuntime(f"openai:{url}")
@@ -155,13 +159,14 @@ async def test_real_server_cancel_within_100ms(llama_cpp_server) -> None:
         await runtime.close()
 
 
+@pytest.mark.slow
 async def test_real_server_unknown_model_lists_ids(llama_cpp_server) -> None:
     url, model = llama_cpp_server
     message = await load_error(OpenAICompatRuntime(f"openai:{url}#no-such-model"))
     assert "no-such-model" in message and model in message
 
 
-# -- loopback servers replaying recorded shapes -------------------------------------------
+# -- loopback servers replaying hand-written shapes -------------------------------------------
 
 
 async def test_vllm_reasoning_field(loopback) -> None:

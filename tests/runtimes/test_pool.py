@@ -12,6 +12,8 @@ from gemma_chat.models.registry import create_runtime
 from gemma_chat.runtimes.base import CancelToken, ChatMessage, Finish, GenerationOptions
 from gemma_chat.runtimes.pool import RuntimePool
 
+pytestmark = pytest.mark.slow  # loads the built-in model
+
 HI = [ChatMessage("user", "Hi")]
 
 

@@ -50,6 +50,7 @@ def mutating_routes(tmp_path: Path) -> list[tuple[str, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_mutating_route_refuses_foreign_origins(start_server, tmp_path: Path) -> None:
     routes = mutating_routes(tmp_path)
     assert len(routes) >= 12, routes  # the enumeration found the API, not an empty list
@@ -78,6 +79,7 @@ def test_every_mutating_route_refuses_foreign_origins(start_server, tmp_path: Pa
         assert api.get("/api/conversations").json()["total"] == before + 1
 
 
+@pytest.mark.slow
 def test_refused_before_the_body_is_read(start_server) -> None:
     """A cross-site upload is answered at once: no 1 GB body is waited for or spooled."""
     server = start_server("embedded")
@@ -93,6 +95,7 @@ def test_refused_before_the_body_is_read(start_server) -> None:
     assert answer.startswith("HTTP/1.1 403"), answer
 
 
+@pytest.mark.slow
 def test_security_headers_on_pages_and_errors(start_server) -> None:
     server = start_server("embedded")
     with server.client() as api:
@@ -244,6 +247,7 @@ FRAMING_PAGE = """<!doctype html>
 """
 
 
+@pytest.mark.slow
 def test_app_cannot_be_framed(start_server, browser: Any, attacker: tuple[Path, str]) -> None:
     root, evil = attacker
     server = start_server("embedded")

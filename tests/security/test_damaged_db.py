@@ -153,6 +153,7 @@ def test_runtime_damage_answers_json_naming_the_file(start_server, tmp_path: Pat
             assert str(data / "gemma-chat.db") in detail and "gemma-chat repair" in detail
 
 
+@pytest.mark.slow
 def test_an_unexpected_error_keeps_the_json_shape(start_server) -> None:
     server = start_server()
 

@@ -12,6 +12,8 @@ from websockets.sync.client import connect
 
 from gemma_chat.server.auth import cookie_name
 
+pytestmark = pytest.mark.slow  # the app preloads the built-in model
+
 FOREIGN_ORIGINS = [
     "http://evil.example",
     "null",

@@ -80,6 +80,7 @@ def test_replay_of_any_file_is_refused_over_the_api(
     assert text == "Scripted hello." and SECRET not in json.dumps(events)
 
 
+@pytest.mark.slow
 def test_replay_with_the_environment_switch(start_server, replay_file) -> None:
     """GEMMA_CHAT_ALLOW_REPLAY=1 (tests/conftest.py sets it) lets tests pick any script."""
     server = start_server("embedded")
@@ -157,6 +158,7 @@ def remote() -> Iterator[FakeRemote]:
     fake.close()
 
 
+@pytest.mark.slow
 def test_a_new_remote_host_needs_confirmation(start_server, remote: FakeRemote) -> None:
     server = start_server("embedded")
     spec = f"openai:{remote.url}/v1#far-model"
@@ -189,6 +191,7 @@ def test_a_new_remote_host_needs_confirmation(start_server, remote: FakeRemote) 
     assert "Hello from afar" in "".join(d.get("text", "") for _, d in events)
 
 
+@pytest.mark.slow
 def test_ollama_host_needs_confirmation_too(start_server, remote: FakeRemote) -> None:
     server = start_server("embedded")
     with server.client() as api:
@@ -206,6 +209,7 @@ def test_ollama_host_needs_confirmation_too(start_server, remote: FakeRemote) ->
     "host",
     ["127.0.0.1", "127.8.9.10", "localhost", "[::1]"],
 )
+@pytest.mark.slow
 def test_loopback_servers_need_no_confirmation(start_server, host: str) -> None:
     server = start_server("embedded")
     with server.client() as api:
