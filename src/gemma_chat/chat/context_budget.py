@@ -16,10 +16,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Protocol, runtime_checkable
 
 from gemma_chat.errors import RuntimeFailure
-from gemma_chat.runtimes.base import ChatMessage, GenerationOptions, Runtime
+from gemma_chat.runtimes.base import ChatMessage, CountsTokens, GenerationOptions, Runtime
 
 CHARS_PER_TOKEN_ESTIMATE = 3.0  # low on purpose: an estimate must not under-count
 MESSAGE_OVERHEAD_ESTIMATE = 8  # role markers and separators per message
@@ -37,15 +36,6 @@ AUDIO_TOKENS_PER_WAV_BYTE = 25 / 32_000
 _TOOL_RESULT = re.compile(r"(<tool_result\b[^>]*>)(.*?)(</tool_result>)", re.S)
 
 
-@runtime_checkable
-class CountsTokens(Protocol):
-    """Runtimes with a tokenizer of their own implement this."""
-
-    async def count_tokens(self, texts: list[str]) -> list[int]: ...
-
-    async def count_prompt_tokens(self, messages: list[ChatMessage]) -> int: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Fitted:
     messages: list[ChatMessage]
@@ -61,8 +51,7 @@ def reply_tokens(runtime: Runtime, options: GenerationOptions) -> int | None:
     """The reply's token limit: the request's, else the runtime's default, else none."""
     if options.max_tokens:
         return options.max_tokens
-    defaults = getattr(runtime, "defaults", None)
-    return getattr(defaults, "max_tokens", None)
+    return runtime.defaults.max_tokens if runtime.defaults is not None else None
 
 
 def reply_reserve(context_length: int, max_tokens: int | None) -> int:

@@ -312,7 +312,7 @@ class TurnManager:
             workspace,
             turn.conversation_id,
             options=options,
-            grammar=getattr(runtime, "build_grammar", None),
+            grammar=runtime.build_grammar,
             max_rounds=self.max_rounds,
             live=self.live,
             fit=lambda msgs: self._fit(runtime, msgs, options, publish),

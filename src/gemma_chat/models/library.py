@@ -23,7 +23,7 @@ from gemma_chat.models.installed import (
     models_dir,
 )
 from gemma_chat.models.recommend import estimate_tokens_per_s, recommend, runtime_context
-from gemma_chat.runtimes.pool import RuntimePool, is_loaded
+from gemma_chat.runtimes.pool import RuntimePool
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +197,8 @@ def list_models(
         if spec and spec.lower() not in known:
             models.append({**describe_spec(pool, spec), "pulls": []})
             known.add(spec.lower())
-    resident = set(pool.resident_specs())
     for model in models:
-        runtime = pool.loaded(model["spec"])
-        model["loaded"] = model["spec"] in resident or (
-            runtime is not None and not getattr(runtime, "resident", False) and is_loaded(runtime)
-        )
+        model["loaded"] = pool.is_loaded(model["spec"])  # as /api/health says
         model["active"] = model["spec"] == active
     return models
 

@@ -1,17 +1,23 @@
 """The one interface every engine adapter implements.
 
-A runtime turns a list of chat messages into a stream of typed deltas. Keeping the
-surface this small is what lets the server, the CLI and the agent treat llama.cpp,
-HTTP engines and scripted replays the same way.
+A runtime turns a list of chat messages into a stream of typed deltas, and states the
+facts the rest of the app asks about it (loaded? in this process's memory? which model
+file?) as typed members with defaults in RuntimeBase, so nothing outside runtimes/ has
+to probe a runtime with getattr and guess a default. Optional abilities that only some
+engines have are small runtime-checkable protocols (CountsTokens, OffloadsLayers).
+Keeping the surface this small is what lets the server, the CLI and the agent treat
+llama.cpp, HTTP engines and scripted replays the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
 
 FinishReason = Literal["stop", "length", "cancelled"]
 LIVE_USAGE_EVERY_S = 0.25  # how often runtimes report usage while streaming
@@ -43,35 +49,6 @@ class Usage:
             if data[key] is not None:
                 data[key] = round(data[key], 2)
         return data
-
-
-class TokenClock:
-    """Times a stream into its Usage: TTFT at the first token, the decode rate after it.
-
-    The decode rate leaves out the first token, whose time is the prompt's, not decoding's.
-    """
-
-    def __init__(self, usage: Usage, started: float) -> None:
-        self.usage = usage
-        self.started = started
-        self.first_at: float | None = None
-        self.last_at: float | None = None
-
-    def first(self, now: float) -> None:
-        if self.first_at is None:
-            self.first_at = now
-            self.usage.ttft_ms = (now - self.started) * 1000
-
-    def count(self, now: float, tokens: int = 1) -> None:
-        self.first(now)
-        self.last_at = now
-        self.usage.completion_tokens += tokens
-        self.rate(now)
-
-    def rate(self, now: float) -> None:
-        if self.first_at is not None and self.usage.completion_tokens > 1:
-            elapsed = max(now - self.first_at, 1e-9)
-            self.usage.tokens_per_s = (self.usage.completion_tokens - 1) / elapsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +135,45 @@ class CancelToken:
 
 
 class Runtime(Protocol):
+    """What the app may ask of any runtime; RuntimeBase gives the defaults."""
+
     spec: str
     name: str
 
     @property
     def capabilities(self) -> Capabilities: ...
+
+    @property
+    def loaded(self) -> bool:
+        """Ready to stream now: load() succeeded and close() has not been called since.
+        For llama.cpp and MLX the weights are in memory; for a server engine (openai:,
+        ollama:) it answered and has the model; for replay: the script has been read."""
+
+    @property
+    def resident(self) -> bool:
+        """The model lives in this process's memory (or a process this app runs), so the
+        pool frees it to make room for another (runtimes/pool.py)."""
+
+    @property
+    def memory_bytes(self) -> int:
+        """Roughly what the loaded model holds in memory now; 0 when not loaded or elsewhere."""
+
+    @property
+    def model_file(self) -> Path | None:
+        """The GGUF file this process loads, for memory planning; None for other engines."""
+
+    @property
+    def requested_context(self) -> int | None:
+        """The context length load() will ask for; None when the engine decides."""
+
+    @property
+    def defaults(self) -> GenerationOptions | None:
+        """Sampling defaults of the runtime's own (e.g. a reply length), or None."""
+
+    @property
+    def build_grammar(self) -> str | None:
+        """How Build mode constrains this model's actions (agent/loop.py GrammarMode);
+        None: no grammar."""
 
     async def load(self) -> None:
         """Make the model ready; raises ModelLoadError with a clear message."""
@@ -176,6 +187,49 @@ class Runtime(Protocol):
         """Yield deltas; always ends with exactly one Finish."""
 
     async def close(self) -> None: ...
+
+
+class RuntimeBase(ABC):
+    """The defaults of Runtime's facts: a model served elsewhere, no file, no defaults of
+    its own, no Build grammar. Engines override what differs; each says what `loaded`
+    means for it."""
+
+    resident: bool = False
+    defaults: GenerationOptions | None = None
+    build_grammar: str | None = None
+
+    @property
+    @abstractmethod
+    def loaded(self) -> bool: ...
+
+    @property
+    def memory_bytes(self) -> int:
+        return 0
+
+    @property
+    def model_file(self) -> Path | None:
+        return None
+
+    @property
+    def requested_context(self) -> int | None:
+        return None
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """Runtimes with a tokenizer of their own; the context budget estimates for others."""
+
+    async def count_tokens(self, texts: list[str]) -> list[int]: ...
+
+    async def count_prompt_tokens(self, messages: list[ChatMessage]) -> int: ...
+
+
+@runtime_checkable
+class OffloadsLayers(Protocol):
+    """Runtimes that can put part of the model on a GPU; the memory preflight lowers
+    `n_gpu_layers` when free VRAM holds only part of it."""
+
+    n_gpu_layers: int
 
 
 async def sleep_or_cancel(seconds: float, cancel: CancelToken) -> bool:

@@ -36,7 +36,6 @@ from typing import Any
 
 from gemma_chat.errors import ModelLoadError, RuntimeFailure
 from gemma_chat.runtimes.base import (
-    LIVE_USAGE_EVERY_S,
     CancelToken,
     Capabilities,
     ChatMessage,
@@ -45,7 +44,7 @@ from gemma_chat.runtimes.base import (
     FinishReason,
     GenerationOptions,
     MediaPart,
-    TokenClock,
+    RuntimeBase,
     Usage,
 )
 from gemma_chat.runtimes.kv_reuse import Plan, plan_reuse
@@ -55,6 +54,7 @@ from gemma_chat.runtimes.media_format import (
     media_kinds,
     media_of,
 )
+from gemma_chat.runtimes.meter import UsageMeter
 from gemma_chat.runtimes.stop_strings import StopStringFilter
 from gemma_chat.runtimes.system_role import (
     fold_system_prompt,
@@ -148,8 +148,9 @@ class _MediaPrompt:
     free: Callable[[], None]
 
 
-class LlamaCppRuntime:
+class LlamaCppRuntime(RuntimeBase):
     resident = True  # the model lives in this process's memory (see runtimes/pool.py)
+    defaults: GenerationOptions  # always set: the model's own sampling defaults
 
     def __init__(
         self,
@@ -205,6 +206,10 @@ class LlamaCppRuntime:
     @property
     def requested_context(self) -> int:
         return self._requested_context or DEFAULT_CONTEXT
+
+    @property
+    def model_file(self) -> Path:
+        return self.path
 
     @property
     def memory_bytes(self) -> int:
@@ -532,7 +537,8 @@ class LlamaCppRuntime:
             prompt, template_stops = self.render_prompt(messages, options.thinking)
         else:
             prompt, template_stops = media.tokens, media.stops
-        usage = Usage(prompt_tokens=len(prompt))
+        meter = UsageMeter(prompt_tokens=len(prompt), started=started)
+        usage = meter.usage
         room = self._context_length - len(prompt)
         if room <= 1:
             raise RuntimeFailure(
@@ -556,8 +562,6 @@ class LlamaCppRuntime:
         splitter = ThinkingSplitter()
         is_eog = _eog_check(llm)
         reason: FinishReason = "length"
-        clock = TokenClock(usage, started)
-        last_live = 0.0
 
         def send_text(text: str) -> None:
             for delta in splitter.feed(text):
@@ -577,12 +581,11 @@ class LlamaCppRuntime:
                 if cancel.cancelled:
                     reason = "cancelled"
                     break
-                now = time.perf_counter()
-                clock.first(now)
+                meter.first_token()
                 if is_eog(token):
                     reason = "stop"
                     break
-                clock.count(now)
+                meter.token()
                 special = token in self._marker_tokens
                 piece = decoder.decode(llm.detokenize([token], special=special))
                 text, hit = stops.feed(piece)
@@ -591,9 +594,8 @@ class LlamaCppRuntime:
                 if hit:
                     reason = "stop"
                     break
-                if now - last_live >= LIVE_USAGE_EVERY_S:
-                    last_live = now
-                    emit(Usage(**usage.as_dict()))
+                if live := meter.live():
+                    emit(live)
                 if usage.completion_tokens >= max_tokens:
                     reason = "length"
                     break
@@ -605,7 +607,7 @@ class LlamaCppRuntime:
                 send_text(tail)
         for delta in splitter.flush():
             emit(delta)
-        emit(Finish(reason, usage))
+        emit(Finish(reason, meter.finish()))
 
     def _grammar(self, source: str | None) -> Any:
         """Compile a GBNF grammar once; agent rounds reuse the same one many times."""

@@ -41,6 +41,7 @@ from gemma_chat.runtimes.base import (
     ChatMessage,
     Delta,
     GenerationOptions,
+    RuntimeBase,
 )
 from gemma_chat.runtimes.mlx_server import ManagedServer
 from gemma_chat.runtimes.openai_compat import (
@@ -151,7 +152,7 @@ def server_command(python: Path, repo: str, port: int, vlm: bool) -> list[str]:
     ]
 
 
-class MlxRuntime:
+class MlxRuntime(RuntimeBase):
     resident = True  # the model fills this Mac's unified memory (see runtimes/pool.py)
 
     def __init__(

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +40,6 @@ import httpx
 
 from gemma_chat.errors import ModelLoadError, RuntimeFailure, UnknownModelSpec
 from gemma_chat.runtimes.base import (
-    LIVE_USAGE_EVERY_S,
     CancelToken,
     Capabilities,
     ChatMessage,
@@ -49,9 +47,9 @@ from gemma_chat.runtimes.base import (
     Finish,
     FinishReason,
     GenerationOptions,
+    RuntimeBase,
     TextDelta,
     ThinkingDelta,
-    TokenClock,
     Usage,
 )
 from gemma_chat.runtimes.httputil import (
@@ -65,6 +63,7 @@ from gemma_chat.runtimes.httputil import (
     read_body,
 )
 from gemma_chat.runtimes.media_format import b64, label_text, media_kinds, media_of
+from gemma_chat.runtimes.meter import UsageMeter
 from gemma_chat.runtimes.thinking import ThinkingSplitter
 
 HOST_ENV = "OLLAMA_HOST"
@@ -223,7 +222,7 @@ async def pull(
 # -- the runtime --------------------------------------------------------------------------
 
 
-class OllamaRuntime:
+class OllamaRuntime(RuntimeBase):
     def __init__(self, spec: str, *, keep_alive: str | None = None) -> None:
         self.spec = spec
         parsed = parse_spec(spec)
@@ -241,6 +240,11 @@ class OllamaRuntime:
     @property
     def capabilities(self) -> Capabilities:
         return self._capabilities
+
+    @property
+    def loaded(self) -> bool:
+        """Ollama answered and has the model (load() succeeded, not closed since)."""
+        return self._loaded
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -350,7 +354,7 @@ class OllamaRuntime:
     ) -> AsyncIterator[Delta]:
         await self.load()
         body = self.request_body(messages, options)
-        started = time.perf_counter()
+        meter = UsageMeter()
         reader = _LineReader(
             self._http(),
             f"{self.base_url}/api/chat",
@@ -361,12 +365,10 @@ class OllamaRuntime:
             cancel,
         )
         # An estimate, replaced by Ollama's own count in the last line.
-        usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
-        clock = TokenClock(usage, started)
+        meter.usage.prompt_tokens = sum(len(m.content) for m in messages) // 4
         splitter = ThinkingSplitter()
         reason: FinishReason | None = None
         server_speed = False
-        last_live = 0.0
         try:
             while reason is None:
                 if cancel.cancelled:
@@ -388,21 +390,17 @@ class OllamaRuntime:
                 for delta in deltas:
                     yield delta
                 if _has_text(message):
-                    now = time.perf_counter()
-                    clock.count(now)  # Ollama streams one token a line
-                    if now - last_live >= LIVE_USAGE_EVERY_S:
-                        last_live = now
-                        yield Usage(**usage.as_dict())
+                    meter.token()  # Ollama streams one token a line
+                    if live := meter.live():
+                        yield live
                 if item.get("done"):
                     reason = "length" if item.get("done_reason") == "length" else "stop"
-                    server_speed = _apply_final_counts(item, usage)
+                    server_speed = _apply_final_counts(item, meter.usage)
         finally:
             await reader.close()
         for delta in splitter.flush():
             yield delta
-        if not server_speed and clock.last_at is not None:
-            clock.rate(clock.last_at)
-        yield Finish(reason or "stop", usage)
+        yield Finish(reason or "stop", meter.finish(engine_rate=server_speed))
 
     async def _chat_status_failure(self, response: httpx.Response) -> RuntimeFailure:
         content = await read_body(response)
@@ -462,10 +460,10 @@ class _LineReader:
         await abandon_task(self._task)  # closes the response; a stop never waits on the server
 
     async def _read(
-        self, client: httpx.AsyncClient, url: str, body: dict[str, Any], timeout: httpx.Timeout
+        self, client: httpx.AsyncClient, url: str, body: dict[str, Any], limits: httpx.Timeout
     ) -> None:
         try:
-            async with client.stream("POST", url, json=body, timeout=timeout) as response:
+            async with client.stream("POST", url, json=body, timeout=limits) as response:
                 if response.status_code != 200:
                     raise await self._status_failure(response)
                 async for line in response.aiter_lines():
@@ -478,7 +476,9 @@ class _LineReader:
         except (httpx.RemoteProtocolError, httpx.ReadError):
             self._queue.put_nowait(_EOF)  # cut off: the caller decides whether that was whole
         except httpx.HTTPError as exc:
-            self._queue.put_nowait(self._connection_failure(exc))
+            failure = self._connection_failure(exc)
+            failure.__cause__ = exc  # `from exc`: next() raises it in the reading task
+            self._queue.put_nowait(failure)
 
 
 # -- small pieces ---------------------------------------------------------------------------

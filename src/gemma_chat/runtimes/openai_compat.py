@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import re
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,6 @@ import httpx
 
 from gemma_chat.errors import ModelLoadError, RuntimeFailure, UnknownModelSpec
 from gemma_chat.runtimes.base import (
-    LIVE_USAGE_EVERY_S,
     CancelToken,
     Capabilities,
     ChatMessage,
@@ -47,9 +45,9 @@ from gemma_chat.runtimes.base import (
     Finish,
     FinishReason,
     GenerationOptions,
+    RuntimeBase,
     TextDelta,
     ThinkingDelta,
-    TokenClock,
     Usage,
 )
 from gemma_chat.runtimes.httputil import (
@@ -69,6 +67,7 @@ from gemma_chat.runtimes.media_format import (
     label_text,
     media_of,
 )
+from gemma_chat.runtimes.meter import UsageMeter
 from gemma_chat.runtimes.system_role import (
     fold_system_prompt,
     has_system_prompt,
@@ -172,7 +171,7 @@ def api_key_from_env() -> str | None:
     return os.environ.get(API_KEY_ENV) or os.environ.get(API_KEY_FALLBACK_ENV) or None
 
 
-class OpenAICompatRuntime:
+class OpenAICompatRuntime(RuntimeBase):
     """`openai:URL[#MODEL]`.
 
     `engine`: use this engine rather than detect one (for servers that do not identify
@@ -213,6 +212,11 @@ class OpenAICompatRuntime:
     @property
     def capabilities(self) -> Capabilities:
         return self._capabilities
+
+    @property
+    def loaded(self) -> bool:
+        """The server answered and has the model (load() succeeded, not closed since)."""
+        return self._loaded
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -359,16 +363,14 @@ class OpenAICompatRuntime:
         await self.load()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         body = self.request_body(messages, options)
-        started = time.perf_counter()
+        meter = UsageMeter()
         reader = asyncio.create_task(self._read_events(body, queue))
         put_on_cancel(cancel, queue, _CANCELLED)
         # Estimates, replaced by the server's own counts when it sends them.
-        usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
+        meter.usage.prompt_tokens = sum(len(m.content) for m in messages) // 4
         splitter = ThinkingSplitter()
         reason: FinishReason | None = None
         server_usage = server_speed = False
-        clock = TokenClock(usage, started)
-        last_live = 0.0
         try:
             while True:
                 if cancel.cancelled:
@@ -395,7 +397,7 @@ class OpenAICompatRuntime:
                         f"The OpenAI-compatible server at {self.root_url} failed mid-reply: "
                         f"{_error_text(chunk)}"
                     )
-                counts, speed = _apply_usage(chunk, usage)
+                counts, speed = _apply_usage(chunk, meter.usage)
                 server_usage = server_usage or counts
                 server_speed = server_speed or speed
                 for choice in chunk.get("choices") or []:
@@ -405,12 +407,10 @@ class OpenAICompatRuntime:
                     for out in _choice_deltas(delta, splitter):
                         yield out
                     if _has_text(delta):
-                        now = time.perf_counter()
                         # Best effort without server counts: one chunk ≈ one token.
-                        clock.count(now, 0 if server_usage else 1)
-                        if now - last_live >= LIVE_USAGE_EVERY_S:
-                            last_live = now
-                            yield Usage(**usage.as_dict())
+                        meter.token(0 if server_usage else 1)
+                        if live := meter.live():
+                            yield live
                     finish = choice.get("finish_reason")
                     if finish:
                         reason = "length" if finish == "length" else "stop"
@@ -418,9 +418,7 @@ class OpenAICompatRuntime:
             await abandon_task(reader)  # a stop never waits on the server
         for delta in splitter.flush():
             yield delta
-        if server_usage and not server_speed and clock.last_at is not None:
-            clock.rate(clock.last_at)
-        yield Finish(reason or "stop", usage)
+        yield Finish(reason or "stop", meter.finish(engine_rate=server_speed))
 
     async def _read_events(self, body: dict[str, Any], queue: asyncio.Queue[Any]) -> None:
         """Send the request and queue each SSE `data:` payload, then _DONE or _EOF.
@@ -459,7 +457,9 @@ class OpenAICompatRuntime:
         except (httpx.RemoteProtocolError, httpx.ReadError):
             queue.put_nowait(_EOF)  # cut off: stream() decides whether the reply was whole
         except httpx.HTTPError as exc:
-            queue.put_nowait(RuntimeFailure(self._connection_message(exc)))
+            failure = RuntimeFailure(self._connection_message(exc))
+            failure.__cause__ = exc  # `from exc`: stream() raises it in its own task
+            queue.put_nowait(failure)
 
     async def _stream_status_failure(self, response: httpx.Response) -> RuntimeFailure:
         failure = self._status_failure(response.status_code, await read_body(response))

@@ -25,18 +25,6 @@ log = logging.getLogger(__name__)
 Preflight = Callable[[Runtime, int], Awaitable[None]]
 
 
-def is_resident(runtime: Runtime) -> bool:
-    return bool(getattr(runtime, "resident", False))
-
-
-def is_loaded(runtime: Runtime) -> bool:
-    return bool(getattr(runtime, "loaded", False))
-
-
-def resident_bytes(runtime: Runtime) -> int:
-    return int(getattr(runtime, "memory_bytes", 0) or 0)
-
-
 class RuntimePool:
     """One runtime instance per spec, shared by every conversation that uses it."""
 
@@ -63,20 +51,26 @@ class RuntimePool:
     def loaded(self, spec: str) -> Runtime | None:
         return self._runtimes.get(spec.strip())
 
+    def is_loaded(self, spec: str) -> bool:
+        """Whether a spec's model is ready now (Runtime.loaded), without creating its
+        runtime: the one answer /api/health and /api/models both give."""
+        runtime = self._runtimes.get(spec.strip())
+        return runtime is not None and runtime.loaded
+
     def in_use(self, spec: str) -> bool:
         return self._leases[spec.strip()] > 0
 
     def resident_specs(self) -> list[str]:
         """Specs whose model is in this process's memory now."""
-        return [s for s, r in self._runtimes.items() if is_resident(r) and is_loaded(r)]
+        return [s for s, r in self._runtimes.items() if r.resident and r.loaded]
 
     async def acquire(self, spec: str) -> Runtime:
         """A loaded runtime, leased until release(); raises RuntimeFailure."""
         spec = spec.strip()
         runtime = self.get(spec)
-        if not is_resident(runtime):
+        if not runtime.resident:
             await runtime.load()
-        elif not is_loaded(runtime):
+        elif not runtime.loaded:
             async with self._switching:
                 await self._switch_to(spec, runtime)
         self._leases[spec] += 1
@@ -110,13 +104,13 @@ class RuntimePool:
             return runtime
 
     async def _switch_to(self, spec: str, runtime: Runtime) -> None:
-        if is_loaded(runtime):  # another task loaded it while we waited
+        if runtime.loaded:  # another task loaded it while we waited
             return
         idle = [
             other for other in self.resident_specs() if other != spec and self._leases[other] == 0
         ]
         if self._preflight is not None:
-            freed = sum(resident_bytes(self._runtimes[s]) for s in idle)
+            freed = sum(self._runtimes[s].memory_bytes for s in idle)
             await self._preflight(runtime, freed)
         for other in idle:
             log.info("freeing %s to load %s", other, spec)

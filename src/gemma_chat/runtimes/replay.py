@@ -17,17 +17,16 @@ from urllib.parse import parse_qs
 
 from gemma_chat.errors import ModelLoadError
 from gemma_chat.runtimes.base import (
-    LIVE_USAGE_EVERY_S,
     CancelToken,
     Capabilities,
     ChatMessage,
     Delta,
     Finish,
     GenerationOptions,
-    TokenClock,
-    Usage,
+    RuntimeBase,
     sleep_or_cancel,
 )
+from gemma_chat.runtimes.meter import UsageMeter
 from gemma_chat.runtimes.thinking import ThinkingSplitter
 
 SEPARATOR = re.compile(r"^=== turn ===[ \t]*\r?$\n?", re.MULTILINE)
@@ -46,7 +45,7 @@ def replay_tokens(text: str) -> list[str]:
     return TOKEN.findall(text)
 
 
-class ReplayRuntime:
+class ReplayRuntime(RuntimeBase):
     def __init__(self, spec: str) -> None:
         self.spec = spec
         body = spec.removeprefix("replay:")
@@ -66,6 +65,11 @@ class ReplayRuntime:
     def capabilities(self) -> Capabilities:
         return Capabilities(self.context_length, modalities=self.modalities, grammar=False)
 
+    @property
+    def loaded(self) -> bool:
+        """The script has been read."""
+        return self._segments is not None
+
     async def load(self) -> None:
         if self._segments is not None:
             return
@@ -82,32 +86,30 @@ class ReplayRuntime:
         self.calls.append(list(messages))
         segment = self._segments[self._next] if self._next < len(self._segments) else ""
         self._next += 1
-        usage = Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4)
-        started = time.perf_counter()
-        clock = TokenClock(usage, started)
-        last_live = 0.0
+        meter = UsageMeter(prompt_tokens=sum(len(m.content) for m in messages) // 4)
         splitter = ThinkingSplitter()
         delay = 1.0 / self.tps if self.tps > 0 else 0.0
-        due = started  # keep to the schedule: a sleep's overshoot isn't added to every token
+        due = meter.started  # keep to the schedule: a sleep's overshoot isn't added to every token
         reason = "stop"
         for token in replay_tokens(segment):
-            if options.max_tokens is not None and usage.completion_tokens >= options.max_tokens:
+            if (
+                options.max_tokens is not None
+                and meter.usage.completion_tokens >= options.max_tokens
+            ):
                 reason = "length"
                 break
             due += delay
             if await sleep_or_cancel(max(0.0, due - time.perf_counter()), cancel):
                 reason = "cancelled"
                 break
-            now = time.perf_counter()
-            clock.count(now)
+            meter.token()
             for delta in splitter.feed(token):
                 yield delta
-            if now - last_live >= LIVE_USAGE_EVERY_S:
-                last_live = now
-                yield Usage(**usage.as_dict())
+            if live := meter.live():
+                yield live
         for delta in splitter.flush():
             yield delta
-        yield Finish(reason, usage)  # type: ignore[arg-type]
+        yield Finish(reason, meter.finish())  # type: ignore[arg-type]
 
     async def close(self) -> None:
         return None

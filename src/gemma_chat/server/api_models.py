@@ -132,7 +132,7 @@ async def fit(
         if entry is not None:
             report = plan(entry, quant=quant, context=context, kv_type=kv, hardware=hardware)
         else:
-            path = getattr(state.runtimes.get(model), "path", None)
+            path = state.runtimes.get(model).model_file
             if path is None:
                 raise HTTPException(
                     404, f"{model} runs in another engine; its memory is that engine's to plan"

@@ -23,11 +23,10 @@ def describe_model(state: AppState, spec: str) -> dict[str, Any]:
     except RuntimeFailure as exc:
         return {"spec": spec, "name": spec, "loaded": False, "error": str(exc)}
     caps = runtime.capabilities
-    loaded = getattr(runtime, "loaded", True)
     return {
         "spec": spec,
         "name": runtime.name,
-        "loaded": loaded,
+        "loaded": state.runtimes.is_loaded(spec),  # as /api/models says
         "error": state.load_error if spec == state.settings.model else None,
         "context_length": caps.context_length,
         "modalities": list(caps.modalities),
