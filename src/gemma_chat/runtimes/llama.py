@@ -26,6 +26,7 @@ import codecs
 import contextlib
 import ctypes
 import hashlib
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -76,6 +77,8 @@ CHATML_TEMPLATE = (
 )
 
 
+log = logging.getLogger(__name__)
+
 # The one thread that calls into llama.cpp (see the module docstring).
 LLAMA_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama.cpp")
 
@@ -85,7 +88,7 @@ def physical_cores() -> int:
         import psutil
 
         count = psutil.cpu_count(logical=False)
-    except Exception:
+    except (ImportError, OSError):  # psutil missing or /proc unreadable: count logical ones
         count = None
     return max(1, count or os.cpu_count() or 1)
 
@@ -498,12 +501,14 @@ class LlamaCppRuntime(RuntimeBase):
     ) -> None:
         try:
             self._run_generation(messages, options, cancel, emit)
-        except BaseException as exc:
-            emit(
-                exc
-                if isinstance(exc, RuntimeFailure)
-                else RuntimeFailure(f"Generation failed: {exc}")
-            )
+        except BaseException as exc:  # handed to the awaiting stream, which raises it
+            if isinstance(exc, RuntimeFailure):
+                emit(exc)
+                return
+            log.exception("generation failed")
+            failure = RuntimeFailure(f"Generation failed: {exc}")
+            failure.__cause__ = exc  # `raise ... from exc` across the thread boundary
+            emit(failure)
 
     def _run_generation(
         self,
