@@ -235,12 +235,14 @@ class TurnManager:
                 else:
                     await self._chat(turn, runtime, messages, options, publish, progress)
         except (RuntimeFailure, WorkspaceError) as exc:
+            log.debug("turn %s failed: %s", turn.id, exc, exc_info=True)  # with its cause
             error = str(exc)
         except Exception as exc:  # the turn must always end cleanly and be saved
             log.exception("turn %s failed", turn.id)
             error = f"Unexpected error: {exc}"
         finally:
             reason = "error" if error else progress.reason
+            log.debug("turn %s ended: %s", turn.id, reason)
             status = "error" if error else "interrupted" if reason == "cancelled" else "complete"
             try:
                 saved = self._save(message, progress, status, error)
