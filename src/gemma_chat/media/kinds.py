@@ -181,7 +181,8 @@ def frame_count(image: Any) -> int:
     """Frames of an animation (GIF, APNG, WebP); 1 for a still image."""
     try:
         return max(1, int(getattr(image, "n_frames", 1)))
-    except Exception:
+    except Exception:  # n_frames seeks through the file: a damaged one fails in many ways
+        log.debug("cannot count frames; taking one", exc_info=True)
         return 1
 
 
@@ -239,7 +240,7 @@ def _is_cover(stream: Any) -> bool:
     """An attached picture (album art in an mp3 or m4a) is not a video track."""
     try:
         return bool(stream.disposition & 0x400)  # AV_DISPOSITION_ATTACHED_PIC
-    except Exception:
+    except (AttributeError, TypeError, ValueError):  # a PyAV without dispositions
         return False
 
 
