@@ -178,7 +178,7 @@ def _pull(
                     cancel=cancel,
                     catalogue=catalogue,
                 )
-            except BaseException as exc:  # handed to the main thread
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
                 outcome["error"] = exc
             finally:
                 finished.set()
