@@ -145,7 +145,7 @@ def test_thinking_block_is_collapsible(start_server, replay_file, page: Page) ->
     expect(reply).to_have_attribute("data-status", "complete", timeout=20_000)
     expect(reply.get_by_test_id("message-content")).to_have_text("The answer is 42.")
     expect(block).not_to_have_attribute("open", "")  # folded away once done
-    expect(block.locator("summary")).to_have_text(re.compile(r"Thought for \d+s"))
+    expect(block.locator("summary")).to_have_text(re.compile(r"Thought for \d+ s"))
     expect(block.locator(".thinking-content")).to_be_hidden()
     block.locator("summary").click()
     expect(block.locator(".thinking-content")).to_be_visible()

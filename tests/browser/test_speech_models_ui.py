@@ -63,7 +63,7 @@ def test_speech_section_downloads_with_progress_and_uses_the_model(
     download_button.focus()  # keyboard reachable: Enter starts it
     page.keyboard.press("Enter")
     detail = row.get_by_test_id("download-detail")
-    expect(detail).to_contain_text(re.compile(r"[\d.]+ [MK]B of [\d.]+ MB"))
+    expect(detail).to_contain_text(re.compile(r"[\d.]+ [kM]?B of [\d.]+ MB"))
     expect(row.get_by_test_id("download-percent")).to_have_text(re.compile(r"^\d+%$"))
 
     expect(row).to_have_attribute("data-installed", "true", timeout=60_000)

@@ -2,8 +2,9 @@
 // model can do with each file), drag-and-drop and paste, and the files shown in sent
 // messages (thumbnails with a lightbox, audio and video players, document cards).
 import { uploadAttachment } from './api.js';
-import { icons } from './icons.js';
+import { icons, svg } from './icons.js';
 import { el } from './dom.js';
+import { formatBytes } from './format.js';
 
 /** What the file picker offers: the types `POST /api/attachments` accepts (docs/api.md). */
 export const ACCEPT = [
@@ -17,11 +18,6 @@ export const ACCEPT = [
   'application/pdf', 'text/plain', 'text/markdown', 'text/csv',
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
 ].join(',');
-
-const svg = (body, size = 18) =>
-  `<svg class="icon" width="${size}" height="${size}" viewBox="0 0 24 24" fill="none" ` +
-  `stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" ` +
-  `aria-hidden="true" focusable="false">${body}</svg>`;
 
 export const attachIcons = {
   paperclip: svg(
@@ -51,14 +47,6 @@ export function kindOf(file) {
   if (major === 'image' || major === 'audio' || major === 'video') return major;
   const ext = String(file?.name || '').split('.').pop().toLowerCase();
   return EXT_KIND[ext] || 'document';
-}
-
-export function formatSize(bytes) {
-  const n = Number(bytes) || 0;
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GB`;
 }
 
 /**
@@ -223,11 +211,11 @@ export class AttachmentTray {
       sub.textContent = item.error;
       sub.title = item.error;
     } else if (item.status === 'uploading') {
-      sub.textContent = `${formatSize(item.size)} · Uploading…`;
+      sub.textContent = `${formatBytes(item.size || 0)} · Uploading…`;
       sub.setAttribute('aria-live', 'polite');
       this.renderProgress(item);
     } else {
-      sub.textContent = formatSize(item.size);
+      sub.textContent = formatBytes(item.size || 0);
       const notice = capabilityNotice(item.kind, this.modalities());
       if (notice) {
         const note = el('span', {
@@ -250,7 +238,7 @@ export class AttachmentTray {
     bar.style.strokeDasharray = `${pct} 100`;
     const sub = item.chip.querySelector('.att-sub');
     if (sub && item.status === 'uploading')
-      sub.textContent = `${formatSize(item.size)} · ${item.progress >= 1 ? 'Processing…' : `Uploading ${pct}%`}`;
+      sub.textContent = `${formatBytes(item.size || 0)} · ${item.progress >= 1 ? 'Processing…' : `Uploading ${pct}%`}`;
   }
 }
 
@@ -356,7 +344,7 @@ function openLightbox(attachment) {
 }
 
 function describe(attachment) {
-  const parts = [formatSize(attachment.size)];
+  const parts = [formatBytes(attachment.size || 0)];
   const meta = attachment.meta || {};
   if (meta.width && meta.height) parts.push(`${meta.width}×${meta.height}`);
   if (meta.duration_s) {

@@ -11,6 +11,8 @@ import { escapeHtml } from './render.js';
 import { confirmDialog } from './confirm.js';
 import { copyText } from './clipboard.js';
 import { el as h } from './dom.js';
+import { formatBytes } from './format.js';
+import { svg } from './icons.js';
 import { TurnEvent } from './events.js';
 
 const WIDTH_KEY = 'gemma-chat.canvas-width';
@@ -30,27 +32,24 @@ const MIN_CHAT = 360;
 const CODE_RENDER_MS = 50; // re-highlight a streaming file at most 20 times a second
 const MAX_ERRORS = 20;
 
-const svg = (body, size = 16) =>
-  `<svg class="icon" width="${size}" height="${size}" viewBox="0 0 24 24" fill="none" ` +
-  `stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" ` +
-  `aria-hidden="true" focusable="false">${body}</svg>`;
-
 const ICONS = {
-  refresh: svg('<path d="M21 12a9 9 0 1 1-2.64-6.36L21 8"/><path d="M21 3v5h-5"/>'),
+  refresh: svg('<path d="M21 12a9 9 0 1 1-2.64-6.36L21 8"/><path d="M21 3v5h-5"/>', 16),
   external: svg(
     '<path d="M15 3h6v6"/><path d="M10 14 21 3"/><path d="M18 13v6a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h6"/>',
+    16,
   ),
-  download: svg('<path d="M12 3v12"/><path d="m7 10 5 5 5-5"/><path d="M5 21h14"/>'),
+  download: svg('<path d="M12 3v12"/><path d="m7 10 5 5 5-5"/><path d="M5 21h14"/>', 16),
   folder: svg(
     '<path d="M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2Z"/>',
+    16,
   ),
   file: svg(
     '<path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8Z"/><path d="M14 3v5h5"/>',
     15,
   ),
-  alert: svg('<circle cx="12" cy="12" r="10"/><path d="M12 8v4M12 16h.01"/>'),
+  alert: svg('<circle cx="12" cy="12" r="10"/><path d="M12 8v4M12 16h.01"/>', 16),
   close: svg('<path d="M18 6 6 18M6 6l12 12"/>', 14),
-  back: svg('<path d="m15 18-6-6 6-6"/>'),
+  back: svg('<path d="m15 18-6-6 6-6"/>', 16),
   copy: svg(
     '<rect x="9" y="9" width="13" height="13" rx="2"/><path d="M5 15H4a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v1"/>',
     14,
@@ -145,13 +144,6 @@ const langOf = (path) => {
   const lang = LANGS[path.slice(path.lastIndexOf('.') + 1).toLowerCase()];
   return lang && hljs.getLanguage(lang) ? lang : null;
 };
-
-const formatSize = (bytes) =>
-  bytes < 1024
-    ? `${bytes} B`
-    : bytes < 1024 * 1024
-      ? `${(bytes / 1024).toFixed(1)} KB`
-      : `${(bytes / 1048576).toFixed(1)} MB`;
 
 const timeAgo = (iso) => {
   const then = Date.parse(iso);
@@ -1012,7 +1004,7 @@ export class Canvas {
     this.filesEmpty.hidden = this.files.length > 0;
     const total = this.files.reduce((n, f) => n + (f.size || 0), 0);
     this.filesFoot.textContent = this.files.length
-      ? `${this.files.length} file${this.files.length === 1 ? '' : 's'} · ${formatSize(total)}`
+      ? `${this.files.length} file${this.files.length === 1 ? '' : 's'} · ${formatBytes(total)}`
       : '';
     const render = (node, depth) => {
       const items = [];
@@ -1043,7 +1035,7 @@ export class Canvas {
           `${ICONS.file}<span class="fi-name"></span><span class="fi-size"></span>`,
         );
         button.querySelector('.fi-name').textContent = f.name;
-        button.querySelector('.fi-size').textContent = formatSize(f.size || 0);
+        button.querySelector('.fi-size').textContent = formatBytes(f.size || 0);
         if (f.path === this.codePath) button.classList.add('current');
         if (f.path === this.writing) button.classList.add('live');
         li.append(button);

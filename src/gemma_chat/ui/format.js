@@ -4,6 +4,43 @@
 const numbers = new Intl.NumberFormat();
 const num = (n) => numbers.format(Number(n));
 
+// Sizes and durations: the rules of gemma_chat/util/units.py, so that one file shows one size
+// in every panel and in the CLI. Bytes in decimal SI units (1 kB = 1000 B, 1 MB = 1000 kB), as
+// Hugging Face publishes model sizes and the OS file managers show files; one decimal, dropped
+// when it is zero. Rounding is half up on both sides.
+const BYTE_UNITS = ['kB', 'MB', 'GB', 'TB', 'PB'];
+
+/** "999 B", "1 kB", "1.5 MB", "4.2 GB"; '' for a missing or non-numeric size. */
+export function formatBytes(n) {
+  if (n == null || n === '') return '';
+  n = Number(n);
+  if (!Number.isFinite(n)) return '';
+  if (n < 0) return `-${formatBytes(-n)}`;
+  if (Math.round(n) < 1000) return `${Math.round(n)} B`;
+  let scale = 1;
+  for (const unit of BYTE_UNITS) {
+    scale *= 1000;
+    const tenths = Math.floor((n * 10) / scale + 0.5);
+    if (tenths < 10000 || unit === 'PB') {
+      return tenths % 10 === 0 ? `${tenths / 10} ${unit}` : `${(tenths / 10).toFixed(1)} ${unit}`;
+    }
+  }
+  return '';
+}
+
+/** "45 s", "3 min", "1 h 5 min"; '' for a negative or unknown duration. */
+export function formatDuration(seconds) {
+  if (seconds == null || seconds === '') return '';
+  seconds = Number(seconds);
+  if (!Number.isFinite(seconds) || seconds < 0) return '';
+  if (Math.round(seconds) < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m ? `${h} h ${m} min` : `${h} h`;
+}
+
 /** "412 ms" / "1.3 s" */
 export function formatMs(ms) {
   if (ms == null || !Number.isFinite(ms)) return '';
@@ -46,8 +83,7 @@ export function estimateThinkingSeconds(message) {
 export function thoughtLabel(seconds) {
   if (seconds == null) return 'Thoughts';
   if (seconds < 1) return 'Thought for a moment';
-  const s = Math.round(seconds);
-  return s < 60 ? `Thought for ${s}s` : `Thought for ${Math.floor(s / 60)}m ${s % 60}s`;
+  return `Thought for ${formatDuration(seconds)}`;
 }
 
 /** Sidebar section for a timestamp: Today / Yesterday / Previous 7 days / … */

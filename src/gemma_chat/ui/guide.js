@@ -5,7 +5,7 @@
 // GET /api/models), the same one `gemma-chat doctor` prints.
 
 import { api, streamPull } from './api.js';
-import { formatBytes } from './models.js';
+import { formatBytes } from './format.js';
 
 const BUILT_IN = new Set(['embedded']);
 

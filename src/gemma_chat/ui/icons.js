@@ -1,5 +1,6 @@
 // Inline SVG icons (stroke-based, 24px grid) so the UI needs no icon font or extra requests.
-const svg = (body, size = 18) =>
+// `svg` is the one icon builder: every module that draws its own icons imports it from here.
+export const svg = (body, size = 18) =>
   `<svg class="icon" width="${size}" height="${size}" viewBox="0 0 24 24" fill="none" ` +
   `stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" ` +
   `aria-hidden="true" focusable="false">${body}</svg>`;

@@ -4,8 +4,9 @@
 // job; this module shows the choices and reports the one picked.
 import { api, streamPull } from './api.js';
 import { confirmDialog } from './confirm.js';
-import { icons } from './icons.js';
+import { icons, svg } from './icons.js';
 import { el } from './dom.js';
+import { formatBytes, formatDuration } from './format.js';
 import { SpeechModels } from './speech_models.js';
 
 // --- what the server knows about models (GET /api/models), shared by the whole UI ---------
@@ -61,21 +62,10 @@ export function modelLabel(spec) {
 
 // --- formatting -----------------------------------------------------------------------------
 
-export function formatBytes(n) {
-  if (n == null || !Number.isFinite(n)) return '';
-  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
-  if (n >= 1e6) return `${Math.round(n / 1e6)} MB`;
-  if (n >= 1e3) return `${Math.round(n / 1e3)} KB`;
-  return `${Math.round(n)} B`;
-}
-
+/** "1 min left"; never "0 s left" while something is still to come. */
 export function formatEta(seconds) {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '';
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s left`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min left`;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.round((seconds % 3600) / 60);
-  return m ? `${h} h ${m} min left` : `${h} h left`;
+  return `${formatDuration(Math.max(1, seconds))} left`;
 }
 
 function formatContext(n) {
@@ -108,11 +98,6 @@ export function describeProgress(p) {
 }
 
 // --- icons ----------------------------------------------------------------------------------
-
-const svg = (body, size = 14) =>
-  `<svg class="icon" width="${size}" height="${size}" viewBox="0 0 24 24" fill="none" ` +
-  `stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" ` +
-  `aria-hidden="true" focusable="false">${body}</svg>`;
 
 const MODALITY = {
   text: ['Text', svg('<path d="M4 7V5h16v2"/><path d="M12 5v14"/><path d="M9 19h6"/>', 12)],
@@ -218,7 +203,7 @@ export class ModelPicker {
     this.enginesLoading = false;
     this.custom = '';
     this.flash = null; // a spec that just arrived (download done): highlight it once
-    this.speech = new SpeechModels(this, { formatBytes, onError }); // Whisper models
+    this.speech = new SpeechModels(this, { onError }); // Whisper models
 
     pill.addEventListener('click', () => this.toggle());
     this.panel.addEventListener('keydown', (e) => this.onKey(e));

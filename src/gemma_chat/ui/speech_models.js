@@ -4,6 +4,7 @@
 
 import { api, streamSpeechPull } from './api.js';
 import { el } from './dom.js';
+import { formatBytes } from './format.js';
 
 /** GET /api/speech/models answer, and downloads by id (they survive closing the picker). */
 const state = { models: [], fetched: false, error: null, using: null };
@@ -17,8 +18,8 @@ const text = (tag, attrs, value) => {
 
 export class SpeechModels {
   /** `picker`: the ModelPicker, for its render, progress bars and size formatting. */
-  constructor(picker, { formatBytes, onError }) {
-    Object.assign(this, { picker, formatBytes, onError });
+  constructor(picker, { onError }) {
+    Object.assign(this, { picker, onError });
   }
 
   async refresh() {
@@ -80,7 +81,7 @@ export class SpeechModels {
     name.append(text('span', { class: 'mp-tag' }, model.multilingual ? 'multilingual' : 'English'));
     const meta = [
       model.builtin ? 'Built in' : model.installed ? 'Downloaded' : null,
-      model.size_bytes ? this.formatBytes(model.size_bytes) : null,
+      model.size_bytes ? formatBytes(model.size_bytes) : null,
       model.speed,
     ].filter(Boolean);
     main.append(name, text('span', { class: 'mp-meta' }, meta.join(' · ')));
@@ -101,7 +102,7 @@ export class SpeechModels {
       );
     } else if (!model.installed) {
       const again = { paused: 'Resume', error: 'Retry' }[job?.status] ?? 'Download';
-      const size = model.size_bytes ? ` (${this.formatBytes(model.size_bytes)})` : '';
+      const size = model.size_bytes ? ` (${formatBytes(model.size_bytes)})` : '';
       end.append(
         this.button(again, 'mp-btn primary sp-download', model.id, `${again} ${label}${size}`),
       );

@@ -5,12 +5,8 @@
 // app.js asks for it (`live`), the audio also streams to the server for a live transcript
 // (live.js). Hands-free (`autoStop`), a pause of about a second after speech ends it.
 
+import { svg } from './icons.js';
 import { LiveTranscript, prepareAudio } from './live.js';
-
-const svg = (body, size = 18) =>
-  `<svg class="icon" width="${size}" height="${size}" viewBox="0 0 24 24" fill="none" ` +
-  `stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" ` +
-  `aria-hidden="true" focusable="false">${body}</svg>`;
 
 export const micIcon = svg(
   '<rect x="9" y="2" width="6" height="12" rx="3"/><path d="M19 10v1a7 7 0 0 1-14 0v-1"/><path d="M12 18v4"/>',
