@@ -17,7 +17,6 @@ average are reported alongside, for comparing runs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 from app_process import start_app
+from httpx_sse import EventSource
 from report import result, write
 
 TURN_TARGET_S = 5.0
@@ -90,14 +90,12 @@ def run_turn(url: str, token: str, files: int, pid: int) -> dict[str, Any]:
         body = {"content": f"Write {files} files"}
         with client.stream("POST", f"/api/conversations/{conv}/messages", json=body) as response:
             response.raise_for_status()
-            event, oks = "", 0
-            for line in response.iter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event == "action.end":
-                    oks += json.loads(line[5:])["ok"]
-                elif line.startswith("data:") and event == "turn.end":
-                    ended = json.loads(line[5:])
+            oks = 0
+            for sse in EventSource(response).iter_sse():
+                if sse.event == "action.end":
+                    oks += sse.json()["ok"]
+                elif sse.event == "turn.end":
+                    ended = sse.json()
         elapsed = time.perf_counter() - started
         cpu_after = cpu_seconds(pid)
         poller.stop.set()

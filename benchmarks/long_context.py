@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 from app_process import model_loaded, start_app
+from httpx_sse import EventSource
 
 TARGET_RATIO = 1.5
 # ~400 tokens of varied prose a round, so no two rounds' messages are alike.
@@ -65,20 +66,16 @@ def send(client: httpx.Client, conversation: str, text: str) -> dict[str, Any]:
     first: float | None = None
     trimmed = 0
     stats: dict[str, Any] = {}
-    event = ""
     url = f"/api/conversations/{conversation}/messages"
     with client.stream("POST", url, json={"content": text}) as response:
         response.raise_for_status()
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                if event in ("text", "thinking") and first is None:
-                    first = time.perf_counter() - began
-                elif event == "context":
-                    trimmed = json.loads(line[5:])["trimmed"]
-                elif event == "turn.end":
-                    stats = json.loads(line[5:])["message"].get("stats") or {}
+        for sse in EventSource(response).iter_sse():
+            if sse.event in ("text", "thinking") and first is None:
+                first = time.perf_counter() - began
+            elif sse.event == "context":
+                trimmed = sse.json()["trimmed"]
+            elif sse.event == "turn.end":
+                stats = sse.json()["message"].get("stats") or {}
     return {
         "ttft_s": first if first is not None else time.perf_counter() - began,
         "trimmed": trimmed,

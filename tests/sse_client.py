@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 
 from tests import authed
 
 
 def iter_sse(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:
-    name, data = "message", []
-    for line in response.iter_lines():
-        if line == "":
-            if data:
-                yield name, json.loads("\n".join(data))
-            name, data = "message", []
-        elif line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
+    """(event, JSON data) for each event with data (httpx-sse parses the stream; it also
+    checks that the response is text/event-stream)."""
+    for sse in EventSource(response).iter_sse():
+        if sse.data:
+            yield sse.event, sse.json()
 
 
 def send(
