@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from gemma_chat.agent.grammar import action_grammar, continuation_grammar
 from gemma_chat.agent.kit_flow import KitFlow, KitTurn
@@ -41,12 +41,16 @@ from gemma_chat.agent.protocol import (
     ActionStreamParser,
     TextEvent,
 )
+from gemma_chat.agent.protocol import (
+    Event as ParserEvent,
+)
 from gemma_chat.agent.tools import ToolResult, run_tool
 from gemma_chat.events import TurnEvent
 from gemma_chat.kits.library import default_library
 from gemma_chat.kits.manifest import BLANK
 from gemma_chat.kits.match import rank
 from gemma_chat.runtimes.base import (
+    BuildGrammar,
     CancelToken,
     ChatMessage,
     Finish,
@@ -65,7 +69,7 @@ FitContext = Callable[[list[ChatMessage]], Awaitable[list[ChatMessage]]]
 RecordVersion = Callable[[str], Awaitable[None]]
 # "actions": any well-formed actions (capable models); "guided": start from a starter kit
 # and fill its slots (agent/kit_flow.py), for models too small to plan (the embedded one).
-GrammarMode = Literal["actions", "guided"]
+GrammarMode = BuildGrammar
 DEFAULT_MAX_ROUNDS = 40
 MAX_CONTINUATIONS = 4  # per file: a file longer than this many max_tokens rounds is cut
 FIRST_ACTION_ID = "a1"  # the parser's id for a round's first action (a resumed file)
@@ -281,7 +285,7 @@ class BuildAgent:
         continuing = cut
         pipe = _Pipeline()
 
-        async def handle(events: list) -> None:
+        async def handle(events: list[ParserEvent]) -> None:
             for event in events:
                 if (
                     isinstance(event, ActionParam)
@@ -333,7 +337,7 @@ class BuildAgent:
         return "".join(raw), finish, results, next_cut
 
     def _tool(self, name: str, params: dict[str, str]) -> asyncio.Future[ToolResult]:
-        return self._in_worker(run_tool, self.workspace, name, params)  # type: ignore[return-value]
+        return self._in_worker(run_tool, self.workspace, name, params)
 
     @staticmethod
     def _params(event: ActionEnd, continuing: _Cut | None) -> dict[str, str]:
@@ -424,7 +428,7 @@ class BuildAgent:
 
     def _cut_from(
         self,
-        tail: list,
+        tail: list[ParserEvent],
         paths: dict[str, str],
         streamed: dict[str, list[str]],
         previous: _Cut | None,
@@ -485,7 +489,7 @@ class BuildAgent:
                 )
             results.append((event.name, result))
             path = params.get("path", "").strip() or None
-            summary = {
+            summary: dict[str, Any] = {
                 "id": event.id,
                 "name": event.name,
                 "ok": result.ok,

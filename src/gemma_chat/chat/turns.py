@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Publish
@@ -86,13 +87,16 @@ class Turn:
             for event in batch:
                 yield event
 
+    def _has_news(self, seen: int) -> bool:
+        return seen < len(self.log) or self.done
+
     async def batches(self, coalesce_s: float = COALESCE_S) -> AsyncIterator[list[Event]]:
         """The same events in lists: what arrived since the last list, gathered for up to
         `coalesce_s` when the previous list went out less than that long ago."""
         index, last = 0, -coalesce_s
         while True:
             async with self._changed:
-                await self._changed.wait_for(lambda seen=index: seen < len(self.log) or self.done)
+                await self._changed.wait_for(partial(self._has_news, index))
             wait = last + coalesce_s - time.monotonic()
             if wait > 0 and not self.done:
                 await asyncio.sleep(wait)

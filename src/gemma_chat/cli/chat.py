@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
@@ -87,7 +87,7 @@ async def answer(
     notes = console if rich_output else Console(stderr=True)
 
     def view() -> Group:
-        parts = []
+        parts: list[RenderableType] = []
         if thinking:
             parts.append(Text(thinking.strip(), style="dim italic"))
         parts.append(Markdown(text or "…"))

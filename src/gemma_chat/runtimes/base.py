@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+BuildGrammar = Literal["actions", "guided"]
+"""How Build mode constrains actions: the full action grammar, or the kit flow's guided
+steps for tiny models (agent/kit_flow.py)."""
 FinishReason = Literal["stop", "length", "cancelled"]
 LIVE_USAGE_EVERY_S = 0.25  # how often runtimes report usage while streaming
 
@@ -171,9 +174,8 @@ class Runtime(Protocol):
         """Sampling defaults of the runtime's own (e.g. a reply length), or None."""
 
     @property
-    def build_grammar(self) -> str | None:
-        """How Build mode constrains this model's actions (agent/loop.py GrammarMode);
-        None: no grammar."""
+    def build_grammar(self) -> BuildGrammar | None:
+        """How Build mode constrains this model's actions; None: no grammar."""
 
     async def load(self) -> None:
         """Make the model ready; raises ModelLoadError with a clear message."""
@@ -196,7 +198,7 @@ class RuntimeBase(ABC):
 
     resident: bool = False
     defaults: GenerationOptions | None = None
-    build_grammar: str | None = None
+    build_grammar: BuildGrammar | None = None
 
     @property
     @abstractmethod

@@ -31,6 +31,12 @@ def int_or_none(value: Any) -> int | None:
     return None
 
 
+def dict_or_empty(value: Any) -> dict[str, Any]:
+    """A JSON object from an engine's answer, or {} for anything else (null, a list, a
+    string): engines differ in which fields they fill."""
+    return value if isinstance(value, dict) else {}
+
+
 def json_or_none(text: str) -> dict[str, Any] | None:
     """A JSON object, or None for anything else: servers' error bodies are not always JSON."""
     try:

@@ -33,10 +33,11 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gemma_chat.errors import ModelLoadError, RuntimeFailure
 from gemma_chat.runtimes.base import (
+    BuildGrammar,
     CancelToken,
     Capabilities,
     ChatMessage,
@@ -163,7 +164,7 @@ class LlamaCppRuntime(RuntimeBase):
         context_length: int | None = None,
         defaults: GenerationOptions | None = None,
         repeat_penalty: float = 1.0,
-        build_grammar: str | None = None,
+        build_grammar: BuildGrammar | None = None,
         mmproj: Path | None = None,
         n_gpu_layers: int = -1,
     ) -> None:
@@ -482,10 +483,11 @@ class LlamaCppRuntime(RuntimeBase):
                 if isinstance(item, BaseException):
                     finished = True
                     raise item
-                if isinstance(item, Usage):
-                    last_usage = item
-                finished = isinstance(item, Finish)
-                yield item
+                delta = cast(Delta, item)  # the queue holds deltas besides the two above
+                if isinstance(delta, Usage):
+                    last_usage = delta
+                finished = isinstance(delta, Finish)
+                yield delta
                 if finished:
                     return
         finally:
@@ -802,7 +804,8 @@ def _marker_tokens(llm: Any, markers: tuple[str, ...]) -> frozenset[int]:
 def _token_text(llm: Any, token: int) -> str:
     if token < 0:
         return ""
-    return llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+    text: str = llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+    return text
 
 
 def _trained_context(metadata: dict[str, str]) -> int | None:

@@ -57,6 +57,7 @@ from gemma_chat.runtimes.httputil import (
     STREAM_TIMEOUT,
     abandon_task,
     connection_refused,
+    dict_or_empty,
     int_or_none,
     json_or_none,
     put_on_cancel,
@@ -294,7 +295,7 @@ class OllamaRuntime(RuntimeBase):
             )
         self.thinking_supported = "thinking" in found
         modalities = ["text", *(ours for theirs, ours in _MODALITIES if theirs in found)]
-        info = show.get("model_info") if isinstance(show.get("model_info"), dict) else {}
+        info = dict_or_empty(show.get("model_info"))
         lengths = (int_or_none(v) for k, v in info.items() if k.endswith(".context_length"))
         trained = next((n for n in lengths if n), None)
         context = (
@@ -316,7 +317,9 @@ class OllamaRuntime(RuntimeBase):
 
     # -- requests ------------------------------------------------------------------------
 
-    def request_body(self, messages: list[ChatMessage], options: GenerationOptions) -> dict:
+    def request_body(
+        self, messages: list[ChatMessage], options: GenerationOptions
+    ) -> dict[str, Any]:
         if "audio" in media_kinds(messages):
             raise RuntimeFailure(
                 f"{self.model} on Ollama cannot hear this audio: Ollama's API does not take "
@@ -509,7 +512,7 @@ async def _tags(client: httpx.AsyncClient, base: str) -> list[OllamaModel]:
     for item in data["models"]:
         if not isinstance(item, dict) or not (item.get("name") or item.get("model")):
             continue
-        details = item.get("details") if isinstance(item.get("details"), dict) else {}
+        details = dict_or_empty(item.get("details"))
         models.append(
             OllamaModel(
                 name=str(item.get("name") or item.get("model")),

@@ -55,6 +55,7 @@ from gemma_chat.runtimes.httputil import (
     STREAM_TIMEOUT,
     abandon_task,
     connection_refused,
+    dict_or_empty,
     int_or_none,
     json_or_none,
     put_on_cancel,
@@ -305,7 +306,9 @@ class OpenAICompatRuntime(RuntimeBase):
 
     # -- requests ------------------------------------------------------------------------
 
-    def request_body(self, messages: list[ChatMessage], options: GenerationOptions) -> dict:
+    def request_body(
+        self, messages: list[ChatMessage], options: GenerationOptions
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [message_json(m, self.engine) for m in messages],
@@ -570,7 +573,7 @@ def _served_context(entry: dict[str, Any], props: dict[str, Any] | None) -> int 
         settings = props.get("default_generation_settings") or {}
         context = int_or_none(settings.get("n_ctx")) or int_or_none(props.get("n_ctx"))
     if context is None:
-        meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+        meta = dict_or_empty(entry.get("meta"))
         for value in (
             entry.get("max_model_len"),  # vLLM
             entry.get("context_length"),  # SGLang, OpenRouter
