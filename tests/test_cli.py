@@ -15,7 +15,7 @@ import pytest
 from gemma_chat import __version__
 from gemma_chat.store import Database, Store
 
-CLI = [sys.executable, "-m", "gemma_chat.cli"]
+CLI = [sys.executable, "-m", "gemma_chat"]
 
 
 def run(args: list[str], data_dir: Path, stdin: str | None = None, timeout: float = 120):
