@@ -62,7 +62,7 @@ from gemma_chat.runtimes.base import (
 )
 from gemma_chat.workspace import Workspace
 
-Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+Publish = Callable[[TurnEvent, dict[str, Any]], Awaitable[None]]
 # Trims a round's messages to the model's context window (and tells the user it did).
 FitContext = Callable[[list[ChatMessage]], Awaitable[list[ChatMessage]]]
 # Records a version mid-turn ("Started from: Stopwatch") and tells the UI.

@@ -71,7 +71,7 @@ class Turn:
     task: asyncio.Task[None] | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
-    async def publish(self, name: str, data: dict[str, Any]) -> None:
+    async def publish(self, name: TurnEvent, data: dict[str, Any]) -> None:
         async with self._changed:
             self.log.append((name, data))
             self._changed.notify_all()
@@ -204,7 +204,7 @@ class TurnManager:
         message = turn.assistant_message
         last_save = time.monotonic()
 
-        async def publish(name: str, data: dict[str, Any]) -> None:
+        async def publish(name: TurnEvent, data: dict[str, Any]) -> None:
             nonlocal last_save
             if name == TurnEvent.TEXT:
                 progress.text.append(data["text"])
