@@ -1,23 +1,19 @@
-"""Command line: `gemma-chat` (serve), `open`, `chat [PROMPT]`, `build`, `models`, `doctor`,
-`repair`."""
+"""`gemma-chat`: the arguments of every command, and which module runs each one (serve.py,
+chat.py, build.py, models.py, doctor.py, repair.py). Sub-commands load when they run, so
+`--help` and `open` start without the server, llama.cpp or the media libraries."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gemma_chat import __version__
+from gemma_chat.cli.common import check_start, settings_from
 from gemma_chat.cli.logs import add_log_level, configure_logging
-from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT, MODEL_ENV, Settings, saved_model
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT
 
 log = logging.getLogger(__name__)
 
@@ -95,32 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
-    settings = Settings(**extra)  # type: ignore[arg-type]
-    if args.data_dir:
-        settings.data_dir = args.data_dir.expanduser().resolve()
-    if args.model:
-        settings.model = args.model
-    elif not os.environ.get(MODEL_ENV):
-        settings.model = _remembered_model(settings) or settings.model
-    return settings
-
-
-def _remembered_model(settings: Settings) -> str | None:
-    """The model picked last time, if it can still be used (its files may be gone)."""
-    from gemma_chat.errors import RuntimeFailure
-    from gemma_chat.models.registry import create_runtime
-
-    spec = saved_model(settings.data_dir)
-    if not spec:
-        return None
-    try:
-        create_runtime(spec, settings.data_dir)
-    except RuntimeFailure:
-        return None
-    return spec
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = _leading_log_level(argv)
@@ -134,18 +104,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gemma_chat.cli.chat import run_chat
 
         settings = settings_from(args)
-        if (failed := _check_start(settings, args)) is not None:
+        if (failed := check_start(settings, args)) is not None:
             return failed
         return run_chat(settings, args.prompt)
     if args.command == "build":
         from gemma_chat.cli.build import run_build
 
         settings = settings_from(args)
-        if (failed := _check_start(settings, args)) is not None:
+        if (failed := check_start(settings, args)) is not None:
             return failed
         return run_build(args.prompt, args.out, settings)
     if getattr(args, "handler", None) is not None:  # sub-commands that bring their own
         return int(args.handler(args))
+    from gemma_chat.cli.serve import open_running, serve
+
     if args.command == "open":
         return open_running(args)
     return serve(args)
@@ -157,97 +129,4 @@ def _leading_log_level(argv: list[str]) -> int:
         return 1
     if argv[:1] == ["--log-level"]:
         return min(2, len(argv))
-    return 0
-
-
-def _check_start(settings: Settings, args: argparse.Namespace) -> int | None:
-    """Private data dir, a usable database (else a short message), the daily backup."""
-    from gemma_chat.cli.repair import check_start
-
-    return check_start(settings, args.data_dir, umask=args.command != "build")
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    settings = Settings()
-    if args.data_dir:
-        settings.data_dir = args.data_dir.expanduser().resolve()
-    return settings.data_dir
-
-
-def _show_link(console: Console, link: str) -> None:
-    # soft_wrap: the link stays on one line, whole, for copying or clicking.
-    console.print(f"Open: {link}", soft_wrap=True, highlight=False, markup=False)
-
-
-def open_running(args: argparse.Namespace) -> int:
-    """`gemma-chat open`: the running instance, logged in with its token."""
-    from rich.console import Console
-
-    from gemma_chat.server.instance import running_instance
-
-    console = Console(stderr=True)
-    data_dir = _data_dir(args)
-    instance = running_instance(data_dir / "server.json")
-    if instance is None:
-        console.print(
-            f"Gemma Chat is not running for {data_dir}. Start it with [bold]gemma-chat[/]."
-        )
-        return 1
-    console.print(f"[bold green]Gemma Chat[/] is running at [bold]{instance.url}[/]")
-    _show_link(console, instance.open_url)
-    if not args.no_browser:
-        instance.open_browser()
-    return 0
-
-
-def serve(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from gemma_chat.errors import RuntimeFailure
-    from gemma_chat.models.registry import create_runtime
-    from gemma_chat.server.auth import open_url
-    from gemma_chat.server.instance import running_instance
-    from gemma_chat.server.runner import ServerRun
-
-    console = Console(stderr=True)
-    settings = settings_from(args, host=args.host, port=args.port)
-    if running := running_instance(settings.server_file):
-        # One server per data dir: a second would share its database. Open that one.
-        console.print(
-            f"[bold green]Gemma Chat[/] is already running at [bold]{running.url}[/] "
-            f"(data: {settings.data_dir}); opening it."
-        )
-        _show_link(console, running.open_url)
-        if not args.no_browser:
-            running.open_browser()
-        return 0
-    if (failed := _check_start(settings, args)) is not None:
-        return failed
-    try:
-        create_runtime(settings.model, settings.data_dir)
-    except RuntimeFailure as exc:
-        console.print(f"[red]error:[/] {exc}")
-        return 2
-    try:
-        run = ServerRun(settings, log_level=args.log_level)
-    except OSError as exc:
-        console.print(
-            f"[red]error:[/] cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
-        )
-        return 1
-
-    def started(url: str) -> None:
-        busy = settings.port and not url.endswith(f":{settings.port}")
-        moved = f" (port {settings.port} was busy)" if busy else ""
-        console.print(f"[bold green]Gemma Chat[/] is running at [bold]{url}[/]{moved}")
-        _show_link(console, open_url(url, run.token))
-        console.print(f"Model: {settings.model} · data: {settings.data_dir} · Ctrl+C to quit")
-        if settings.host not in ("127.0.0.1", "localhost", "::1"):
-            console.print(
-                f"[yellow]warning:[/] listening on {settings.host}: anyone who can reach this "
-                "machine can use the app and read your conversations."
-            )
-
-    with contextlib.suppress(KeyboardInterrupt):
-        run.run(open_browser=not args.no_browser, on_started=started)
     return 0
