@@ -30,7 +30,8 @@ async def test_too_big_is_refused_with_the_numbers_and_the_old_model_stays() -> 
         small = machine(free_mb=150)  # less than the planner's overhead for any model
 
         pool._preflight = memory_preflight(lambda: small)
-        with pytest.raises(ModelLoadError, match=r"too big for this machine's memory.*GB"):
+        numbers = r"needs [\d.]+ [MG]B, but only [\d.]+ [MG]B free"
+        with pytest.raises(ModelLoadError, match=rf"too big for this machine's memory.*{numbers}"):
             await pool.switch(f"gguf:{embedded_model_path()}")
         assert first.loaded and pool.resident_specs() == ["embedded"]
     finally:
