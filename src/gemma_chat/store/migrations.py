@@ -116,4 +116,14 @@ MIGRATIONS: list[str] = [
     INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
     INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');
     """,
+    # settings: global generation defaults (one row per key, JSON values; no row: the
+    # built-in default) and each conversation's own overrides (a JSON object; a key not
+    # in it: the global default). A conversation's thinking switch stays in `thinking`.
+    """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE conversations ADD COLUMN settings TEXT;
+    """,
 ]
