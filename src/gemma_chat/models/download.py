@@ -14,10 +14,13 @@ file across runs nor stops on our cancel event.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import logging
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -88,6 +91,32 @@ class PullPlan:
 
 
 # --- Environment ---------------------------------------------------------------------------
+
+
+OFFLINE_MESSAGE = (
+    "You're offline (or huggingface.co can't be reached). Check your connection and try again."
+)
+_UNREACHABLE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED, errno.ENETDOWN}
+log = logging.getLogger(__name__)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) means the hub could not be reached at all: a
+    name that does not resolve, a refused or impossible connection, a connect timeout."""
+    import httpx
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (httpx.ConnectError, httpx.ConnectTimeout, socket.gaierror)):
+            return True
+        if isinstance(current, (ConnectionRefusedError, ConnectionAbortedError)):
+            return True
+        if isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def hub_endpoint(endpoint: str | None = None) -> str:
@@ -415,6 +444,11 @@ def _transfer(
         except Exception as exc:  # httpx and HfHubHTTPError after retries, disk errors
             fh.flush()
             have = format_bytes(partial.stat().st_size)
+            if is_unreachable(exc):
+                log.warning("downloading %s from %s failed: %r", remote.name, remote.url, exc)
+                raise DownloadError(
+                    f"{OFFLINE_MESSAGE} ({have} of {remote.name} are kept; the next pull resumes.)"
+                ) from exc
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DownloadError(
                 f"downloading {remote.name} failed: {reason}; {have} are kept, pull again to resume"
@@ -552,11 +586,18 @@ def _hub_errors(repo: str, endpoint: str) -> Iterator[None]:
         raise DownloadError(f"{repo} has no such revision") from None
     except OfflineModeIsEnabled:
         raise DownloadError("offline mode (HF_HUB_OFFLINE) is on") from None
-    except HfHubHTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else "?"
-        raise DownloadError(f"{endpoint} answered HTTP {status} for {repo}") from None
-    except httpx.HTTPError as exc:
-        raise DownloadError(f"cannot reach {endpoint}: {str(exc) or type(exc).__name__}") from None
+    except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
+        if is_unreachable(exc):
+            # The detail ("[Errno -2] Name or service not known") goes to the log only.
+            log.warning("cannot reach %s for %s: %r", endpoint, repo, exc)
+            raise DownloadError(OFFLINE_MESSAGE) from None
+        if isinstance(exc, HfHubHTTPError):
+            status = exc.response.status_code if exc.response is not None else "?"
+            raise DownloadError(f"{endpoint} answered HTTP {status} for {repo}") from None
+        if isinstance(exc, httpx.HTTPError):
+            reason = str(exc) or type(exc).__name__
+            raise DownloadError(f"cannot reach {endpoint}: {reason}") from None
+        raise
 
 
 # --- Folders of files (Whisper models for speech to text) ------------------------------

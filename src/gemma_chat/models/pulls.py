@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gemma_chat.errors import DownloadCancelled, RuntimeFailure
-from gemma_chat.models.download import pull
+from gemma_chat.models.download import OFFLINE_MESSAGE, is_unreachable, pull
 from gemma_chat.models.installed import InstalledModel
 from gemma_chat.models.ollama_pull import is_ollama_spec, pull_through_ollama
 from gemma_chat.models.progress import DownloadProgress
@@ -153,7 +153,8 @@ class PullManager:
             await job._set(None, ("error", {"message": str(exc)}))
         except Exception as exc:  # a pull must always end with an answer
             log.exception("pull of %s failed", job.model)
-            await job._set(None, ("error", {"message": f"Download failed: {exc}"}))
+            message = OFFLINE_MESSAGE if is_unreachable(exc) else f"Download failed: {exc}"
+            await job._set(None, ("error", {"message": message}))
         finally:
             self._pulls.pop(job.key, None)
 
