@@ -126,4 +126,19 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE conversations ADD COLUMN settings TEXT;
     """,
+    # branches: Retry and Edit keep the earlier replies as alternatives: messages form a
+    # tree (parent_id: the message this one follows; NULL for a first message), and at each
+    # fork the child with the highest `chosen` is the active one (choosing a branch raises
+    # it above its siblings, so each fork remembers its own choice). Existing conversations
+    # are linear: each message's parent is the one before it, `chosen` its seq.
+    """
+    ALTER TABLE messages ADD COLUMN parent_id TEXT;
+    ALTER TABLE messages ADD COLUMN chosen INTEGER NOT NULL DEFAULT 0;
+    UPDATE messages SET chosen = seq, parent_id = (
+        SELECT p.id FROM messages p
+        WHERE p.conversation_id = messages.conversation_id AND p.seq < messages.seq
+        ORDER BY p.seq DESC LIMIT 1
+    );
+    CREATE INDEX messages_parent ON messages (parent_id);
+    """,
 ]

@@ -56,10 +56,13 @@ class Conversation:
     created_at: str
     updated_at: str
     thinking: bool | None = None  # None: the model's own default
+    # Generation settings of its own (chat/settings.py); a key not here: the global default.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Conversation:
         thinking = row["thinking"]
+        own = _json_object(row["settings"])
         return cls(
             row["id"],
             row["title"],
@@ -68,6 +71,7 @@ class Conversation:
             row["created_at"],
             row["updated_at"],
             None if thinking is None else bool(thinking),
+            own,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,6 +102,7 @@ class Message:
     version: str | None = None  # Build mode: the workspace version this turn recorded
     model: str | None = None  # the model spec that wrote an assistant reply
     files: dict[str, list[str]] | None = None  # Build mode: files added/changed/removed
+    parent_id: str | None = None  # the message this one follows (None: a first message)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Message:
@@ -116,6 +121,7 @@ class Message:
             version=row["version"],
             model=row["model"],
             files=json.loads(row["files"]) if row["files"] else None,
+            parent_id=row["parent_id"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +138,7 @@ class Message:
             "model": self.model,
             "files": self.files,
             "created_at": self.created_at,
+            "parent_id": self.parent_id,
         }
 
 
@@ -238,6 +245,71 @@ def mark_matches(text: str, match: Callable[[str], bool], window: int | None = N
 
 
 @dataclass(slots=True)
+class Branches:
+    """A conversation's message tree. Retry and Edit add a sibling of a message instead of
+    replacing it; at each fork the child with the highest `chosen` is the active one."""
+
+    parent: dict[str, str | None]
+    children: dict[str | None, list[str]]  # each list in creation order
+    chosen: dict[str, int]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> Branches:
+        """From (id, parent_id, chosen) rows in creation (seq) order."""
+        tree = cls({}, {}, {})
+        for mid, parent, chosen in rows:
+            tree.parent[mid] = parent
+            tree.chosen[mid] = chosen
+            tree.children.setdefault(parent, []).append(mid)
+        return tree
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self.parent
+
+    def active_child(self, message_id: str | None) -> str | None:
+        kids = self.children.get(message_id)
+        return max(kids, key=lambda k: self.chosen[k]) if kids else None
+
+    def ancestors(self, message_id: str) -> list[str]:
+        """The path from the first message down to `message_id`, both included."""
+        path: list[str] = []
+        node: str | None = message_id
+        while node is not None:
+            path.append(node)
+            node = self.parent.get(node)
+        return path[::-1]
+
+    def path(self, through: str | None = None) -> list[str]:
+        """The active path: from the first message, the active child at each fork, to a
+        leaf. With `through`, the path down to that message, then on along active ones."""
+        path = self.ancestors(through) if through is not None else []
+        node = self.active_child(path[-1] if path else None)
+        while node is not None:
+            path.append(node)
+            node = self.active_child(node)
+        return path
+
+    def leaf(self) -> str | None:
+        """The last message of the active path (what a new message follows)."""
+        path = self.path()
+        return path[-1] if path else None
+
+    def alternatives(self, message_id: str) -> dict[str, Any]:
+        """{index (1-based), count, ids}: the message among its siblings, oldest first."""
+        ids = self.children.get(self.parent.get(message_id), [message_id])
+        return {"index": ids.index(message_id) + 1, "count": len(ids), "ids": list(ids)}
+
+    def subtree(self, message_id: str) -> list[str]:
+        """`message_id` and every message that follows it, on any branch."""
+        found, todo = [], [message_id]
+        while todo:
+            node = todo.pop()
+            found.append(node)
+            todo.extend(self.children.get(node, []))
+        return found
+
+
+@dataclass(slots=True)
 class SearchHit:
     """A conversation that matches a search, with where it matched."""
 
@@ -249,6 +321,15 @@ class SearchHit:
 
 def _json(value: object) -> str | None:
     return json.dumps(value) if value is not None else None
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    """A stored JSON object; anything else (NULL, damaged text) reads as empty."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 # Relevance order: the best message per conversation (bare columns of MIN() come from the
@@ -444,8 +525,11 @@ class Store:
         title: str | None = None,
         model: str | None = None,
         thinking: bool | Unset | None = UNSET,
+        settings: dict[str, Any] | None = None,
     ) -> Conversation:
-        """Change what was given; `thinking=None` goes back to the model's default."""
+        """Change what was given; `thinking=None` goes back to the model's default.
+        `settings`: keys to change in the conversation's own settings; a None value
+        removes the key (back to the global default)."""
         changes: dict[str, object] = {}
         if title is not None:
             changes["title"], changes["titled"] = title.strip(), 1
@@ -453,6 +537,11 @@ class Store:
             changes["model"] = model
         if not isinstance(thinking, Unset):
             changes["thinking"] = None if thinking is None else int(thinking)
+        if settings:
+            own = self.get_conversation(conversation_id).settings
+            own.update(settings)
+            kept = {k: v for k, v in own.items() if v is not None}
+            changes["settings"] = json.dumps(kept) if kept else None
         changes["updated_at"] = now_iso()
         assignments = ", ".join(f"{column} = ?" for column in changes)
         with self.db.transaction() as tx:
@@ -463,6 +552,33 @@ class Store:
             if cursor.rowcount == 0:
                 raise NotFound(f"No conversation with id {conversation_id!r}")
         return self.get_conversation(conversation_id)
+
+    # global settings
+
+    def global_settings(self) -> dict[str, Any]:
+        """The global settings that were set (chat/settings.py has the built-in defaults)."""
+        rows = self.db.query("SELECT key, value FROM settings")
+        found: dict[str, Any] = {}
+        for row in rows:
+            try:
+                found[row["key"]] = json.loads(row["value"])
+            except ValueError:
+                continue  # a damaged value reads as unset
+        return found
+
+    def update_global_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set the given keys; a None value removes one (back to the built-in default)."""
+        with self.db.transaction() as tx:
+            for key, value in changes.items():
+                if value is None:
+                    tx.execute("DELETE FROM settings WHERE key = ?", (key,))
+                else:
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES (?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (key, json.dumps(value)),
+                    )
+        return self.global_settings()
 
     def delete_conversation(self, conversation_id: str) -> None:
         with self.db.transaction() as tx:
@@ -492,7 +608,12 @@ class Store:
                     thinking,
                 )
             )
+            # A thread with no parents given is linear: each message follows the one before.
+            tree = any(m.parent_id is not None for m in thread)
+            previous: str | None = None
             for seq, m in enumerate(thread):
+                parent = m.parent_id if tree else previous
+                previous = m.id
                 messages.append(
                     (
                         m.id,
@@ -510,6 +631,8 @@ class Store:
                         m.version,
                         m.model,
                         _json(m.files),
+                        parent,
+                        seq,  # at a fork, the alternative written last is the active one
                     )
                 )
         with self.db.transaction() as tx:
@@ -520,8 +643,8 @@ class Store:
             )
             tx.executemany(
                 "INSERT INTO messages (id, conversation_id, seq, role, content, thinking,"
-                " status, error, stats, created_at, transcript, actions, version, model, files)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " status, error, stats, created_at, transcript, actions, version, model, files,"
+                " parent_id, chosen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 messages,
             )
         return len(conversations)
@@ -529,13 +652,68 @@ class Store:
     # messages
 
     def list_messages(self, conversation_id: str) -> list[Message]:
+        """Every message, on every branch, in the order they were written (see
+        active_path for what the conversation shows and the model sees)."""
         rows = self.db.query(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
         )
         return [Message.from_row(r) for r in rows]
 
+    def branches(self, conversation_id: str) -> Branches:
+        return self._branches(self.db.query, conversation_id)
+
+    @staticmethod
+    def _branches(query: Callable[..., Any], conversation_id: str) -> Branches:
+        rows = query(
+            "SELECT id, parent_id, chosen FROM messages WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        )
+        return Branches.from_rows(rows)
+
+    def active_path(self, conversation_id: str) -> list[Message]:
+        """The messages of the active branch, first to last."""
+        return self._messages(conversation_id, self.branches(conversation_id).path())
+
+    def path_to(self, conversation_id: str, message_id: str) -> list[Message]:
+        """The messages from the first down to `message_id` (the history it answers)."""
+        tree = self.branches(conversation_id)
+        if message_id not in tree:
+            raise NotFound(f"No message with id {message_id!r} in this conversation")
+        return self._messages(conversation_id, tree.ancestors(message_id))
+
+    def _messages(self, conversation_id: str, ids: Sequence[str]) -> list[Message]:
+        rows = self.db.query("SELECT * FROM messages WHERE conversation_id = ?", (conversation_id,))
+        by_id = {r["id"]: r for r in rows}
+        return [Message.from_row(by_id[i]) for i in ids if i in by_id]
+
+    def get_message(self, conversation_id: str, message_id: str) -> Message:
+        rows = self.db.query(
+            "SELECT * FROM messages WHERE id = ? AND conversation_id = ?",
+            (message_id, conversation_id),
+        )
+        if not rows:
+            raise NotFound(f"No message with id {message_id!r} in this conversation")
+        return Message.from_row(rows[0])
+
+    def choose_branch(self, conversation_id: str, message_id: str) -> Branches:
+        """Make the branch through `message_id` the active one (it, and each message above
+        it, becomes its fork's choice; below it, each fork keeps its own last choice)."""
+        with self.db.transaction() as tx:
+            tree = self._branches(tx.execute, conversation_id)
+            if message_id not in tree:
+                raise NotFound(f"No message with id {message_id!r} in this conversation")
+            top = max(tree.chosen.values()) + 1
+            path = tree.ancestors(message_id)
+            tx.executemany(
+                "UPDATE messages SET chosen = ? WHERE id = ?", [(top, mid) for mid in path]
+            )
+            for mid in path:
+                tree.chosen[mid] = top
+        return tree
+
     def messages_json(self, conversation_id: str) -> list[tuple[str, str, str]]:
-        """(id, role, JSON of Message.to_dict()) for each message, oldest first.
+        """(id, role, JSON of Message.to_dict()) for each message (all branches), oldest
+        first.
 
         SQLite builds the JSON: opening a 2,000-message conversation this way takes about a
         third of the time of Message objects, to_dict() and json.dumps.
@@ -544,7 +722,7 @@ class Store:
             "SELECT id, role, json_object('id', id, 'role', role, 'content', content,"
             " 'thinking', thinking, 'status', status, 'error', error, 'stats', json(stats),"
             " 'actions', json(coalesce(actions, '[]')), 'version', version, 'model', model,"
-            " 'files', json(files), 'created_at', created_at)"
+            " 'files', json(files), 'created_at', created_at, 'parent_id', parent_id)"
             " FROM messages WHERE conversation_id = ? ORDER BY seq",
             (conversation_id,),
         )
@@ -558,7 +736,10 @@ class Store:
         status: Status = "complete",
         thinking: str = "",
         model: str | None = None,
+        parent_id: str | Unset | None = UNSET,
     ) -> Message:
+        """Add a message after `parent_id` (None: as a first message; not given: after the
+        last message of the active branch). It becomes the active one at its fork."""
         stamp = now_iso()
         message = Message(
             new_id("m"), conversation_id, role, content, status, stamp, thinking, model=model
@@ -569,14 +750,33 @@ class Store:
             ).fetchone()
             if row is None:
                 raise NotFound(f"No conversation with id {conversation_id!r}")
-            seq = tx.execute(
-                "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id = ?",
+            seq, top = tx.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1, COALESCE(MAX(chosen), -1) + 1"
+                " FROM messages WHERE conversation_id = ?",
                 (conversation_id,),
-            ).fetchone()[0]
+            ).fetchone()
+            tree = self._branches(tx.execute, conversation_id)
+            if isinstance(parent_id, Unset):
+                parent_id = tree.leaf()
+            elif parent_id is not None and parent_id not in tree:
+                raise NotFound(f"No message with id {parent_id!r} in this conversation")
+            message.parent_id = parent_id
             tx.execute(
                 "INSERT INTO messages (id, conversation_id, seq, role, content, thinking, status,"
-                " created_at, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (message.id, conversation_id, seq, role, content, thinking, status, stamp, model),
+                " created_at, model, parent_id, chosen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message.id,
+                    conversation_id,
+                    seq,
+                    role,
+                    content,
+                    thinking,
+                    status,
+                    stamp,
+                    model,
+                    parent_id,
+                    top,
+                ),
             )
             if role == "user" and not row["titled"]:
                 tx.execute(
@@ -589,22 +789,18 @@ class Store:
         return message
 
     def delete_messages_from(self, conversation_id: str, message_id: str) -> int:
-        """Remove a message and everything after it (rewinding a conversation)."""
+        """Remove a message and everything that follows it, on every branch (rewinding a
+        conversation); the message's other alternatives stay."""
         with self.db.transaction() as tx:
-            row = tx.execute(
-                "SELECT seq FROM messages WHERE id = ? AND conversation_id = ?",
-                (message_id, conversation_id),
-            ).fetchone()
-            if row is None:
+            tree = self._branches(tx.execute, conversation_id)
+            if message_id not in tree:
                 raise NotFound(f"No message with id {message_id!r} in this conversation")
-            cursor = tx.execute(
-                "DELETE FROM messages WHERE conversation_id = ? AND seq >= ?",
-                (conversation_id, row["seq"]),
-            )
+            doomed = tree.subtree(message_id)
+            tx.executemany("DELETE FROM messages WHERE id = ?", [(mid,) for mid in doomed])
             tx.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), conversation_id)
             )
-            return cursor.rowcount
+            return len(doomed)
 
     def update_message(
         self,
