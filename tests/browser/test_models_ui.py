@@ -217,7 +217,7 @@ def test_bad_spec_shows_the_reason_and_keeps_the_model(
     picker.get_by_test_id("custom-model-use").click()
     toast = page.locator('.composer-wrap [data-testid="error-banner"]')
     expect(toast).to_be_visible()
-    expect(toast).to_contain_text("Could not switch to gguf:model.gguf")
+    expect(toast).to_contain_text("Could not switch to gguf:/no/such/model.gguf")
     expect(toast).to_contain_text("not found")  # the server's own reason
     expect(toast).to_contain_text(f"still using {before}")
     expect(pill).to_have_text(before)

@@ -1,13 +1,21 @@
 // Wiring and state: which conversation is open, which turns are streaming, routing (#/c/ID).
-import { api, streamTurn, transcribe, ApiError } from './api.js';
+import { api, streamTurn, transcribe, ApiError, workspaceApi } from './api.js';
 import { Thread } from './thread.js';
 import { Composer } from './composer.js';
 import { Sidebar } from './sidebar.js';
 import { Toast } from './notify.js';
 import { confirmDialog } from './confirm.js';
-import { installShortcuts, shortcutsHtml, MOD } from './shortcuts.js';
+import { installShortcuts, shortcutsHtml, KEYS, keysHtml, keysText, withKeys, touchOnly } from './shortcuts.js';
+import { CommandPalette } from './palette.js'; // Ctrl/Cmd+K
 import { Canvas } from './canvas.js'; // Build mode
-import { ModelPicker, modelInfo, refreshModels, modelLabel, onModelsChange } from './models.js';
+import {
+  ModelPicker,
+  modelInfo,
+  refreshModels,
+  modelLabel,
+  onModelsChange,
+  shortSpec,
+} from './models.js';
 import { AttachmentTray, ACCEPT, installDropZone, installPaste, namesOf } from './attachments.js';
 import { VoiceInput } from './voice.js';
 import { VoiceMode } from './voicemode.js';
@@ -472,7 +480,7 @@ const voice = new VoiceInput({
   onPartial: (text) => showPartial(text),
   onSpeech: () => voiceMode?.interrupt(),
 });
-voice.buttonTitle = `Voice input: click, or hold ${MOD}+Shift+Space`;
+voice.buttonTitle = `Voice input: click, or hold ${keysText(KEYS.voice)}`;
 voice.sync();
 
 // Hands-free: talk, pause, the transcript is sent, the reply is read aloud, talk again.
@@ -755,7 +763,7 @@ async function loadModel() {
   }
 }
 
-const pickerKeys = `${MOD}+Shift+M`;
+const pickerKeys = keysText(KEYS.models);
 
 /** The header names the open conversation's model (the server's default for a new chat). */
 function showModel(spec = state.currentModel) {
@@ -808,7 +816,9 @@ async function switchModel(spec, name) {
   } catch (e) {
     state.switching = null;
     showModel();
-    toast.error(`Could not switch to ${label}: ${e.message} — still using ${before}`);
+    // A listed model by its name; any other spec exactly as typed (not shortened).
+    const tried = modelInfo.find(spec)?.name || spec;
+    toast.error(`Could not switch to ${tried}: ${e.message} — still using ${before}`);
     return false;
   }
   state.switching = null;
@@ -896,14 +906,19 @@ async function setThinking(on) {
   syncThinking();
 }
 
+let showHelp = null; // opens the shortcuts list (the command palette's action)
+
 function setupHelp() {
   const button = $('help-button');
   const pop = $('help-popover');
   $('shortcut-list').innerHTML = shortcutsHtml();
-  $('new-chat-keys').innerHTML = `<kbd>${MOD}</kbd><kbd>⇧</kbd><kbd>O</kbd>`;
-  $('search-keys').innerHTML = `<kbd>${MOD}</kbd><kbd>K</kbd>`;
-  $('new-chat').title = `New chat (${MOD}+Shift+O)`;
-  $('search').title = `Search chats (${MOD}+K)`;
+  $('new-chat-keys').innerHTML = keysHtml(KEYS.newChat);
+  $('new-chat').title = withKeys('New chat', KEYS.newChat);
+  $('palette-button').title = withKeys('Search chats, models and actions', KEYS.palette);
+  $('composer-hint').innerHTML =
+    `${keysHtml(KEYS.send)} to send · ${keysHtml(KEYS.newline)} for a new line`;
+  $('send-button').title = withKeys('Send', KEYS.send);
+  $('stop-button').title = withKeys('Stop', KEYS.stop);
   const setOpen = (open) => {
     pop.hidden = !open;
     button.setAttribute('aria-expanded', String(open));
@@ -912,6 +927,10 @@ function setupHelp() {
   document.addEventListener('click', (e) => {
     if (!pop.hidden && !e.target.closest('.help')) setOpen(false);
   });
+  showHelp = () => {
+    setOpen(true);
+    button.focus();
+  };
   return () => {
     if (document.querySelector('dialog[open]')) return true; // the dialog handles its own Esc
     if (pop.hidden) return false;
@@ -949,6 +968,106 @@ picker = new ModelPicker({
   onChoose: (spec, name) => switchModel(spec, name),
   onError: (message) => toast.error(message),
 });
+// The command palette: chats, models and the actions that can run now.
+const palette = new CommandPalette({
+  recent: (limit) => api.listConversations(limit, 0),
+  search: (q, limit) => api.searchConversations(q, limit, 0),
+  models: () => {
+    const current = shownSpec();
+    return modelInfo.list
+      .filter((m) => m.installed || m.source !== 'catalogue') // as the picker's "On this computer"
+      .map((m) => ({ spec: m.spec, name: m.name || shortSpec(m.spec), current: m.spec === current }));
+  },
+  actions: paletteActions,
+  openConversation: (id, messageId) => {
+    revealMessage(id, messageId);
+    if (id !== state.currentId) location.hash = `#/c/${encodeURIComponent(id)}`;
+  },
+  chooseModel: (spec, name) => switchModel(spec, name),
+});
+$('palette-button').addEventListener('click', () => palette.open());
+// The skip link (the first Tab stop): past the conversation list to the message box.
+$('skip-link').addEventListener('click', (e) => {
+  e.preventDefault(); // the hash is the router's (#/c/ID)
+  composer.focus();
+});
+
+function paletteActions() {
+  const busy = state.currentId && (state.streams.has(state.currentId) || state.poll?.id === state.currentId);
+  const current = state.conversations.find((c) => c.id === state.currentId);
+  const touch = touchOnly();
+  const list = [
+    { id: 'new-chat', label: 'New chat', keys: KEYS.newChat, run: () => newChat({ mode: 'chat' }) },
+    state.buildAvailable && {
+      id: 'new-build',
+      label: 'New build',
+      keywords: 'build app project',
+      run: () => newChat({ mode: 'build' }),
+    },
+    busy && { id: 'stop', label: 'Stop generating', keys: KEYS.stop, run: () => stop() },
+    {
+      id: 'models',
+      label: 'Choose a model…',
+      keys: KEYS.models,
+      keywords: 'model picker switch download',
+      run: () => picker.open(),
+    },
+    {
+      id: 'composer',
+      label: 'Focus the message box',
+      keys: KEYS.composer,
+      keywords: 'composer write type',
+      run: () => composer.focus(),
+    },
+    {
+      id: 'voice-mode',
+      label: voiceMode.on ? 'Turn voice mode off' : 'Voice mode',
+      keys: KEYS.voiceMode,
+      keywords: 'speak talk hands-free',
+      run: () => voiceMode.toggle(),
+    },
+    {
+      id: 'search',
+      label: 'Search chats in the sidebar',
+      keywords: 'find history',
+      run: () => {
+        sidebar.reveal();
+        $('search').focus();
+      },
+    },
+    !touch && {
+      id: 'sidebar',
+      label: 'Toggle the sidebar',
+      keywords: 'hide show conversations',
+      run: () => $('sidebar-toggle').click(),
+    },
+    state.currentId && state.mode === 'build' && {
+      id: 'export',
+      label: 'Download this project (.zip)',
+      keywords: 'export zip save',
+      run: () => {
+        const a = document.createElement('a');
+        a.href = workspaceApi.exportUrl(state.currentId);
+        a.download = '';
+        a.click();
+      },
+    },
+    current && {
+      id: 'delete',
+      label: 'Delete this chat…',
+      keywords: 'remove conversation',
+      run: () => remove(current),
+    },
+    !touch && {
+      id: 'shortcuts',
+      label: 'Keyboard shortcuts',
+      keywords: 'keys help hotkeys',
+      run: () => showHelp(),
+    },
+  ];
+  return list.filter(Boolean);
+}
+
 setupAttachments();
 onModelsChange(() => {
   showModel();
@@ -958,10 +1077,10 @@ onModelsChange(() => {
 renderSuggestions();
 installShortcuts({
   newChat: () => newChat(),
-  focusSearch: () => {
-    sidebar.reveal();
-    $('search').focus();
-    $('search').select();
+  palette: () => {
+    closeHelp();
+    picker.close({ focus: false });
+    palette.toggle();
   },
   focusComposer: () => composer.focus(),
   stop: () => stop(),
