@@ -81,6 +81,10 @@ class AttachmentLinkError(ValueError):
     """An id given with a message is unknown or already belongs to another message."""
 
 
+class CannotContinue(ValueError):
+    """Continue was asked for, but the conversation has no reply that can go on."""
+
+
 class TranscriptionError(Exception):
     """Audio that cannot be transcribed; `status` is the HTTP answer that fits (422)."""
 
@@ -133,6 +137,10 @@ class WorkspaceNotFoundError(WorkspaceError, LookupError):
 
 class WorkspaceConflictError(WorkspaceError):
     """The path is in a state the operation cannot work with (folder vs file, already exists)."""
+
+
+class StaleFileError(WorkspaceConflictError):
+    """A hand edit was made to an older copy of the file: it changed on disk since."""
 
 
 class EditMatchError(WorkspaceError):

@@ -111,9 +111,15 @@ def trim_block(budget: int) -> int:
 
 
 async def fit_to_context(
-    runtime: Runtime, messages: list[ChatMessage], max_tokens: int | None
+    runtime: Runtime,
+    messages: list[ChatMessage],
+    max_tokens: int | None,
+    context_length: int | None = None,
 ) -> Fitted:
     """The messages to send, trimmed oldest-first when they would overflow the context.
+
+    `context_length`: a smaller context to keep to (the context length setting); the
+    runtime's own is the most there is, whatever is asked.
 
     Trimming moves in blocks (see `_stages`), so the prompt's beginning stays the same
     for many rounds and the engine's prompt cache keeps serving it: trimming one turn
@@ -121,6 +127,8 @@ async def fit_to_context(
     whole history.
     """
     limit = runtime.capabilities.context_length
+    if context_length:
+        limit = min(limit, context_length)
     budget = limit - reply_reserve(limit, max_tokens)
     if _upper_bound(messages) <= budget:
         # Far from the limit: skip tokenizing the whole conversation before every reply.

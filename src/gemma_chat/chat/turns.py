@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -20,8 +20,10 @@ from gemma_chat.agent.loop import DEFAULT_MAX_ROUNDS, BuildAgent, LiveFiles, Pub
 from gemma_chat.chat.context_budget import fit_to_context, reply_tokens
 from gemma_chat.chat.history import MessageMedia, model_messages
 from gemma_chat.chat.media_input import MediaInput
+from gemma_chat.chat.settings import budget_context, effective_settings, generation_options
 from gemma_chat.errors import (
     AttachmentLinkError,
+    CannotContinue,
     NotFound,
     RuntimeFailure,
     TurnBusy,
@@ -43,7 +45,7 @@ from gemma_chat.runtimes.base import (
     Usage,
 )
 from gemma_chat.runtimes.pool import RuntimePool
-from gemma_chat.store.repository import Message, Store
+from gemma_chat.store.repository import UNSET, Message, Store
 from gemma_chat.workspace.projects import Projects
 from gemma_chat.workspace.versions import FileDiff
 
@@ -66,6 +68,7 @@ class Turn:
     assistant_message: Message
     cancel: CancelToken = field(default_factory=CancelToken)
     kit: str | None = None  # Build mode: the starter kit the user chose
+    continued: bool = False  # continues assistant_message (stopped at the length limit)
     log: list[Event] = field(default_factory=list)
     done: bool = False
     task: asyncio.Task[None] | None = None
@@ -139,11 +142,18 @@ class TurnManager:
         content: str,
         attachment_ids: Sequence[str] = (),
         kit: str | None = None,
+        *,
+        edit: str | None = None,
+        retry: str | None = None,
     ) -> Turn:
         """Save the user's message and start answering it.
 
         `kit` (Build mode): the starter kit an empty project starts from, instead of the
         one the request's words pick ("blank" for none).
+        Branches: `edit` (a user message's id): the new message becomes its alternative,
+        in its place, and the old one stays with everything after it as another branch.
+        `retry` (a user message's id): no new message; another reply to that one is
+        written beside the replies it has (`content` and attachments are not used).
         Raises NotFound, TurnBusy, KitError (no such kit) or AttachmentLinkError (an
         unknown or used upload id).
         """
@@ -154,17 +164,70 @@ class TurnManager:
             self._check_attachments(attachment_ids)
         if kit is not None and kit.strip().lower() != BLANK:
             default_library().manifest(kit)  # an unknown kit is refused before anything is saved
-        user = self.store.add_message(conversation_id, "user", content)
-        if attachment_ids and self.attachments is not None:
-            self.attachments.link(attachment_ids, user.id)
+        if retry is not None:
+            user = self._user_message(conversation_id, retry)
+        else:
+            parent = self._user_message(conversation_id, edit).parent_id if edit else UNSET
+            user = self.store.add_message(conversation_id, "user", content, parent_id=parent)
+            if attachment_ids and self.attachments is not None:
+                self.attachments.link(attachment_ids, user.id)
         # Saved up front as interrupted: if the process dies mid-turn, that is the truth.
         assistant = self.store.add_message(
-            conversation_id, "assistant", "", status="interrupted", model=conversation.model
+            conversation_id,
+            "assistant",
+            "",
+            status="interrupted",
+            model=conversation.model,
+            parent_id=user.id,
         )
         turn = Turn(uuid.uuid4().hex[:12], conversation_id, user, assistant, kit=kit)
         self._running[conversation_id] = turn
         turn.task = asyncio.create_task(self._run(turn), name=f"turn-{turn.id}")
         return turn
+
+    def continue_reply(self, conversation_id: str) -> Turn:
+        """Continue the conversation's last reply where it stopped (at the length limit,
+        or stopped by the user): the model gets the conversation with the partial reply
+        as the last message and writes on; the new text is appended to the same message.
+
+        Raises NotFound, TurnBusy or CannotContinue (no reply to continue).
+        """
+        conversation = self.store.get_conversation(conversation_id)
+        if conversation_id in self._running:
+            raise TurnBusy("A reply is still being generated in this conversation; stop it first.")
+        if conversation.mode != "chat":
+            raise CannotContinue("Only chat replies can be continued; send a new message.")
+        messages = self.store.active_path(conversation_id)
+        last = messages[-1] if messages else None
+        if last is None or last.role != "assistant" or not last.content.strip():
+            raise CannotContinue("There is no reply to continue: the last message is not one.")
+        if last.status == "error":
+            raise CannotContinue("The last reply failed; retry it instead of continuing.")
+        user = next((m for m in reversed(messages) if m.role == "user"), None)
+        if user is None:
+            raise CannotContinue("There is no reply to continue: the last message is not one.")
+        assistant = self.store.update_message(
+            last.id,
+            content=last.content,
+            thinking=last.thinking,
+            status="interrupted",  # the truth if the process dies mid-turn
+            error=None,
+            stats=last.stats,
+            transcript=None,
+            actions=None,
+            version=None,
+            files=None,
+        )
+        turn = Turn(uuid.uuid4().hex[:12], conversation_id, user, assistant, continued=True)
+        self._running[conversation_id] = turn
+        turn.task = asyncio.create_task(self._run(turn), name=f"turn-{turn.id}")
+        return turn
+
+    def _user_message(self, conversation_id: str, message_id: str) -> Message:
+        message = self.store.get_message(conversation_id, message_id)
+        if message.role != "user":
+            raise NotFound(f"No user message with id {message_id!r} in this conversation")
+        return message
 
     def _check_attachments(self, ids: Sequence[str]) -> None:
         if self.attachments is None:
@@ -202,6 +265,10 @@ class TurnManager:
         progress = _Progress()
         error: str | None = None
         message = turn.assistant_message
+        if turn.continued:  # the new text goes on after what the reply has
+            progress.text.append(message.content)
+            if message.thinking:
+                progress.thinking.append(message.thinking)
         last_save = time.monotonic()
 
         async def publish(name: TurnEvent, data: dict[str, Any]) -> None:
@@ -224,20 +291,32 @@ class TurnManager:
                     "turn_id": turn.id,
                     "user_message": self.message_json(turn.user_message),
                     "assistant_message_id": message.id,
+                    "continue": turn.continued,
                 },
             )
             conversation = self.store.get_conversation(turn.conversation_id)
+            # The branch this reply is on, down to the message it answers (or, continued,
+            # to itself): other branches are not the model's history.
             history = [
-                m for m in self.store.list_messages(turn.conversation_id) if m.id != message.id
+                m
+                for m in self.store.path_to(turn.conversation_id, message.id)
+                if m.id != message.id or turn.continued
             ]
-            options = replace(self.options, thinking=conversation.thinking)
+            settings = effective_settings(self.store.global_settings(), conversation)
+            options = generation_options(self.options, settings)
             async with self.runtimes.use(conversation.model) as runtime:
                 media = await self._media_input(history, runtime, turn, publish)
-                messages = model_messages(history, attachments=media)
+                # Build mode has its own instructions (agent/prompts.py): the system prompt
+                # setting is for chat.
+                system = settings["system_prompt"] if conversation.mode == "chat" else None
+                messages = model_messages(history, system_prompt=system, attachments=media)
+                context = budget_context(
+                    settings["context_length"], runtime.capabilities.context_length
+                )
                 if conversation.mode == "build":
-                    await self._build(turn, runtime, messages, options, publish, progress)
+                    await self._build(turn, runtime, messages, options, publish, progress, context)
                 else:
-                    await self._chat(turn, runtime, messages, options, publish, progress)
+                    await self._chat(turn, runtime, messages, options, publish, progress, context)
         except (RuntimeFailure, WorkspaceError) as exc:
             log.debug("turn %s failed: %s", turn.id, exc, exc_info=True)  # with its cause
             error = str(exc)
@@ -269,8 +348,9 @@ class TurnManager:
         options: GenerationOptions,
         publish: Publish,
         progress: _Progress,
+        context: int,
     ) -> None:
-        messages = await self._fit(runtime, messages, options, publish)
+        messages = await self._fit(runtime, messages, options, publish, context)
         async for delta in runtime.stream(messages, options, turn.cancel):
             if isinstance(delta, TextDelta):
                 await publish(TurnEvent.TEXT, {"text": delta.text})
@@ -289,6 +369,7 @@ class TurnManager:
         options: GenerationOptions,
         publish: Publish,
         progress: _Progress,
+        context: int,
     ) -> None:
         if self.projects is None:
             raise RuntimeFailure("Build mode is not available here (no workspace folder).")
@@ -321,7 +402,7 @@ class TurnManager:
             grammar=runtime.build_grammar,
             max_rounds=self.max_rounds,
             live=self.live,
-            fit=lambda msgs: self._fit(runtime, msgs, options, publish),
+            fit=lambda msgs: self._fit(runtime, msgs, options, publish, context),
             kit=turn.kit,
             record_version=record_version,
         )
@@ -371,9 +452,13 @@ class TurnManager:
         messages: list[ChatMessage],
         options: GenerationOptions,
         publish: Publish,
+        context: int | None = None,
     ) -> list[ChatMessage]:
-        """The messages that fit the model's context; a `context` event when trimmed."""
-        fitted = await fit_to_context(runtime, messages, reply_tokens(runtime, options))
+        """The messages that fit the model's context (or the smaller `context` setting);
+        a `context` event when trimmed."""
+        fitted = await fit_to_context(
+            runtime, messages, reply_tokens(runtime, options), context_length=context
+        )
         if fitted.trimmed:
             await publish(TurnEvent.CONTEXT, fitted.event())
         return fitted.messages
@@ -382,13 +467,16 @@ class TurnManager:
         self, message: Message, progress: _Progress, status: str, error: str | None
     ) -> Message:
         usage = progress.usage
+        stats = usage.as_dict() if usage.completion_tokens else None
+        if stats is not None and progress.reason == "length" and status == "complete":
+            stats["finish_reason"] = "length"  # the UI offers Continue, also after a reload
         return self.store.update_message(
             message.id,
             content="".join(progress.text),
             thinking="".join(progress.thinking),
             status=status,  # type: ignore[arg-type]
             error=error,
-            stats=usage.as_dict() if usage.completion_tokens else None,
+            stats=stats,
             transcript=progress.transcript,
             actions=progress.actions,
             version=progress.version,

@@ -31,7 +31,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -330,7 +330,16 @@ class LlamaCppRuntime(RuntimeBase):
         to_dicts: Callable[[list[ChatMessage]], list[dict[str, str]]],
     ) -> Any:
         """The chat template's result; folds the system prompt into the first user turn
-        (from now on) when the template refuses a system role."""
+        (from now on) when the template refuses a system role.
+
+        A last message from the assistant is a reply to continue (it stopped at the
+        length limit): the prompt is the conversation before it, up to the template's
+        opening of the assistant's turn, and then that reply's text, with no end-of-turn
+        marker, so the model writes on from where it stopped.
+        """
+        if messages and messages[-1].role == "assistant":
+            head = self._apply_template(messages[:-1], thinking, to_dicts)
+            return replace(head, prompt=head.prompt + messages[-1].content)
         if self._fold_system:
             messages = fold_system_prompt(messages)
         extra = {} if thinking is None else {"enable_thinking": thinking}

@@ -4,7 +4,8 @@ Each model call streams the next segment of the file (segments are separated by 
 line `=== turn ===`); once they run out a call streams nothing and stops. `tps` sets
 the pace in tokens per second (0 = as fast as possible); `ctx` the context length it
 reports (for context-budget tests); `modalities` the inputs it claims to take (e.g.
-`text,image,audio`, for media tests). Each call's messages are kept in `calls`.
+`text,image,audio`, for media tests). Each call's messages are kept in `calls`, and
+the options it was given in `options` (tests check what settings reached the model).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class ReplayRuntime(RuntimeBase):
         self.tps = float(params.get("tps", [DEFAULT_TPS])[0])
         self.context_length = int(params.get("ctx", [DEFAULT_CONTEXT])[0])
         self.calls: list[list[ChatMessage]] = []
+        self.options: list[GenerationOptions] = []
         listed = params.get("modalities", ["text"])[0].split(",")
         self.modalities = tuple(dict.fromkeys(["text", *(m.strip() for m in listed if m.strip())]))
         self.name = f"Replay ({self.path.name})"
@@ -84,6 +86,7 @@ class ReplayRuntime(RuntimeBase):
         await self.load()
         assert self._segments is not None
         self.calls.append(list(messages))
+        self.options.append(options)
         segment = self._segments[self._next] if self._next < len(self._segments) else ""
         self._next += 1
         meter = UsageMeter(prompt_tokens=sum(len(m.content) for m in messages) // 4)

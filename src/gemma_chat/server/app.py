@@ -17,6 +17,7 @@ from gemma_chat.server import (
     api_attachments,
     api_conversations,
     api_models,
+    api_settings,
     api_speech,
     api_system,
     api_transcribe,
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(api_transcribe.router)
     app.include_router(api_speech.router)
     app.include_router(api_conversations.router)
+    app.include_router(api_settings.router)
     app.include_router(api_workspace.router)
 
     @app.get("/", include_in_schema=False)

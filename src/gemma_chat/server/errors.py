@@ -9,7 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from gemma_chat.errors import AttachmentLinkError, KitError, NotFound, RuntimeFailure, TurnBusy
+from gemma_chat.errors import (
+    AttachmentLinkError,
+    CannotContinue,
+    KitError,
+    NotFound,
+    RuntimeFailure,
+    TurnBusy,
+)
 from gemma_chat.store.database import DatabaseError
 from gemma_chat.store.health import is_damage
 
@@ -104,6 +111,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AttachmentLinkError)
     async def bad_attachment(_: Request, exc: AttachmentLinkError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(CannotContinue)
+    async def cannot_continue(_: Request, exc: CannotContinue) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.exception_handler(KitError)
