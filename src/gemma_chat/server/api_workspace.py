@@ -7,11 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
-from gemma_chat.errors import VersionError, WorkspaceError, WorkspaceNotFoundError
+from gemma_chat.errors import (
+    StaleFileError,
+    VersionError,
+    WorkspaceConflictError,
+    WorkspaceError,
+    WorkspaceLimitError,
+    WorkspaceNotFoundError,
+)
 from gemma_chat.server.state import get_state
 from gemma_chat.workbench import AppState
-from gemma_chat.workspace import Version, Versions, Workspace
+from gemma_chat.workspace import Version, Versions, Workspace, file_etag
 
 router = APIRouter(prefix="/api/conversations/{conversation_id}", tags=["workspace"])
 State = Annotated[AppState, Depends(get_state)]
@@ -52,7 +60,55 @@ async def read_file(conversation_id: str, path: str, state: State) -> PlainTextR
         raise HTTPException(404, str(exc)) from None
     except WorkspaceError as exc:
         raise HTTPException(400, str(exc)) from None
-    return PlainTextResponse(text, headers={"Cache-Control": "no-store"})
+    # The ETag names this copy: a hand edit sends it back, so a file changed since is not
+    # overwritten (PUT below answers 409).
+    return PlainTextResponse(
+        text,
+        headers={"Cache-Control": "no-store", "ETag": f'"{file_etag(text.encode("utf-8"))}"'},
+    )
+
+
+class FileEdit(BaseModel):
+    text: str
+    # The ETag of the copy the edit was made to (GET's ETag header, quotes optional);
+    # null: the file is new and must not exist yet.
+    etag: str | None = Field(max_length=200)
+
+
+@router.put("/files/{path:path}")
+async def save_file(
+    conversation_id: str, path: str, body: FileEdit, state: State
+) -> dict[str, Any]:
+    """The user's own edit of one file: written, shown in the preview, recorded as a version."""
+    workspace, versions = _project(state, conversation_id)
+    if state.turns.running(conversation_id):
+        raise HTTPException(
+            409, "The model is working on this project; wait for its reply to end, then save."
+        )
+    etag = body.etag.removeprefix("W/").strip('"') if body.etag is not None else None
+    try:
+        written, version = await asyncio.to_thread(
+            versions.save_by_hand, workspace, path, body.text, etag
+        )
+    except StaleFileError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except WorkspaceLimitError as exc:
+        raise HTTPException(413, str(exc)) from None
+    except WorkspaceConflictError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except WorkspaceNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except WorkspaceError as exc:  # a path outside the project, text that is not UTF-8
+        raise HTTPException(400, str(exc)) from None
+    if version is not None:
+        state.preview.file_done(conversation_id, written.path)  # the live preview updates
+    return {
+        "path": written.path,
+        "size": written.size,
+        "status": written.status,
+        "etag": f'"{file_etag(body.text.encode("utf-8"))}"',
+        "version": _version_json(version) if version is not None else None,
+    }
 
 
 @router.get("/versions")

@@ -16,6 +16,7 @@ from gemma_chat.workspace.files import (
     RenameResult,
     Workspace,
     WriteResult,
+    file_etag,
 )
 from gemma_chat.workspace.paths import normalize, resolve_in
 from gemma_chat.workspace.versions import FileDiff, Version, Versions
@@ -37,6 +38,7 @@ __all__ = [
     "WorkspaceNotFoundError",
     "WorkspacePathError",
     "WriteResult",
+    "file_etag",
     "normalize",
     "resolve_in",
 ]

@@ -13,6 +13,7 @@ and bought nothing the version commit at the end of the turn needs.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 import logging
 import os
@@ -96,6 +97,11 @@ def split_lines(text: str) -> list[str]:
     if parts[-1]:
         lines.append(parts[-1])
     return lines
+
+
+def file_etag(data: bytes) -> str:
+    """The fingerprint `Workspace.etag` gives a file's bytes."""
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def _same_bytes(target: Path, data: bytes) -> bool:
@@ -294,6 +300,18 @@ class Workspace:
         if end < start:
             raise WorkspaceError(f"end_line ({end}) is before start_line ({start}).")
         return "".join(lines[start - 1 : min(end, len(lines))])
+
+    def etag(self, path: str) -> str | None:
+        """A fingerprint of the file's bytes (None: no such file), for a hand edit to say
+        which copy it was made to (see `Versions.save_by_hand`)."""
+        target, rel = self._target(path)
+        st = self._existing(target, rel)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            return file_etag(target.read_bytes())
+        except OSError as exc:
+            raise WorkspaceError(f"Cannot read {rel!r}: {exc.strerror or exc}.") from None
 
     # -- writing -------------------------------------------------------------------------------
 

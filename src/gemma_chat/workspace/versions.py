@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from gemma_chat.errors import VersionError
-from gemma_chat.workspace.files import fsync_paths
+from gemma_chat.errors import StaleFileError, VersionError
+from gemma_chat.workspace.files import Workspace, WriteResult, fsync_paths
 from gemma_chat.workspace.paths import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
@@ -261,6 +261,28 @@ class Versions:
             self._make_durable(since=started)
             count = int(self._git("rev-list", "--count", "HEAD").decode())
             return self._log("-1", "HEAD", first_index=count)[0]
+
+    def save_by_hand(
+        self, workspace: Workspace, path: str, text: str, etag: str | None
+    ) -> tuple[WriteResult, Version | None]:
+        """The user's own edit of one file: written (within the workspace's limits) only if
+        the file is still the copy the edit was made to (`etag`, from `Workspace.etag`; None:
+        the file must not exist yet), then recorded as "Edited PATH by hand". An edit that
+        changes nothing records nothing (version None). Raises StaleFileError otherwise."""
+        with self._lock:  # one per folder: no other hand edit or restore in between
+            current = workspace.etag(path)
+            if current != etag:
+                rel = normalize(path)
+                raise StaleFileError(
+                    f"{rel!r} was deleted since you opened it."
+                    if current is None
+                    else f"{rel!r} changed since you opened it (the model or another tab "
+                    "wrote it). Reload it to see the new text, then make your change again."
+                )
+            written = workspace.write(path, text)
+            if written.unchanged:
+                return written, None
+            return written, self.record(f"Edited {written.path} by hand")
 
     def _make_durable(self, since: float) -> None:
         """fsync the loose objects written since `since` (this commit's blobs, trees and the
