@@ -7,6 +7,10 @@ receives them. The API tests run the real server.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from gemma_chat.chat.turns import TurnManager
@@ -229,3 +233,19 @@ def test_continue_over_http(start_server, replay_file) -> None:
     assert events[-1][1]["message"]["content"] == "a b c h i."
     messages = authed.get(url).json()["messages"]
     assert [m["content"] for m in messages] == ["go", "a b c h i."]
+
+
+def test_the_terminal_says_a_reply_stopped_at_the_length_limit(tmp_path, replay_file) -> None:
+    Store(Database(tmp_path / "gemma-chat.db")).update_global_settings({"max_tokens": 2})
+    spec = replay_file("one two three four")
+    env = {**os.environ, "GEMMA_CHAT_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "gemma_chat", "chat", "go", "--model", spec],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "one two"
+    assert "stopped at the length limit" in result.stderr

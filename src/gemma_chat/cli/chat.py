@@ -134,6 +134,8 @@ async def answer(
     note = format_stats(stats)
     if reason == "cancelled":
         note = f"stopped · {note}" if note else "stopped"
+    elif reason == "length":  # the reply length setting (or the model's own) cut it short
+        note = f"stopped at the length limit · {note}" if note else "stopped at the length limit"
     if note:
         Console(stderr=True).print(f"[dim]{note}[/]", highlight=False)
     return reason
