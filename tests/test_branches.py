@@ -8,6 +8,8 @@ from gemma_chat.errors import NotFound
 from gemma_chat.store import Database, Store
 from gemma_chat.store.migrations import MIGRATIONS
 from gemma_chat.store.repository import Conversation, Message
+from tests import authed
+from tests.sse_client import iter_sse, send
 
 
 @pytest.fixture
@@ -169,3 +171,149 @@ def test_migration_turns_existing_conversations_into_linear_paths(tmp_path) -> N
     reply = store.add_message("c_old", "assistant", "overnight", parent_id="m_2")
     assert texts(store.active_path("c_old"))[-1] == "overnight"
     assert store.branches("c_old").alternatives(reply.id)["count"] == 2
+
+
+# --- the HTTP API ---------------------------------------------------------------------
+
+
+def stream(base: str, path: str, body: dict | None = None) -> list[tuple[str, dict]]:
+    with (
+        authed.Client(base_url=base, timeout=60) as client,
+        client.stream("POST", path, json=body) as response,
+    ):
+        assert response.status_code == 200, response.read()
+        return list(iter_sse(response))
+
+
+REPLIES = "reply one\n=== turn ===\nreply two\n=== turn ===\nreply three\n=== turn ===\nreply four"
+
+
+def test_api_retry_edit_and_switch_branches(start_server, replay_file) -> None:
+    server = start_server(replay_file(REPLIES))
+    base = f"{server.url}/api/conversations"
+    conv = authed.post(base, json={}).json()["id"]
+    send(server.url, conv, "first question")
+    shown = authed.get(f"{base}/{conv}").json()["messages"]
+    user, old = shown
+    assert old["alternatives"] == {"index": 1, "count": 1, "ids": [old["id"]]}
+    assert old["parent_id"] == user["id"] and user["parent_id"] is None
+
+    # Retry: another reply beside the first (by the user message's id or the reply's).
+    events = stream(server.url, f"/api/conversations/{conv}/messages/{old['id']}/retry")
+    assert events[0][1]["user_message"]["id"] == user["id"]
+    assert events[-1][1]["message"]["content"] == "reply two"
+    shown = authed.get(f"{base}/{conv}").json()["messages"]
+    assert [m["content"] for m in shown] == ["first question", "reply two"]
+    new = shown[1]
+    assert new["alternatives"] == {"index": 2, "count": 2, "ids": [old["id"], new["id"]]}
+
+    # Switch back: the old reply is shown again.
+    back = authed.post(f"{base}/{conv}/branches", json={"message_id": old["id"]})
+    assert back.status_code == 200
+    assert [m["content"] for m in back.json()["messages"]] == ["first question", "reply one"]
+    assert back.json()["version"] is None  # chat: no files
+    assert back.json()["messages"][1]["alternatives"]["index"] == 1
+
+    # The model's history is the active branch only.
+    send(server.url, conv, "and then?")
+    shown = authed.get(f"{base}/{conv}").json()["messages"]
+    assert [m["content"] for m in shown] == [
+        "first question",
+        "reply one",
+        "and then?",
+        "reply three",
+    ]
+
+    # Edit the first message: a new branch from the top; the old one stays as 1 / 2.
+    stream(
+        server.url,
+        f"/api/conversations/{conv}/messages",
+        {"content": "better question", "edit": user["id"]},
+    )
+    shown = authed.get(f"{base}/{conv}").json()["messages"]
+    assert [m["content"] for m in shown] == ["better question", "reply four"]
+    assert shown[0]["alternatives"]["index"] == 2 and shown[0]["alternatives"]["count"] == 2
+    again = authed.post(f"{base}/{conv}/branches", json={"message_id": user["id"]}).json()
+    assert [m["content"] for m in again["messages"]] == [
+        "first question",
+        "reply one",
+        "and then?",
+        "reply three",
+    ]
+    # Search finds text on any branch.
+    found = authed.get(base, params={"q": "better question"}).json()["conversations"]
+    assert [c["id"] for c in found] == [conv]
+
+
+def test_api_branch_requests_that_cannot_work_say_why(start_server, replay_file) -> None:
+    server = start_server(replay_file(REPLIES))
+    base = f"{server.url}/api/conversations"
+    conv = authed.post(base, json={}).json()["id"]
+    send(server.url, conv, "hello")
+    assert authed.post(f"{base}/{conv}/branches", json={"message_id": "m_nope"}).status_code == 404
+    assert authed.post(f"{base}/{conv}/branches", json={}).status_code == 422
+    assert authed.post(f"{base}/c_nope/branches", json={"message_id": "x"}).status_code == 404
+    assert authed.post(f"{base}/{conv}/messages/m_nope/retry").status_code == 404
+    edit = authed.post(f"{base}/{conv}/messages", json={"content": "x", "edit": "m_nope"})
+    assert edit.status_code == 404
+    assistant = authed.get(f"{base}/{conv}").json()["messages"][1]["id"]
+    edit = authed.post(f"{base}/{conv}/messages", json={"content": "x", "edit": assistant})
+    assert edit.status_code == 404 and "user message" in edit.json()["detail"]
+
+
+BUILD = """Writing it.
+<action name="write_file">
+<path>index.html</path>
+<content>
+<h1>First</h1>
+</content>
+</action>
+=== turn ===
+Done: the first page.
+=== turn ===
+Writing another.
+<action name="write_file">
+<path>index.html</path>
+<content>
+<h1>Second</h1>
+</content>
+</action>
+=== turn ===
+Done: the second page.
+"""
+
+
+def test_build_switching_branches_restores_each_branchs_files(start_server, replay_file) -> None:
+    server = start_server(replay_file(BUILD))
+    base = f"{server.url}/api/conversations"
+    conv = authed.post(base, json={"mode": "build"}).json()["id"]
+    send(server.url, conv, "Make a greeting page", kit="blank")
+    page = f"{base}/{conv}/files/index.html"
+    assert "First" in authed.get(page).text
+    user, first = authed.get(f"{base}/{conv}").json()["messages"]
+
+    stream(server.url, f"/api/conversations/{conv}/messages/{user['id']}/retry", {"kit": "blank"})
+    assert "Second" in authed.get(page).text
+    second = authed.get(f"{base}/{conv}").json()["messages"][1]
+    assert second["alternatives"]["index"] == 2 and second["version"] != first["version"]
+
+    switched = authed.post(f"{base}/{conv}/branches", json={"message_id": first["id"]}).json()
+    assert switched["version"] and "First" in authed.get(page).text
+    assert switched["messages"][1]["id"] == first["id"]
+    switched = authed.post(f"{base}/{conv}/branches", json={"message_id": second["id"]}).json()
+    assert switched["version"] and "Second" in authed.get(page).text
+    # Switching to the branch already shown changes nothing: no new version.
+    same = authed.post(f"{base}/{conv}/branches", json={"message_id": second["id"]}).json()
+    assert same["version"] is None
+
+    # Edit the request: the new branch starts from the files before it (none; the model
+    # has no more replies, so it writes nothing).
+    stream(
+        server.url,
+        f"/api/conversations/{conv}/messages",
+        {"content": "Make a plain page", "edit": user["id"], "kit": "blank"},
+    )
+    assert authed.get(f"{base}/{conv}/files").json()["files"] == []
+    assert authed.get(f"{base}/{conv}").json()["messages"][0]["alternatives"]["count"] == 2
+    authed.post(f"{base}/{conv}/branches", json={"message_id": user["id"]})
+    assert "Second" in authed.get(page).text  # the old request's branch, as it was left
