@@ -93,10 +93,13 @@ class Turn:
     def _has_news(self, seen: int) -> bool:
         return seen < len(self.log) or self.done
 
-    async def batches(self, coalesce_s: float = COALESCE_S) -> AsyncIterator[list[Event]]:
+    async def batches(
+        self, coalesce_s: float = COALESCE_S, after: int = 0
+    ) -> AsyncIterator[list[Event]]:
         """The same events in lists: what arrived since the last list, gathered for up to
-        `coalesce_s` when the previous list went out less than that long ago."""
-        index, last = 0, -coalesce_s
+        `coalesce_s` when the previous list went out less than that long ago. `after`
+        skips the turn's first events (a client that has them joins from there on)."""
+        index, last = max(0, after), -coalesce_s
         while True:
             async with self._changed:
                 await self._changed.wait_for(partial(self._has_news, index))

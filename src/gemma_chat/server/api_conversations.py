@@ -318,6 +318,29 @@ async def continue_reply(conversation_id: str, state: State) -> StreamingRespons
     return batch_stream(turn.batches())
 
 
+@router.get(
+    "/{conversation_id}/turn/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Turn events"}},
+)
+async def join_turn(
+    conversation_id: str,
+    state: State,
+    after: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    turn: Annotated[str | None, Query(max_length=64)] = None,
+) -> StreamingResponse:
+    """Join the reply being written here (a page reloaded mid-reply, a second tab): the
+    running turn's events from the first on, or after the first `after` of them, then
+    live ones until it ends. 404 when no reply is being written (it may just have ended:
+    the stored conversation has it), or when `turn` names another turn than the one
+    running."""
+    state.store.get_conversation(conversation_id)
+    running = state.turns.running(conversation_id)
+    if running is None or (turn is not None and running.id != turn):
+        raise HTTPException(404, "No reply is being generated in this conversation.")
+    return batch_stream(running.batches(after=after))  # a client going away stops nothing
+
+
 @router.post("/{conversation_id}/stop")
 async def stop_turn(conversation_id: str, state: State) -> dict[str, bool]:
     state.store.get_conversation(conversation_id)
