@@ -47,22 +47,25 @@ export function formatMs(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** "1 token", "2 tokens", "1,200 tokens". */
+export const tokenCount = (n) => `${num(n)} ${Number(n) === 1 ? 'token' : 'tokens'}`;
+
 /** Stats line for an assistant reply, plus the fuller tooltip text. */
 export function formatStats(stats) {
   if (!stats) return null;
   const parts = [];
   if (stats.ttft_ms != null) parts.push(`${formatMs(stats.ttft_ms)} to first token`);
   if (stats.tokens_per_s) parts.push(`${stats.tokens_per_s.toFixed(1)} tok/s`);
-  if (stats.completion_tokens) parts.push(`${num(stats.completion_tokens)} tokens`);
+  if (stats.completion_tokens) parts.push(tokenCount(stats.completion_tokens));
   if (stats.estimated) {
     return { text: parts.join(' · '), title: 'Live estimate while the reply streams' };
   }
   const tip = [
     stats.ttft_ms != null ? `Time to first token: ${formatMs(stats.ttft_ms)}` : null,
     stats.tokens_per_s ? `Speed: ${stats.tokens_per_s.toFixed(1)} tokens/s` : null,
-    `Prompt: ${num(stats.prompt_tokens ?? 0)} tokens` +
+    `Prompt: ${tokenCount(stats.prompt_tokens ?? 0)}` +
       (stats.cached_tokens ? ` (${num(stats.cached_tokens)} cached)` : ''),
-    `Completion: ${num(stats.completion_tokens ?? 0)} tokens`,
+    `Completion: ${tokenCount(stats.completion_tokens ?? 0)}`,
   ].filter(Boolean);
   return { text: parts.join(' · '), title: tip.join('\n') };
 }
@@ -97,4 +100,18 @@ export function dateGroup(iso, now = new Date()) {
   if (days < 7) return 'Previous 7 days';
   if (days < 30) return 'Previous 30 days';
   return d.toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
+}
+
+/**
+ * A model's name short enough for the header chip and the composer: the name without a
+ * trailing note in brackets or an "Instruct"/"Chat" variant word, e.g. "SmolLM2 135M" for
+ * "SmolLM2 135M Instruct (embedded)". The full name goes in a tooltip beside it.
+ */
+export function shortModelName(name) {
+  const full = String(name ?? '').trim();
+  const short = full
+    .replace(/(\s*\([^()]*\))+$/, '')
+    .replace(/\s+(instruct|chat|it)$/i, '')
+    .trim();
+  return short || full;
 }

@@ -25,6 +25,10 @@ export const icons = {
     15,
   ),
   chevron: svg('<path d="m9 18 6-6-6-6"/>', 14),
+  retry: svg(
+    '<path d="M3 12a9 9 0 1 0 9-9 9.75 9.75 0 0 0-6.74 2.74L3 8"/><path d="M3 3v5h5"/>',
+    15,
+  ),
   alert: svg('<circle cx="12" cy="12" r="10"/><path d="M12 8v4M12 16h.01"/>', 16),
   close: svg('<path d="M18 6 6 18M6 6l12 12"/>', 16),
   speaker: svg(

@@ -103,13 +103,30 @@ function closeOpenMarkup(text) {
   return text;
 }
 
+/**
+ * While a reply streams, an opening code fence whose line is still arriving ("```", "```py")
+ * doesn't yet say its language: hold that line back, so the block first shows with the
+ * language its fence declares (never "text", then the real one).
+ */
+const LAST_LINE_FENCE = /(^|\n) {0,3}(`+|~+)([^\n]*)$/;
+function holdPartialFence(text) {
+  const m = LAST_LINE_FENCE.exec(text);
+  if (!m) return text;
+  const [, , marker, info] = m;
+  if (marker.length < 3 && info) return text; // inline code or plain text, not a fence
+  if (marker[0] === '`' && info.includes('`')) return text; // ``` `code` ```: inline
+  const before = text.slice(0, m.index + m[1].length);
+  const fences = before.match(/^\s*(```|~~~)/gm)?.length ?? 0;
+  return fences % 2 ? text : before; // inside a block it may be the closing fence
+}
+
 /** Markdown text → sanitised HTML string, safe to put into the page. */
 export function renderMarkdown(text, { streaming = false } = {}) {
   if (!text) return '';
   let html;
   try {
     rendering = { streaming };
-    html = marked.parse(streaming ? closeOpenMarkup(text) : text);
+    html = marked.parse(streaming ? closeOpenMarkup(holdPartialFence(text)) : text);
   } catch {
     html = `<p>${escapeHtml(text)}</p>`;
   } finally {

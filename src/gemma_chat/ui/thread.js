@@ -1,6 +1,6 @@
 // The message list: builds message elements, streams replies into them, keeps scroll pinned.
 import { MarkdownStream } from './markdown_stream.js';
-import { formatStats, estimateThinkingSeconds, thoughtLabel } from './format.js';
+import { formatStats, estimateThinkingSeconds, thoughtLabel, tokenCount } from './format.js';
 import { icons } from './icons.js';
 import { actionChip, updateActionChip } from './canvas.js'; // Build mode: action chips
 import { modelLabel } from './models.js';
@@ -111,6 +111,26 @@ class MessageView {
     );
     this.errorBox = el('div', { class: 'msg-error', 'data-testid': 'error-banner', role: 'alert' });
     this.errorBox.hidden = true;
+    // A reply that stopped at the length limit (turn.end reason "length", or its stored
+    // stats after a reload) says so, with Continue: the same reply goes on.
+    this.lengthNote = el(
+      'div',
+      { class: 'length-note', 'data-testid': 'length-note', role: 'status' },
+      `${icons.alert}<span>Stopped at the length limit</span>`,
+    );
+    this.continueBtn = el(
+      'button',
+      {
+        type: 'button',
+        class: 'continue-reply',
+        'data-testid': 'continue-reply',
+        title: 'Let the model write on from where it stopped',
+      },
+      'Continue',
+    );
+    this.lengthNote.append(this.continueBtn);
+    this.lengthNote.hidden = true;
+    this.finishReason = null;
     this.foot = el('div', { class: 'msg-foot' });
     this.badge = el('span', { class: 'badge', 'data-testid': 'status-badge' });
     this.stats = el('span', { class: 'msg-stats', 'data-testid': 'message-stats' });
@@ -159,7 +179,7 @@ class MessageView {
         'aria-label': 'Regenerate reply',
         title: 'Regenerate (in Build mode the files go back first)',
       },
-      '<span>Retry</span>',
+      `${icons.retry}<span>Retry</span>`,
     );
     this.foot.append(this.badge, this.stats, this.modelTag, this.copyBtn, this.speakBtn, this.retryBtn);
     // Build mode: one compact chip per action ("✓ Wrote index.html"), not the raw XML.
@@ -177,6 +197,7 @@ class MessageView {
       this.filesLine,
       this.typing,
       this.errorBox,
+      this.lengthNote,
       this.foot,
     );
     this.root.append(main);
@@ -188,6 +209,7 @@ class MessageView {
     this.content = message.content ?? this.content;
     this.thinking = message.thinking ?? this.thinking;
     this.model = message.model ?? this.model ?? null;
+    if ('version' in message) this.version = message.version; // Build mode replies have one
     this.streaming = streaming;
     this.root.dataset.status = streaming ? 'streaming' : message.status || 'complete';
     if (this.role === 'user') {
@@ -366,7 +388,7 @@ class MessageView {
       `fits the model's ${size}context.</span>`;
     const tip = [];
     if (trimmed) tip.push(`${n(trimmed)} older message${trimmed === 1 ? '' : 's'} trimmed`);
-    if (tokens && limit) tip.push(`${n(tokens)} tokens of a ${n(limit)}-token context`);
+    if (tokens && limit) tip.push(`${tokenCount(tokens)} of a ${n(limit)}-token context`);
     tip.push('The stored conversation is unchanged.');
     this.notice.title = tip.join(' · ');
     this.notice.hidden = false;
@@ -406,8 +428,18 @@ class MessageView {
     this.errorBox.hidden = !message;
   }
 
+  /** Continue: the reply streams again, after the text it has. */
+  resume() {
+    this.finishReason = null;
+    this.streaming = true;
+    this.root.dataset.status = 'streaming';
+    this.root.setAttribute('aria-busy', 'true');
+    this.render();
+  }
+
   /** turn.end: settle on the stored message. */
   finish(message, reason) {
+    this.finishReason = reason ?? null;
     cancelAnimationFrame(this.frame);
     clearTimeout(this.wait);
     this.frame = 0;
@@ -474,6 +506,8 @@ class MessageView {
       this.markdown.showHtml(`<p class="no-reply">${why}</p>`);
     }
     this.typing.hidden = !(this.streaming && !this.content && !thinking);
+    const atLimit = this.finishReason === 'length' || this.statsData?.finish_reason === 'length';
+    this.lengthNote.hidden = !(atLimit && !this.streaming && !this.version && this.content);
     const status = this.root.dataset.status;
     this.badge.textContent = STATUS_BADGE[status] ?? '';
     this.badge.className = `badge ${status}`;
@@ -542,6 +576,12 @@ export class Thread {
     if (codeBtn) {
       const code = codeBtn.closest('.code-block')?.querySelector('code');
       if (code && (await copyText(code.textContent))) flashCopied(codeBtn);
+      return;
+    }
+    const more = e.target.closest('.continue-reply');
+    if (more) {
+      const view = this.views.get(more.closest('.msg'));
+      if (view?.root.dataset.id) this.onContinue?.(view);
       return;
     }
     const retry = e.target.closest('.regenerate');
