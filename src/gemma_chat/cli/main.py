@@ -18,6 +18,9 @@ from gemma_chat.config import DEFAULT_HOST, DEFAULT_PORT
 log = logging.getLogger(__name__)
 
 COMMANDS = ("serve", "open", "chat", "build", "models", "doctor", "repair")
+# Options every command that uses them shares; they may come before the command as well.
+GLOBAL = ("--model", "--data-dir", "--log-level")
+GLOBAL_DESTS = frozenset({"model", "data_dir"})  # --log-level: see logs.add_log_level
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gemma Chat: a local-first AI workbench. With no command, starts the app.",
     )
     parser.add_argument("--version", action="version", version=f"gemma-chat {__version__}")
+    _common(parser)  # before the command too: `gemma-chat --model X chat`
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser(
@@ -88,16 +92,34 @@ def build_parser() -> argparse.ArgumentParser:
     register_doctor(commands)
     register_repair(commands)
     add_log_level(parser)
+    for sub in _subparsers(parser):  # a command's own default must not undo the main flag
+        for action in sub._actions:
+            if action.dest in GLOBAL_DESTS:
+                action.default = argparse.SUPPRESS
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    first = _leading_log_level(argv)
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments, with the options every command shares (GLOBAL) allowed before the
+    command as well as after it, and `serve` when no command is named."""
+    argv = list(argv)
+    parser = build_parser()
+    first, leading = _leading_globals(argv)
     rest = argv[first:]
+    if first > len(argv):  # the last option lacks its value: argparse says so
+        parser.parse_args(argv)
     if not rest or (rest[0] not in COMMANDS and rest[0] not in ("-h", "--help", "--version")):
         argv.insert(first, "serve")
-    args = build_parser().parse_args(argv)
+    args = parser.parse_args(argv)
+    command, leaf = _chosen(parser, args)
+    for option in leading:  # e.g. `--model X doctor`: say so rather than ignore it
+        if option not in leaf._option_string_actions:
+            parser.error(f"{command} does not take {option}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging(args.log_level)
     log.debug("gemma-chat %s: %s (log level %s)", __version__, args.command, args.log_level)
     if args.command == "chat":
@@ -123,10 +145,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args)
 
 
-def _leading_log_level(argv: list[str]) -> int:
-    """How many arguments `--log-level X` takes up before the command, if it comes first."""
-    if argv[:1] and argv[0].startswith("--log-level="):
-        return 1
-    if argv[:1] == ["--log-level"]:
-        return min(2, len(argv))
-    return 0
+def _leading_globals(argv: list[str]) -> tuple[int, list[str]]:
+    """How many arguments the shared options before the command take up, and which."""
+    i, seen = 0, []
+    while i < len(argv):
+        name, has_value, _ = argv[i].partition("=")
+        if name not in GLOBAL:
+            break
+        seen.append(name)
+        i += 1 if has_value else 2
+    return i, seen
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every sub-command's parser, at any depth (argparse keeps them only in _actions)."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if id(sub) not in found:
+                    found[id(sub)] = sub
+                    found.update((id(p), p) for p in _subparsers(sub))
+    return list(found.values())
+
+
+def _chosen(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[str, argparse.ArgumentParser]:
+    """The command as typed (`models list`) and the parser that read its arguments."""
+    words: list[str] = []
+    while True:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        word = getattr(args, actions[0].dest, None) if actions else None
+        if word is None:
+            return " ".join(words), parser
+        words.append(word)
+        parser = actions[0].choices[word]
