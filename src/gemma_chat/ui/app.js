@@ -916,7 +916,8 @@ function setupHelp() {
   $('new-chat').title = withKeys('New chat', KEYS.newChat);
   $('palette-button').title = withKeys('Search chats, models and actions', KEYS.palette);
   $('composer-hint').innerHTML =
-    `${keysHtml(KEYS.send)} to send · ${keysHtml(KEYS.newline)} for a new line`;
+    `<span class="keys">${keysHtml(KEYS.send)}</span> to send · ` +
+    `<span class="keys">${keysHtml(KEYS.newline)}</span> for a new line`;
   $('send-button').title = withKeys('Send', KEYS.send);
   $('stop-button').title = withKeys('Stop', KEYS.stop);
   const setOpen = (open) => {

@@ -1,18 +1,62 @@
-// Global keyboard shortcuts. The help popover lists them, so keep the two in step.
+// Global keyboard shortcuts, and the one formatter for every place a shortcut is shown
+// (tooltips, the shortcuts list, the command palette): ⌘ ⇧ on a Mac, Ctrl Shift elsewhere.
 
 export const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 export const MOD = isMac ? '⌘' : 'Ctrl';
 
+// Keys are written with 'Mod' for Ctrl (⌘ on a Mac); keyName() gives what a label shows.
+const MAC_NAMES = { Mod: '⌘', Shift: '⇧', Alt: '⌥' };
+const NAMES = { Mod: 'Ctrl' };
+export const keyName = (key) => (isMac ? MAC_NAMES : NAMES)[key] ?? key;
+
+/** One shortcut as text, for a title attribute: "Ctrl+Shift+O", or "⌘⇧O" on a Mac. */
+export function keysText(keys) {
+  const names = keys.map(keyName);
+  // Mac glyphs run together (⌘⇧O); a word key still needs a separator (⌘⇧ Space).
+  if (isMac) return names.reduce((out, k, i) => (i && k.length > 1 ? `${out} ${k}` : out + k), '');
+  return names.join('+');
+}
+
+/** One shortcut as <kbd> keys (safe HTML: the names are the fixed ones above). */
+export const keysHtml = (keys) => keys.map((k) => `<kbd>${keyName(k)}</kbd>`).join('');
+
+/** The same as DOM nodes. */
+export function keysNodes(keys) {
+  return keys.map((k) => {
+    const kbd = document.createElement('kbd');
+    kbd.textContent = keyName(k);
+    return kbd;
+  });
+}
+
+/** A label with its shortcut: "New chat (Ctrl+Shift+O)". */
+export const withKeys = (label, keys) => `${label} (${keysText(keys)})`;
+
+/** No hover and a coarse pointer: a touch screen, where keyboard shortcuts are no use. */
+export const touchOnly = () => matchMedia('(hover: none)').matches;
+
+export const KEYS = {
+  newChat: ['Mod', 'Shift', 'O'],
+  palette: ['Mod', 'K'],
+  models: ['Mod', 'Shift', 'M'],
+  voice: ['Mod', 'Shift', 'Space'],
+  voiceMode: ['Mod', 'Shift', 'H'],
+  composer: ['/'],
+  send: ['Enter'],
+  newline: ['Shift', 'Enter'],
+  stop: ['Esc'],
+};
+
 export const SHORTCUTS = [
-  [[MOD, 'Shift', 'O'], 'New chat'],
-  [[MOD, 'K'], 'Search chats'],
-  [[MOD, 'Shift', 'M'], 'Choose a model'],
-  [[MOD, 'Shift', 'Space'], 'Voice input (hold to talk, tap to toggle)'],
-  [[MOD, 'Shift', 'H'], 'Voice mode: hands-free conversation, replies read aloud'],
-  [['/'], 'Focus the message box'],
-  [['Enter'], 'Send message'],
-  [['Shift', 'Enter'], 'New line'],
-  [['Esc'], 'Stop generating · cancel a recording'],
+  [KEYS.palette, 'Command palette: chats, models, actions'],
+  [KEYS.newChat, 'New chat'],
+  [KEYS.models, 'Choose a model'],
+  [KEYS.voice, 'Voice input (hold to talk, tap to toggle)'],
+  [KEYS.voiceMode, 'Voice mode: hands-free conversation, replies read aloud'],
+  [KEYS.composer, 'Focus the message box'],
+  [KEYS.send, 'Send message'],
+  [KEYS.newline, 'New line'],
+  [KEYS.stop, 'Stop generating · cancel a recording · close'],
 ];
 
 const isTyping = (t) =>
@@ -20,7 +64,7 @@ const isTyping = (t) =>
 
 export function installShortcuts({
   newChat,
-  focusSearch,
+  palette,
   focusComposer,
   stop,
   escape,
@@ -59,7 +103,7 @@ export function installShortcuts({
       models();
     } else if (mod && !e.shiftKey && key === 'k') {
       e.preventDefault();
-      focusSearch();
+      palette();
     } else if (e.key === 'Escape' && !e.defaultPrevented) {
       // A popover closes first; otherwise Esc stops a streaming reply.
       if (!escape()) stop();
@@ -73,6 +117,6 @@ export function installShortcuts({
 export function shortcutsHtml() {
   return SHORTCUTS.map(
     ([keys, what]) =>
-      `<li><span>${what}</span><span class="keys">${keys.map((k) => `<kbd>${k}</kbd>`).join('')}</span></li>`,
+      `<li><span>${what}</span><span class="keys">${keysHtml(keys)}</span></li>`,
   ).join('');
 }

@@ -2,6 +2,7 @@
 // ends the recording, its transcript (or, for a model that hears, the recording itself)
 // is sent, the reply is read aloud, and listening goes on. Talking over the reading stops
 // it. The button and Ctrl/Cmd+Shift+H toggle it; aria-pressed shows the state.
+import { withKeys, KEYS } from './shortcuts.js';
 
 const WAIT_MS = 60000; // longest wait for an upload before sending
 
@@ -75,6 +76,6 @@ export class VoiceMode {
     this.button.classList.toggle('active', this.on);
     const label = this.on ? 'Turn voice mode off' : 'Voice mode: talk hands-free, hear the replies';
     this.button.setAttribute('aria-label', label);
-    this.button.title = `${label} (Ctrl/⌘+Shift+H)`;
+    this.button.title = withKeys(label, KEYS.voiceMode);
   }
 }
