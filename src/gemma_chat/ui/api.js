@@ -53,7 +53,7 @@ const conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
 /** A workspace path as URL segments ("css/a b.css" → "css/a%20b.css"). */
 const filePath = (path) => path.split('/').map(encodeURIComponent).join('/');
 
-async function requestText(path) {
+async function requestText(path, tagged = false) {
   let res;
   try {
     res = await fetch(path, { headers: { Accept: 'text/plain' } });
@@ -61,13 +61,19 @@ async function requestText(path) {
     throw new ApiError(0, OFFLINE);
   }
   if (!res.ok) throw await errorFrom(res);
-  return res.text();
+  const text = await res.text();
+  return tagged ? { text, etag: res.headers.get('ETag') } : text;
 }
 
 export const workspaceApi = {
   preview: (id) => request('GET', `${conv(id)}/preview`),
   files: (id) => request('GET', `${conv(id)}/files`),
   fileText: (id, path) => requestText(`${conv(id)}/files/${filePath(path)}`),
+  /** {text, etag}: the etag names this copy, for saveFile. */
+  fileWithTag: (id, path) => requestText(`${conv(id)}/files/${filePath(path)}`, true),
+  /** Save a hand edit; 409 (ApiError) when the file changed since `etag` was read. */
+  saveFile: (id, path, text, etag) =>
+    request('PUT', `${conv(id)}/files/${filePath(path)}`, { text, etag }),
   versions: (id) => request('GET', `${conv(id)}/versions`),
   diff: (id, from, to) => {
     const q = new URLSearchParams();
@@ -111,7 +117,9 @@ export const api = {
   renameConversation: (id, title) => request('PATCH', conv(id), { title }),
   deleteConversation: (id) => request('DELETE', conv(id)),
   stop: (id) => request('POST', `${conv(id)}/stop`),
-  rewind: (id, messageId) => request('POST', `${conv(id)}/rewind`, { message_id: messageId }),
+  /** Show another alternative: the conversation as GET gives it, plus `version` (Build). */
+  chooseBranch: (id, messageId) =>
+    request('POST', `${conv(id)}/branches`, { message_id: messageId }),
 };
 
 /**
@@ -210,12 +218,40 @@ async function postStream(path, body, onEvent, signal) {
  * Run one turn: POST the message and call onEvent(name, data) for each turn event.
  * Rejects with ApiError on an HTTP error (404 unknown conversation, 409 busy, 422 empty).
  */
-export function streamTurn(id, content, onEvent, attachments = [], kit = null) {
+export function streamTurn(id, content, onEvent, attachments = [], kit = null, edit = null) {
   const body = { content };
   if (attachments.length) body.attachments = attachments;
   if (kit) body.kit = kit; // Build mode: start from this starter kit
+  if (edit) body.edit = edit; // Branches: an alternative of that user message
 
   return postStream(`${conv(id)}/messages`, body, onEvent);
+}
+
+/** Retry: another reply to user message `messageId`, kept beside the ones it has. */
+export function streamRetry(id, messageId, onEvent, kit = null) {
+  const body = kit ? { kit } : {};
+  return postStream(`${conv(id)}/messages/${encodeURIComponent(messageId)}/retry`, body, onEvent);
+}
+
+/**
+ * Join the turn running in a conversation this page did not start (a reload mid-reply,
+ * a second tab): onEvent(name, data) for each of its events from the first on (or after
+ * the first `after`), then live ones until it ends. Rejects with ApiError 404 when no
+ * turn is running there (it may just have ended).
+ */
+export async function joinTurn(id, onEvent, { after = 0, signal } = {}) {
+  let res;
+  try {
+    res = await fetch(`${conv(id)}/turn/events?after=${after}`, {
+      headers: { Accept: 'text/event-stream' },
+      signal,
+    });
+  } catch (e) {
+    if (e?.name === 'AbortError') throw e;
+    throw new ApiError(0, OFFLINE);
+  }
+  if (!res.ok) throw await errorFrom(res);
+  await readEvents(res, onEvent);
 }
 
 /**
@@ -278,4 +314,20 @@ export function streamPull(id, quant, onEvent, signal) {
   const body = { model: id };
   if (quant) body.quant = quant;
   return postStream('/api/models/pull', body, onEvent, signal);
+}
+
+// --- settings (settings.js) and Continue ----------------------------------------------
+export const settingsApi = {
+  global: () => request('GET', '/api/settings'),
+  /** Any subset of the settings; null sets one back to the built-in default. */
+  updateGlobal: (changes) => request('PATCH', '/api/settings', changes),
+  /** The conversation's own settings (null: the global default) and `effective`. */
+  conversation: async (id) => (await request('GET', conv(id))).settings,
+  updateConversation: async (id, changes) =>
+    (await request('PATCH', conv(id), { settings: changes })).settings,
+};
+
+/** Continue the last reply where it stopped (the length limit): its events, as a turn's. */
+export function streamContinue(id, onEvent) {
+  return postStream(`${conv(id)}/continue`, undefined, onEvent);
 }

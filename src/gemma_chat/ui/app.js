@@ -1,5 +1,5 @@
 // Wiring and state: which conversation is open, which turns are streaming, routing (#/c/ID).
-import { api, streamTurn, transcribe, ApiError, workspaceApi } from './api.js';
+import { api, streamTurn, streamRetry, joinTurn, transcribe, ApiError, workspaceApi } from './api.js';
 import { Thread } from './thread.js';
 import { Composer } from './composer.js';
 import { Sidebar } from './sidebar.js';
@@ -22,6 +22,9 @@ import { VoiceMode } from './voicemode.js';
 import { speaker } from './speech.js';
 import { ModelGuide } from './guide.js'; // Build mode on the built-in model
 import { TurnEvent } from './events.js';
+import { shortModelName } from './format.js';
+import { streamContinue } from './api.js';
+import { SettingsPanel } from './settings.js'; // generation settings and the theme
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,7 +46,7 @@ const BUILD_SUGGESTIONS = [
 
 const state = {
   currentId: null,
-  rewindTo: null, // a user message id: the next send replaces it and all after (edit, retry)
+  editing: null, // {id, view}: the user message being edited (the next send is its alternative)
   placeholderBeforeEdit: null,
   mode: 'chat', // Build mode: the open conversation's mode, or the one a new chat will get
   buildAvailable: false, // the server does Build mode (health `features`)
@@ -102,6 +105,7 @@ const canvas = new Canvas({
   },
 });
 thread.onOpenFile = (path) => canvas.openFile(path);
+thread.onContinue = (view) => continueReply(view); // a reply stopped at the length limit
 const guide = new ModelGuide(canvas.guideSlot, {
   onUse: (spec, name) => switchModel(spec, name),
   toast,
@@ -110,18 +114,28 @@ function syncGuide() {
   guide.update({ mode: canvas.mode, spec: state.currentModel || state.model?.spec || null });
 }
 canvas.onSync = syncGuide;
-// Regenerate and edit both rewind to a user message (files too, in Build mode) and resend.
-thread.onRegenerate = (userView) => {
-  state.rewindTo = userView.root.dataset.id;
-  send(userView.content, userView.attachments);
-};
+// Branches: Retry and Edit keep what they replace as an alternative ("‹ 1 / 2 ›"); in
+// Build mode the server first puts the files back as they were before the message.
+thread.onRegenerate = (userView) => send('', [], { retry: userView });
 // Build mode: "Started from: … ▾" starts the project again from another kit.
-thread.onSwitchKit = (userView, kit) => {
-  state.rewindTo = userView.root.dataset.id;
-  send(userView.content, userView.attachments, { kit });
-};
+thread.onSwitchKit = (userView, kit) => send('', [], { retry: userView, kit });
+thread.onSwitchBranch = (view, messageId, move) => switchBranch(view, messageId, move);
+// Edit mode: the message is marked, and a banner over the composer says what sending does.
+const editBanner = document.createElement('div');
+editBanner.className = 'edit-banner';
+editBanner.dataset.testid = 'edit-banner';
+editBanner.hidden = true;
+editBanner.innerHTML =
+  '<span class="edit-banner-text"><strong>Editing a message.</strong> <span></span></span>' +
+  '<button type="button" class="edit-cancel" data-testid="edit-cancel">Cancel</button>';
+editBanner.querySelector('.edit-cancel').addEventListener('click', () => {
+  composer.clear();
+  cancelEdit();
+  composer.focus();
+});
+$('composer').before(editBanner);
 thread.onEdit = (userView) => {
-  state.rewindTo = userView.root.dataset.id;
+  state.editing = { id: userView.root.dataset.id, view: userView };
   state.placeholderBeforeEdit ??= composer.input.placeholder;
   const files = userView.attachments ?? [];
   tray.clear();
@@ -130,21 +144,60 @@ thread.onEdit = (userView) => {
   composer.value = files.length && userView.content === namesOf(files) ? '' : userView.content;
   composer.input.placeholder = 'Edit your message… (Esc cancels)';
   $('composer').classList.add('editing');
+  const { index = 1, count = 1 } = userView.alternatives ?? {};
+  editBanner.querySelector('.edit-banner-text > span').textContent =
+    `Sending starts a new branch; the current one stays as ${index}\u00a0/\u00a0${count + 1}.` +
+    (state.mode === 'build' ? ' The files go back to before this message first.' : '');
+  editBanner.hidden = false;
+  thread.markEditing(userView);
   composer.focus();
 };
 function cancelEdit() {
-  state.rewindTo = null;
+  state.editing = null;
   if (state.placeholderBeforeEdit != null) composer.input.placeholder = state.placeholderBeforeEdit;
   state.placeholderBeforeEdit = null;
   $('composer').classList.remove('editing');
+  editBanner.hidden = true;
+  thread.markEditing(null);
 }
 composer.input.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && state.rewindTo) {
+  if (e.key === 'Escape' && state.editing) {
     e.preventDefault();
     composer.clear();
     cancelEdit();
   }
 });
+
+/** Show another alternative (‹ ›): the server switches branch (Build: restores its files). */
+async function switchBranch(view, messageId, move) {
+  const id = state.currentId;
+  if (!id || state.streams.has(id) || state.switchingBranch) return;
+  state.switchingBranch = true;
+  const top = view.root.getBoundingClientRect().top;
+  let conv;
+  try {
+    conv = await api.chooseBranch(id, messageId);
+  } catch (e) {
+    toast.error(e.message);
+    return;
+  } finally {
+    state.switchingBranch = false;
+  }
+  if (state.currentId !== id) return;
+  if (state.editing) cancelEdit(); // the message being edited may have left the thread
+  thread.show(conv.messages);
+  const shown = thread.viewOf(messageId);
+  if (!shown) return;
+  // Keep the switched message where it was on screen, and the focus on its arrows.
+  thread.scroller.scrollTop += shown.root.getBoundingClientRect().top - top;
+  const nav = shown.branchNav;
+  const wanted = nav.querySelector(move < 0 ? '.branch-prev' : '.branch-next');
+  (wanted.disabled ? nav.querySelector('.branch-step:not(:disabled)') : wanted)?.focus();
+  if (conv.version) {
+    canvas.refresh(); // Build mode: the files are this branch's now
+    shown.flashBranchNote("Restored this branch's files");
+  }
+}
 
 /** Show a mode on the header toggle, the composer and the empty state. */
 function setMode(mode) {
@@ -155,11 +208,21 @@ function setMode(mode) {
     button.setAttribute('aria-pressed', String(on));
   }
   const build = state.mode === 'build';
-  $('composer-input').placeholder = build ? 'Describe what to build…' : 'Message Gemma…';
+  thread.build = build; // the alternatives' arrows say that switching restores files
+  setPlaceholder();
   $('empty-state').querySelector('h2').textContent = build
     ? 'What shall we build?'
     : 'How can I help you today?';
   renderSuggestions();
+}
+
+/** The composer names the model that will answer, by its first word ("Message SmolLM2…"). */
+function setPlaceholder() {
+  const name = state.modelShort?.split(/\s+/)[0];
+  const text =
+    state.mode === 'build' ? 'Describe what to build…' : name ? `Message ${name}…` : 'Message…';
+  if (state.placeholderBeforeEdit != null) state.placeholderBeforeEdit = text;
+  else $('composer-input').placeholder = text;
 }
 
 function enableBuild() {
@@ -291,11 +354,26 @@ const idFromHash = () => {
 
 function setTitle(title) {
   state.title = title || 'New chat';
-  $('conv-heading').textContent = state.title;
+  const heading = $('conv-heading');
+  heading.textContent = state.title;
+  heading.title = state.title; // the whole title, where the header cuts it
+  heading.classList.remove('expanded');
   document.title = state.currentId ? `${state.title} · Gemma Chat` : 'Gemma Chat';
 }
 
+// A narrow header cuts a long title: a tap (or click) unfolds it whole, another folds it.
+$('conv-heading').addEventListener('click', (e) => {
+  const heading = e.currentTarget;
+  if (heading.classList.contains('expanded') || heading.scrollWidth > heading.clientWidth)
+    heading.classList.toggle('expanded');
+});
+
 function newChat({ focus = true, mode = state.mode } = {}) {
+  if (canvas.dirty) {
+    // Build mode: a file edited by hand and not saved goes only once the user says so.
+    canvas.confirmLeave().then((ok) => ok && newChat({ focus, mode }));
+    return;
+  }
   state.openSeq++;
   stopPolling();
   state.currentId = null;
@@ -354,9 +432,10 @@ async function openConversation(id) {
     thread.list.append(stream.userView.root, stream.view.root);
     thread.setEmpty(false);
     thread.scrollToEnd(true);
+  } else if (conv.running) {
+    join(id, conv.messages); // a reply this tab didn't start: stream it on from here
   } else {
-    thread.show(conv.messages, { running: conv.running });
-    if (conv.running) startPolling(id, conv.messages);
+    thread.show(conv.messages);
   }
   state.opening = false;
   if (state.reveal?.id === id) thread.reveal(state.reveal.messageId);
@@ -364,8 +443,16 @@ async function openConversation(id) {
   syncBusy();
 }
 
-function route() {
+async function route() {
   const id = idFromHash();
+  if ((id ?? null) !== state.currentId && canvas.dirty && !(await canvas.confirmLeave())) {
+    // Build mode: stay with the unsaved edit (and put the address back).
+    const here = state.currentId
+      ? `#/c/${encodeURIComponent(state.currentId)}`
+      : location.pathname + location.search;
+    history.replaceState(null, '', here);
+    return;
+  }
   if (id) {
     if (id !== state.currentId) openConversation(id);
   } else if (state.currentId) {
@@ -373,7 +460,81 @@ function route() {
   }
 }
 
-// --- a turn started elsewhere (reload mid-turn, another tab): poll until it ends -----
+// --- a turn started elsewhere (reload mid-turn, another tab): join its stream --------
+
+/** The view of a message shown in the thread, by id. */
+function viewOf(messageId) {
+  if (!messageId) return null;
+  const root = thread.list.querySelector(`.msg[data-id="${CSS.escape(messageId)}"]`);
+  return root ? thread.views.get(root) : null;
+}
+
+/**
+ * Show a conversation whose reply is being written, and stream that reply on: the turn's
+ * events so far rebuild it (the stored copy is only a snapshot, so it is not shown as
+ * well), then it goes on live to the end, with its stats, Stop, and in Build mode the
+ * canvas's files. Where the turn can't be joined it is polled instead.
+ */
+async function join(id, messages, { tries = 0 } = {}) {
+  const last = messages.at(-1);
+  const partial = last?.role === 'assistant' ? last : null; // the reply being written
+  const shown = partial ? messages.slice(0, -1) : messages;
+  thread.show(shown);
+  const userView = viewOf(shown.findLast((m) => m.role === 'user')?.id);
+  const stream = {
+    id,
+    started: true,
+    ended: false,
+    joined: true,
+    userId: userView?.root.dataset.id,
+    assistantId: partial?.id,
+    userView,
+    view: thread.add(
+      { role: 'assistant', id: partial?.id, model: partial?.model, content: '', status: 'complete' },
+      { streaming: true },
+    ),
+  };
+  state.streams.set(id, stream);
+  syncBusy();
+  let failure = null;
+  try {
+    await joinTurn(id, (name, data) => onTurnEvent(stream, name, data));
+  } catch (e) {
+    failure = e;
+  } finally {
+    state.streams.delete(id);
+    syncBusy();
+  }
+  if (stream.ended) {
+    refreshList();
+    return;
+  }
+  if (state.currentId !== id || state.streams.has(id)) return;
+  if (failure?.status === 404 || (!failure && tries < 3)) {
+    // It ended just now (the stored conversation has the reply), or the stream dropped:
+    // open it again, which joins again if it still runs.
+    if (!failure) await new Promise((r) => setTimeout(r, 500 * (tries + 1)));
+    if (state.currentId !== id || state.streams.has(id)) return;
+    const seq = state.openSeq;
+    try {
+      const conv = await api.getConversation(id);
+      if (seq !== state.openSeq || state.currentId !== id || state.streams.has(id)) return;
+      if (conv.running) join(id, conv.messages, { tries: failure ? 0 : tries + 1 });
+      else thread.show(conv.messages);
+      refreshList();
+      canvas.refresh(); // Build mode: the turn changed files and recorded a version
+    } catch (e) {
+      toast.error(e.message);
+    }
+    return;
+  }
+  // Can't join (the connection keeps failing): show the stored progress until it ends.
+  stream.view.root.remove();
+  thread.show(messages, { running: true });
+  startPolling(id, messages);
+}
+
+// Fallback: poll the stored conversation until its turn ends.
 
 function startPolling(id, messages) {
   let last = JSON.stringify(messages);
@@ -565,28 +726,23 @@ function insertText(text) {
 
 // --- sending -------------------------------------------------------------------
 
-async function send(text, attachments = [], { kit = null } = {}) {
+async function send(text, attachments = [], { kit = null, retry = null } = {}) {
   toast.hide();
-  composer.clear();
+  if (!retry) composer.clear();
   // Put back what was being sent when the server refuses it.
   const restore = () => {
+    if (retry) return;
     if (!composer.value) composer.value = text;
     if (!tray.size) for (const a of attachments) tray.addUploaded(a);
   };
   const content = text || namesOf(attachments); // text is optional with files attached
-  const rewindTo = state.rewindTo;
-  cancelEdit();
-  if (rewindTo && state.currentId) {
-    try {
-      await api.rewind(state.currentId, rewindTo);
-    } catch (e) {
-      restore();
-      toast.error(e.message);
-      return;
-    }
-    await openConversation(state.currentId);
-    canvas.refresh(); // Build mode: the files went back
-  }
+  // Branches: an edit is sent as an alternative of the edited message, a retry adds a
+  // reply beside the one it has; the messages below leave the thread (the server keeps them).
+  const edit = retry || !state.currentId ? null : state.editing;
+  if (!retry) cancelEdit();
+  const branched = Boolean(retry || edit);
+  if (retry) thread.removeAfter(retry);
+  else if (edit) thread.removeAfter(edit.view, { inclusive: true });
   let id = state.currentId;
   if (!id) {
     try {
@@ -623,10 +779,9 @@ async function send(text, attachments = [], { kit = null } = {}) {
     id,
     started: false,
     ended: false,
-    userView: thread.add(
-      { role: 'user', content, attachments, status: 'complete' },
-      { animate: true },
-    ),
+    userView:
+      retry ??
+      thread.add({ role: 'user', content, attachments, status: 'complete' }, { animate: true }),
     view: thread.add(
       { role: 'assistant', content: '', status: 'complete' },
       { streaming: true, animate: true },
@@ -636,13 +791,9 @@ async function send(text, attachments = [], { kit = null } = {}) {
   syncBusy();
   let resync = false;
   try {
-    await streamTurn(
-      id,
-      content,
-      (name, data) => onTurnEvent(stream, name, data),
-      attachments.map((a) => a.id),
-      kit,
-    );
+    const onEvent = (name, data) => onTurnEvent(stream, name, data);
+    if (retry) await streamRetry(id, retry.root.dataset.id, onEvent, kit);
+    else await streamTurn(id, content, onEvent, attachments.map((a) => a.id), kit, edit?.id);
     if (!stream.ended) {
       stream.view.finish(null, 'error');
       stream.view.setError('The reply ended unexpectedly.');
@@ -651,10 +802,11 @@ async function send(text, attachments = [], { kit = null } = {}) {
   } catch (e) {
     if (!stream.started && e instanceof ApiError) {
       // Rejected before the turn began (404, 409, 422…): nothing was stored.
-      thread.remove(stream.userView);
+      if (!retry) thread.remove(stream.userView);
       thread.remove(stream.view);
       restore();
       if (state.currentId === id) toast.error(e.message);
+      if (branched && state.currentId === id) resync = true; // put the branch back
     } else {
       // The connection dropped mid-turn; the server keeps going, so resync from it.
       stream.view.finish(null, 'error');
@@ -668,6 +820,18 @@ async function send(text, attachments = [], { kit = null } = {}) {
     if (state.model?.loaded === false) loadModel(); // the first turn loads the model
   }
   if (resync && state.currentId === id) openConversation(id);
+  else if (branched && state.currentId === id) showAlternatives(id);
+}
+
+/** After a retry or an edit: the "‹ 2 / 2 ›" of the new message (and the files, in Build). */
+async function showAlternatives(id) {
+  canvas.refresh(); // Build mode: the files went back before the turn
+  try {
+    const conv = await api.getConversation(id);
+    if (state.currentId === id && !state.streams.has(id)) thread.sync(conv.messages);
+  } catch {
+    // the next load shows them
+  }
 }
 
 function onTurnEvent(stream, name, data) {
@@ -677,6 +841,11 @@ function onTurnEvent(stream, name, data) {
     case TurnEvent.TURN_START:
       stream.started = true;
       if (data.user_message) {
+        if (stream.joined && data.user_message.id !== stream.userId) {
+          // A turn newer than the conversation as loaded: its message isn't shown yet.
+          stream.userView = thread.add(data.user_message);
+          thread.list.insertBefore(stream.userView.root, view.root);
+        }
         stream.userId = data.user_message.id;
         stream.userView.update(data.user_message);
       }
@@ -730,6 +899,38 @@ function onTurnEvent(stream, name, data) {
   }
 }
 
+// --- Continue: a reply that stopped at the length limit goes on in the same message ------
+
+async function continueReply(view) {
+  const id = state.currentId;
+  if (!id || composer.busy || state.streams.has(id)) return;
+  toast.hide();
+  const stream = { id, started: false, ended: false, userView: thread.userBefore(view), view };
+  state.streams.set(id, stream);
+  view.resume();
+  thread.scrollToEnd(true);
+  syncBusy();
+  let resync = false;
+  try {
+    await streamContinue(id, (name, data) => onTurnEvent(stream, name, data));
+    if (!stream.ended) {
+      view.finish(null, 'error');
+      view.setError('The reply ended unexpectedly.');
+      resync = true;
+    }
+  } catch (e) {
+    view.finish(null, stream.started ? 'error' : 'length');
+    if (stream.started) view.setError(e.message || 'Lost the connection to the server.');
+    else toast.error(e.message);
+    resync = stream.started;
+  } finally {
+    state.streams.delete(id);
+    syncBusy();
+    refreshList();
+  }
+  if (resync && state.currentId === id) openConversation(id);
+}
+
 async function stop() {
   const id = state.currentId;
   if (!id || !(state.streams.has(id) || state.poll?.id === id)) return;
@@ -771,6 +972,7 @@ function showModel(spec = state.currentModel) {
   const pill = $('model-pill');
   const name = $('model-name');
   const model = state.model;
+  state.modelShort = null;
   if (state.switching) {
     name.textContent = `Loading ${state.switching.name}…`;
     pill.dataset.state = 'loading';
@@ -780,17 +982,23 @@ function showModel(spec = state.currentModel) {
     pill.dataset.state = 'error';
     pill.title = 'Cannot reach the Gemma Chat server';
   } else if (spec && model.spec && spec !== model.spec) {
-    name.textContent = modelLabel(spec);
+    // The chip shows a short name; its tooltip the full name and the spec.
+    const label = modelLabel(spec);
+    state.modelShort = shortModelName(label);
+    name.textContent = state.modelShort;
     pill.dataset.state = 'ready';
-    pill.title = `This conversation uses ${spec} · choose a model (${pickerKeys})`;
+    pill.title = `${label} · this conversation uses ${spec} · choose a model (${pickerKeys})`;
   } else {
-    name.textContent = model.name;
+    state.modelShort = shortModelName(model.name);
+    name.textContent = state.modelShort;
     pill.dataset.state = model.error ? 'error' : model.loaded === false ? 'loading' : 'ready';
+    const spec = model.spec && model.spec !== model.name ? ` · ${model.spec}` : '';
     pill.title = model.error
-      ? `Model failed to load: ${model.error}`
-      : `${model.spec || model.name}${model.loaded === false ? ' · loading…' : ''}` +
+      ? `${model.name}: the model failed to load: ${model.error}`
+      : `${model.name}${spec}${model.loaded === false ? ' · loading…' : ''}` +
         ` · choose a model (${pickerKeys})`;
   }
+  setPlaceholder();
   picker?.update();
   tray.refreshNotices(); // what the model can take decides the chips' notices
   syncGuide();
@@ -961,6 +1169,20 @@ function renderSuggestions() {
 // --- start -----------------------------------------------------------------------
 
 const closeHelp = setupHelp();
+const settingsPanel = new SettingsPanel({
+  toast,
+  onSaved: (scope, saved) => {
+    // The Think toggle and the panel's Thinking are the same switch.
+    if (scope === state.currentId) state.thinking = saved.thinking ?? null;
+    syncThinking();
+  },
+});
+$('settings-button').addEventListener('click', () => {
+  sidebar.close();
+  settingsPanel.open();
+});
+// A new chat has no settings of its own yet: its button opens the defaults.
+$('chat-settings-button').addEventListener('click', () => settingsPanel.open(state.currentId));
 picker = new ModelPicker({
   menu: $('model-menu'),
   pill: $('model-pill'),

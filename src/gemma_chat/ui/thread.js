@@ -26,6 +26,46 @@ function flashCopied(button) {
   }, 1500);
 }
 
+/**
+ * Branches: "‹ 2 / 3 ›" under a message that has alternatives (Retry and Edit keep what
+ * they replace). Hidden until the message has more than one.
+ */
+function branchNav() {
+  const nav = el('div', {
+    class: 'branch-nav',
+    role: 'group',
+    'aria-label': 'Alternatives',
+    'data-testid': 'branch-nav',
+  });
+  nav.append(
+    el(
+      'button',
+      {
+        type: 'button',
+        class: 'branch-step branch-prev',
+        'data-testid': 'branch-prev',
+        'aria-label': 'Previous alternative',
+      },
+      icons.chevron,
+    ),
+    // "2 / 3" comes from CSS (data-label), so a message's text stays just its own.
+    el('span', { class: 'branch-count', 'data-testid': 'branch-count', 'aria-hidden': 'true' }),
+    el(
+      'button',
+      {
+        type: 'button',
+        class: 'branch-step branch-next',
+        'data-testid': 'branch-next',
+        'aria-label': 'Next alternative',
+      },
+      icons.chevron,
+    ),
+    el('span', { class: 'branch-note', 'data-testid': 'branch-note', role: 'status' }),
+  );
+  nav.hidden = true;
+  return nav;
+}
+
 /** One message in the thread. Assistant messages can be streamed into. */
 const CHIP_PARAMS = new Set(['path', 'new_path', 'kit', 'slot']);
 
@@ -68,12 +108,17 @@ class MessageView {
         class: 'msg-action edit-message',
         'data-testid': 'edit-message',
         'aria-label': 'Edit message',
-        title: 'Edit and resend (replaces everything after it)',
+        title: 'Edit and resend as a new branch (this one and its replies are kept)',
       },
       // The label comes from CSS, so the message's text stays just what the user wrote.
     );
+    // Shown while this message is the one being edited (the composer says so too).
+    // (its label comes from CSS too)
+    this.editingTag = el('span', { class: 'editing-tag', 'data-testid': 'editing-tag' });
+    this.editingTag.hidden = true;
+    this.branchNav = branchNav();
     const foot = el('div', { class: 'msg-foot user-foot' });
-    foot.append(edit);
+    foot.append(this.editingTag, this.branchNav, edit);
     this.root.append(this.files, this.body, foot);
   }
 
@@ -177,11 +222,12 @@ class MessageView {
         class: 'msg-action regenerate',
         'data-testid': 'regenerate',
         'aria-label': 'Regenerate reply',
-        title: 'Regenerate (in Build mode the files go back first)',
+        title: 'Regenerate as a new alternative; this reply stays (in Build mode the files go back first)',
       },
       `${icons.retry}<span>Retry</span>`,
     );
-    this.foot.append(this.badge, this.stats, this.modelTag, this.copyBtn, this.speakBtn, this.retryBtn);
+    this.branchNav = branchNav();
+    this.foot.append(this.branchNav, this.badge, this.stats, this.modelTag, this.copyBtn, this.speakBtn, this.retryBtn);
     // Build mode: one compact chip per action ("✓ Wrote index.html"), not the raw XML.
     this.chips = el('div', { class: 'action-chips', role: 'group', 'aria-label': 'Actions' });
     this.chips.hidden = true;
@@ -203,9 +249,41 @@ class MessageView {
     this.root.append(main);
   }
 
+  /** Where this message stands among its alternatives: {index (1-based), count, ids}. */
+  setAlternatives(alternatives) {
+    this.alternatives = alternatives ?? null;
+    const { index = 1, count = 1 } = alternatives ?? {};
+    const nav = this.branchNav;
+    nav.hidden = count < 2;
+    const text = nav.querySelector('.branch-count');
+    text.dataset.label = `${index} / ${count}`;
+    text.title = `Alternative ${index} of ${count}`;
+    nav.setAttribute('aria-label', `Alternative ${index} of ${count}`);
+    // Build mode: each alternative has its own files, and switching puts them back.
+    const files = this.thread?.build ? ' (restores its files)' : '';
+    const prev = nav.querySelector('.branch-prev');
+    const next = nav.querySelector('.branch-next');
+    prev.disabled = index <= 1;
+    next.disabled = index >= count;
+    prev.title = `Previous alternative${files}`;
+    next.title = `Next alternative${files}`;
+    if (this.role !== 'user') this.renderModel();
+  }
+
+  /** A short note beside the arrows for a few seconds (files restored on a switch). */
+  flashBranchNote(text) {
+    const note = this.branchNav.querySelector('.branch-note');
+    note.textContent = text;
+    clearTimeout(this.noteTimer);
+    this.noteTimer = setTimeout(() => {
+      note.textContent = '';
+    }, 5000);
+  }
+
   /** Show a stored (or turn.end) message. */
   update(message, { streaming = false } = {}) {
     if (message.id) this.root.dataset.id = message.id;
+    if ('alternatives' in message) this.setAlternatives(message.alternatives);
     this.content = message.content ?? this.content;
     this.thinking = message.thinking ?? this.thinking;
     this.model = message.model ?? this.model ?? null;
@@ -419,7 +497,11 @@ class MessageView {
       this.modelTag.title = `Written by ${this.model}`;
     }
     this.foot.hidden =
-      this.badge.hidden && this.stats.hidden && this.copyBtn.hidden && this.modelTag.hidden;
+      this.badge.hidden &&
+      this.stats.hidden &&
+      this.copyBtn.hidden &&
+      this.modelTag.hidden &&
+      this.branchNav.hidden;
   }
 
   setError(message) {
@@ -584,6 +666,15 @@ export class Thread {
       if (view?.root.dataset.id) this.onContinue?.(view);
       return;
     }
+    const step = e.target.closest('.branch-step');
+    if (step) {
+      const view = this.views.get(step.closest('.msg'));
+      const alt = view?.alternatives;
+      const move = step.classList.contains('branch-prev') ? -1 : 1;
+      const target = alt?.ids?.[alt.index - 1 + move];
+      if (target) this.onSwitchBranch?.(view, target, move);
+      return;
+    }
     const retry = e.target.closest('.regenerate');
     if (retry) {
       const user = this.userBefore(this.views.get(retry.closest('.msg')));
@@ -674,6 +765,7 @@ export class Thread {
   add(message, options) {
     const view = new MessageView(message, options);
     view.thread = this;
+    if (view.alternatives) view.setAlternatives(view.alternatives); // Build mode's titles
     view.renderModel();
     view.onRender = () => this.stick();
     this.views.set(view.root, view);
@@ -686,6 +778,34 @@ export class Thread {
   remove(view) {
     view?.root.remove();
     this.setEmpty(this.list.querySelectorAll('.msg').length === 0);
+  }
+
+  /** Take the messages below a message (and it too, with `inclusive`) off the thread: a
+   * new branch is about to be shown in their place (the server keeps them). */
+  removeAfter(view, { inclusive = false } = {}) {
+    const roots = [...this.list.querySelectorAll('.msg')];
+    const at = roots.indexOf(view?.root);
+    if (at < 0) return;
+    for (const root of roots.slice(inclusive ? at : at + 1)) root.remove();
+    this.setEmpty(this.list.querySelectorAll('.msg').length === 0);
+  }
+
+  /** Mark the user message being edited (null: none). */
+  markEditing(view) {
+    for (const root of this.list.querySelectorAll('.msg.editing')) {
+      root.classList.remove('editing');
+      const old = this.views.get(root);
+      if (old?.editingTag) old.editingTag.hidden = true;
+    }
+    if (!view?.editingTag) return;
+    view.root.classList.add('editing');
+    view.editingTag.hidden = false;
+  }
+
+  /** A message's view by its id (null when it is not shown). */
+  viewOf(messageId) {
+    const root = [...this.list.querySelectorAll('.msg')].find((m) => m.dataset.id === messageId);
+    return root ? this.views.get(root) : null;
   }
 
   setEmpty(isEmpty) {
