@@ -76,7 +76,17 @@ class ContextData(TypedDict):
 
 
 class MessageData(TypedDict):
-    message: str  # notice, error
+    message: str  # error
+
+
+class LeftOutData(TypedDict):
+    id: str  # an attachment of the user's message
+    not_sent: str  # why the model did not get it, e.g. "SmolLM2 can't see images"
+
+
+class NoticeData(TypedDict):
+    message: str
+    attachment: NotRequired[LeftOutData]  # the note is about a file the model did not get
 
 
 class TurnEndData(TypedDict):
@@ -130,7 +140,7 @@ PAYLOADS: dict[TurnEvent, type] = {
     TurnEvent.THINKING: TextData,
     TurnEvent.STATS: StatsData,
     TurnEvent.CONTEXT: ContextData,
-    TurnEvent.NOTICE: MessageData,
+    TurnEvent.NOTICE: NoticeData,
     TurnEvent.ERROR: MessageData,
     TurnEvent.TURN_END: TurnEndData,
     TurnEvent.ACTION_START: ActionStartData,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gemma_chat.chat.media_input import MediaInput, short_model_name
 from gemma_chat.chat.turns import TurnManager
 from gemma_chat.errors import AttachmentLinkError
 from gemma_chat.media.attachments import AttachmentStore
@@ -162,3 +163,54 @@ def test_upload_send_and_reload_over_http(start_server, replay_file) -> None:
         f"{base}/api/attachments", files={"file": ("x.zip", media_factory.zip_file(), "x")}
     )
     assert big.status_code == 415
+
+
+NOTE = "[The user attached an image, photo.png, that you cannot see; say so if asked about it.]"
+
+
+async def test_an_image_the_model_cannot_see_is_named_to_it_and_marked_on_the_message(
+    setup, replay_file
+) -> None:
+    store, attachments, pool, manager = setup
+    spec = replay_file("I can't see it.\n=== turn ===\nStill can't.")
+    conv = store.create_conversation("chat", spec)
+    photo = attachments.save(media_factory.image(), "photo.png")
+    turn = await run_turn(manager, conv.id, "Describe it", [photo.id])
+    (call,) = pool.loaded(spec).calls
+    user = call[-1]
+    assert user.media == ()
+    # The model is told, in place of the picture, that there is one it cannot see.
+    assert user.content == f"{NOTE}\n\nDescribe it"
+    # The user's notice names the file, and the mark is kept on the attachment.
+    (notice,) = [d for n, d in turn.log if n == "notice"]
+    assert notice["attachment"] == {"id": photo.id, "not_sent": "Replay can't see images"}
+    assert attachments.get(photo.id).meta["not_sent"] == "Replay can't see images"
+    shown = manager.message_json(turn.user_message)["attachments"][0]
+    assert shown["meta"]["not_sent"] == "Replay can't see images"
+    assert shown["meta"]["width"]  # the rest of its meta is kept
+
+    # The next turn's history still says so for that message.
+    await run_turn(manager, conv.id, "What colour was it?", [])
+    second = pool.loaded(spec).calls[1]
+    assert sum(NOTE in m.content for m in second) == 1
+    assert second[-1].content == "What colour was it?"
+
+
+async def test_a_model_that_sees_the_image_clears_the_mark(setup, replay_file) -> None:
+    store, attachments, _pool, manager = setup
+    conv = store.create_conversation("chat", replay_file("ok"))
+    photo = attachments.save(media_factory.image(), "photo.png")
+    await run_turn(manager, conv.id, "Look", [photo.id])
+    assert "not_sent" in attachments.get(photo.id).meta
+    media = MediaInput(attachments)
+    history = store.list_messages(conv.id)
+    found = await media.for_history(history, ("text", "image"), history[0].id, "Gemma 4 E4B")
+    assert found.by_message[history[0].id].media and not found.notes
+    assert "not_sent" not in attachments.get(photo.id).meta
+
+
+def test_the_model_name_in_the_mark_is_short() -> None:
+    assert short_model_name("SmolLM2 135M Instruct (embedded)") == "SmolLM2 135M Instruct"
+    assert short_model_name("Replay (replay-1.txt)") == "Replay"
+    assert short_model_name("gemma-3n (MLX, mlx_vlm at http://x)") == "gemma-3n"
+    assert short_model_name("  ") == "This model"

@@ -8,13 +8,15 @@ costs nothing, and identical bytes keep the engine's prefix cache valid.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from gemma_chat.chat.history import MessageMedia
 from gemma_chat.errors import TranscriptionError
-from gemma_chat.media.attachments import Attachment, AttachmentStore
-from gemma_chat.media.prepare import Prepared, prepare
+from gemma_chat.media.attachments import NOT_SENT, Attachment, AttachmentStore
+from gemma_chat.media.prepare import MODEL, Prepared, prepare
 from gemma_chat.media.transcribe import transcribe
 from gemma_chat.runtimes.base import MediaPart
 from gemma_chat.store.repository import Message
@@ -23,9 +25,30 @@ CACHE_SIZE = 64
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """For the user, about one of the newest message's attachments: a `notice` event."""
+
+    message: str
+    attachment_id: str | None = None
+    not_sent: str | None = None  # the file was left out, and why ("X can't see images")
+
+    def event(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"message": self.message}
+        if self.attachment_id and self.not_sent:
+            data["attachment"] = {"id": self.attachment_id, "not_sent": self.not_sent}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryMedia:
     by_message: dict[str, MessageMedia]
-    notes: list[str]  # about the newest message's attachments, for the user
+    notes: list[Note]  # about the newest message's attachments, for the user
+
+
+def short_model_name(name: str) -> str:
+    """A runtime's name without its trailing "(…)": "SmolLM2 135M Instruct (embedded)"
+    is "SmolLM2 135M Instruct"."""
+    return re.sub(r"\s*\([^()]*\)\s*$", "", name).strip() or name.strip() or "This model"
 
 
 class MediaInput:
@@ -35,12 +58,19 @@ class MediaInput:
         self._transcripts: OrderedDict[str, str] = OrderedDict()
 
     async def for_history(
-        self, history: list[Message], modalities: tuple[str, ...], newest_id: str | None
+        self,
+        history: list[Message],
+        modalities: tuple[str, ...],
+        newest_id: str | None,
+        model: str = "This model",
     ) -> HistoryMedia:
+        """Each user message's attachments as the model takes them. The newest message's
+        attachments that the model does not get are marked so (`meta.not_sent`, kept for
+        the page to show after a reload), and those it does get lose an old mark."""
         ids = [m.id for m in history if m.role == "user"]
         attached = self.store.for_messages(ids)
         by_message: dict[str, MessageMedia] = {}
-        notes: list[str] = []
+        notes: list[Note] = []
         for message_id, attachments in attached.items():
             if not attachments:
                 continue
@@ -54,14 +84,28 @@ class MediaInput:
                 if prepared.needs_transcript:
                     texts.append(await self._transcript(attachment))
                 if message_id == newest_id:
-                    notes.extend(prepared.notes)
+                    notes.extend(self._notes(attachment, prepared, model))
                     if prepared.needs_transcript:
                         notes.append(
-                            f"This model doesn't take audio, so {attachment.name} was "
-                            "transcribed on this computer and sent as text."
+                            Note(
+                                f"This model doesn't take audio, so {attachment.name} was "
+                                "transcribed on this computer and sent as text."
+                            )
                         )
             by_message[message_id] = MessageMedia(tuple(media), "\n\n".join(texts))
         return HistoryMedia(by_message, notes)
+
+    def _notes(self, attachment: Attachment, prepared: Prepared, model: str) -> list[Note]:
+        """The notices for one of the newest message's attachments; records whether the
+        model was given it."""
+        reason = prepared.left_out.replace(MODEL, short_model_name(model)) or None
+        if reason != attachment.meta.get(NOT_SENT):
+            self.store.mark_not_sent(attachment.id, reason)
+        notes = [Note(text) for text in prepared.notes]
+        if reason:
+            first = notes[0].message if notes else f"{attachment.name} was not sent."
+            notes[:1] = [Note(first, attachment.id, reason)]
+        return notes
 
     async def _prepare(self, attachment: Attachment, modalities: tuple[str, ...]) -> Prepared:
         key = (attachment.id, tuple(sorted(modalities)))

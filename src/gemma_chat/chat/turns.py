@@ -443,10 +443,10 @@ class TurnManager:
         if self._media is None:
             self._media = MediaInput(self.attachments)
         found = await self._media.for_history(
-            history, runtime.capabilities.modalities, turn.user_message.id
+            history, runtime.capabilities.modalities, turn.user_message.id, runtime.name
         )
         for note in found.notes:
-            await publish(TurnEvent.NOTICE, {"message": note})
+            await publish(TurnEvent.NOTICE, note.event())
         return found.by_message
 
     async def _fit(

@@ -38,6 +38,9 @@ def max_upload_bytes() -> int:
     return max(1, int(mb * MB))
 
 
+NOT_SENT = "not_sent"  # meta key: why the model that answered did not get the file
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     id: str
@@ -138,6 +141,12 @@ class AttachmentStore:
         wanted = list(dict.fromkeys(ids))
         self.rows.link(wanted, message_id)
         return [self.get(a) for a in wanted]
+
+    def mark_not_sent(self, attachment_id: str, reason: str | None) -> None:
+        """Record on an attachment that its message's reply was written without it, and
+        why (`meta.not_sent`, e.g. "SmolLM2 can't see images"); None clears the mark (a
+        retry by a model that took it)."""
+        self.rows.set_meta(attachment_id, NOT_SENT, reason)
 
     def delete(self, attachment_id: str) -> None:
         self.rows.delete(attachment_id)

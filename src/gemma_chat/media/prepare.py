@@ -41,6 +41,12 @@ class Prepared:
     text: str = ""  # goes into the message text (documents; a marker for media left out)
     notes: tuple[str, ...] = ()  # for the user: what was not sent, or cut
     needs_transcript: bool = False  # audio the model cannot hear: run speech to text
+    # Why the model does not get the file itself (kept on the message for the user);
+    # MODEL stands for the model's name: "MODEL can't see images".
+    left_out: str = ""
+
+
+MODEL = "{model}"
 
 
 def prepare(
@@ -59,8 +65,10 @@ def prepare(
     except MediaError as exc:
         name = attachment.name
         return Prepared(
-            text=f"[{name} attached; it could not be prepared for the model]",
+            text=f"[The user attached {name}, which could not be prepared for you; say so "
+            "if asked about it.]",
             notes=(f"{name} was not sent: {exc}",),
+            left_out=f"it could not be prepared ({exc})",
         )
 
 
@@ -77,8 +85,10 @@ def _prepare(
     if attachment.kind == "image":
         if "image" not in modalities:
             return Prepared(
-                text=f"[Image {name} attached; this model cannot see images]",
+                text=f"[The user attached an image, {name}, that you cannot see; say so if "
+                "asked about it.]",
                 notes=(f"This model can't see images; the image {name} was not sent.",),
+                left_out=f"{MODEL} can't see images",
             )
         return Prepared(media=(prepare_image(path, name, image_side),))
     if attachment.kind == "audio":
@@ -304,8 +314,15 @@ def _video(
             notes.extend(_cut_note(name, clips))
         else:
             needs_transcript = True
-    text = "" if media else f"[Video {name} attached; this model cannot see video]"
-    return Prepared(tuple(media), text, tuple(notes), needs_transcript)
+    if "image" in modalities:
+        return Prepared(tuple(media), "", tuple(notes), needs_transcript)
+    heard = " (only its sound)" if has_audio else ""
+    text = (
+        f"[The user attached a video, {name}, whose pictures you cannot see{heard}; say so "
+        "if asked about what it shows.]"
+    )
+    left_out = f"{MODEL} can't see video" + ("; only its sound was sent" if has_audio else "")
+    return Prepared(tuple(media), text, tuple(notes), needs_transcript, left_out)
 
 
 def _video_frame_bytes(path: Path) -> int:

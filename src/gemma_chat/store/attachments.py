@@ -70,6 +70,25 @@ class AttachmentRows:
                 [(message_id, message["conversation_id"], a) for a in wanted],
             )
 
+    def set_meta(self, attachment_id: str, key: str, value: Any) -> dict[str, Any]:
+        """Set one key of an attachment's `meta` (None removes it); the new meta.
+        NotFound for an unknown id."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT meta FROM attachments WHERE id = ?", (attachment_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"No attachment {attachment_id}")
+            meta: dict[str, Any] = json.loads(row["meta"] or "{}")
+            if value is None:
+                meta.pop(key, None)
+            else:
+                meta[key] = value
+            conn.execute(
+                "UPDATE attachments SET meta = ? WHERE id = ?", (json.dumps(meta), attachment_id)
+            )
+        return meta
+
     def delete(self, attachment_id: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
