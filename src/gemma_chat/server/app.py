@@ -21,6 +21,7 @@ from gemma_chat.server import (
     api_speech,
     api_system,
     api_transcribe,
+    api_transfer,
     api_workspace,
     spec_policy,
 )
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(api_conversations.router)
     app.include_router(api_settings.router)
     app.include_router(api_workspace.router)
+    app.include_router(api_transfer.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

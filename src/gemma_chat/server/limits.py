@@ -3,7 +3,8 @@
 Without this, a chunked upload was spooled to disk in full (1 GiB) before the upload
 limit applied, and a JSON body of any size was read into memory. Uploads
 (`/api/attachments`, `/api/transcribe`) may be as large as the upload limit plus the
-multipart framing; every other request body is JSON and gets a few MB
+multipart framing, and an import (`/api/import`) as large as the import limit
+(`GEMMA_CHAT_MAX_IMPORT_MB`); every other request body is JSON and gets a few MB
 (`GEMMA_CHAT_MAX_JSON_MB`, `Settings.max_json_mb`).
 """
 
@@ -14,11 +15,13 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gemma_chat.chat.importing import max_import_bytes
 from gemma_chat.media.attachments import max_upload_bytes
 from gemma_chat.server.asgi_json import send_error
 from gemma_chat.util.units import format_bytes
 
 UPLOAD_PATHS = ("/api/attachments", "/api/transcribe")
+IMPORT_PATH = "/api/import"  # an archive of all data: GEMMA_CHAT_MAX_IMPORT_MB
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
 
 
@@ -47,6 +50,9 @@ class BodyLimit:
 
     def limit_for(self, path: str) -> tuple[int, str]:
         """(bytes allowed, how to say it) for a request to `path`."""
+        if path.rstrip("/") == IMPORT_PATH:
+            limit = max_import_bytes()
+            return limit + MULTIPART_SLACK, f"the import limit of {format_bytes(limit)}"
         if path.rstrip("/") in UPLOAD_PATHS:
             limit = self.upload_limit()
             return limit + MULTIPART_SLACK, f"the upload limit of {format_bytes(limit)}"
