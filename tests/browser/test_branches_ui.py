@@ -149,3 +149,85 @@ def test_retry_and_edit_keep_alternatives(
     listed = authed.get(f"{server.url}/api/conversations").json()["conversations"]
     assert len(listed) == 1  # branches are one conversation in the sidebar
     expect(page.locator('[data-testid="conv-item"], .conv-item')).to_have_count(1)
+
+
+def test_a_search_match_on_another_branch_shows_that_branch(
+    start_server, replay_file, open_page
+) -> None:
+    server = start_server(replay_file("Albatross answer.\n=== turn ===\nPetrel answer."))
+    page = open_page(DESKTOP, "light")
+    page.goto(server.open_url)
+    box = page.get_by_test_id("composer-input")
+    box.fill("Name a seabird")
+    box.press("Enter")
+    reply = messages(page, "assistant")
+    expect(reply).to_have_attribute("data-status", "complete")
+    reply.hover()
+    reply.get_by_test_id("regenerate").click()
+    expect(content(page, "assistant")).to_have_text("Petrel answer.")
+    expect(reply).to_have_attribute("data-status", "complete")
+
+    page.get_by_test_id("sidebar-search").press_sequentially("albatr", delay=40)
+    results = page.get_by_test_id("search-result")
+    expect(results).to_have_count(1)
+    results.first.locator("a").click()
+    expect(content(page, "assistant")).to_have_text("Albatross answer.")
+    expect(messages(page, "assistant")).to_have_class(re.compile(r"\bfound\b"))
+    expect(count(messages(page, "assistant"))).to_have_attribute("data-label", "1 / 2")
+
+
+BUILD = """Writing it.
+<action name="write_file">
+<path>index.html</path>
+<content>
+<h1>First page</h1>
+</content>
+</action>
+=== turn ===
+Done: the first page.
+=== turn ===
+Writing another.
+<action name="write_file">
+<path>index.html</path>
+<content>
+<h1>Second page</h1>
+</content>
+</action>
+=== turn ===
+Done: the second page.
+"""
+
+
+def test_build_switching_says_it_restores_the_files(start_server, replay_file, open_page) -> None:
+    server = start_server(replay_file(BUILD))
+    page = open_page(DESKTOP, "dark")
+    conv = authed.post(f"{server.url}/api/conversations", json={"mode": "build"}).json()["id"]
+    page.goto(server.open_url)
+    page.goto(f"{server.url}/#/c/{conv}")
+    box = page.get_by_test_id("composer-input")
+    box.fill("Make a greeting page")
+    box.press("Enter")
+    reply = messages(page, "assistant")
+    expect(reply).to_have_attribute("data-status", "complete", timeout=30_000)
+    reply.hover()
+    reply.get_by_test_id("regenerate").click()
+    expect(content(page, "assistant")).to_contain_text("Done: the second page.")
+    expect(reply).to_have_attribute("data-status", "complete", timeout=30_000)
+    page_file = f"{server.url}/api/conversations/{conv}/files/index.html"
+    assert "Second page" in authed.get(page_file).text
+
+    prev = reply.get_by_test_id("branch-prev")
+    expect(prev).to_have_attribute("title", "Previous alternative (restores its files)")
+    prev.click()
+    reply = messages(page, "assistant")
+    expect(content(page, "assistant")).to_contain_text("Done: the first page.")
+    expect(reply.get_by_test_id("branch-note")).to_have_text("Restored this branch's files")
+    assert "First page" in authed.get(page_file).text
+    shot(page, "build-switched-desktop-dark")
+
+    user = messages(page, "user")
+    user.hover()
+    user.get_by_test_id("edit-message").click()
+    expect(page.get_by_test_id("edit-banner")).to_contain_text(
+        "The files go back to before this message first."
+    )

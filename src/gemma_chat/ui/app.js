@@ -281,8 +281,27 @@ async function loadMore() {
 function revealMessage(id, messageId) {
   state.reveal = messageId ? { id, messageId } : null;
   if (messageId && id === state.currentId && !state.opening) {
-    thread.reveal(messageId);
+    revealOnAnyBranch(id, messageId);
     state.reveal = null;
+  }
+}
+
+/** A search match may be on a branch not shown: in Chat, show that branch, then the match.
+ * (In Build mode showing a branch also restores its files, so that stays the user's call.) */
+async function revealOnAnyBranch(id, messageId) {
+  if (thread.reveal(messageId)) return;
+  if (state.mode === 'build') {
+    toast.error('That match is on another branch of this chat: use ‹ › under its messages.');
+    return;
+  }
+  if (state.streams.has(id)) return;
+  try {
+    const conv = await api.chooseBranch(id, messageId);
+    if (state.currentId !== id) return;
+    thread.show(conv.messages);
+    thread.reveal(messageId);
+  } catch (e) {
+    toast.error(e.message);
   }
 }
 
@@ -438,7 +457,7 @@ async function openConversation(id) {
     thread.show(conv.messages);
   }
   state.opening = false;
-  if (state.reveal?.id === id) thread.reveal(state.reveal.messageId);
+  if (state.reveal?.id === id) revealOnAnyBranch(id, state.reveal.messageId);
   state.reveal = null;
   syncBusy();
 }
@@ -851,6 +870,9 @@ function onTurnEvent(stream, name, data) {
       }
       stream.assistantId = data.assistant_message_id;
       if (data.assistant_message_id) view.root.dataset.id = data.assistant_message_id;
+      // Joined a Continue: the reply's text from before it, then the turn's own text.
+      if (stream.joined && data.continue && data.assistant_message)
+        view.update({ ...data.assistant_message, stats: null }, { streaming: true });
       refreshList(); // the title comes from the first message
       break;
     case TurnEvent.TEXT:
@@ -1219,6 +1241,7 @@ function paletteActions() {
   const busy = state.currentId && (state.streams.has(state.currentId) || state.poll?.id === state.currentId);
   const current = state.conversations.find((c) => c.id === state.currentId);
   const touch = touchOnly();
+  const dark = document.documentElement.dataset.theme === 'dark';
   const list = [
     { id: 'new-chat', label: 'New chat', keys: KEYS.newChat, run: () => newChat({ mode: 'chat' }) },
     state.buildAvailable && {
@@ -1280,6 +1303,19 @@ function paletteActions() {
       label: 'Delete this chat…',
       keywords: 'remove conversation',
       run: () => remove(current),
+    },
+    // The theme and the settings panel (theme.js, settings.js), where this page has them.
+    window.gemmaTheme && {
+      id: 'theme',
+      label: dark ? 'Switch to the light theme' : 'Switch to the dark theme',
+      keywords: 'theme colours appearance dark light mode',
+      run: () => window.gemmaTheme.set(dark ? 'light' : 'dark'),
+    },
+    $('settings-button') && {
+      id: 'settings',
+      label: 'Settings…',
+      keywords: 'preferences defaults system prompt temperature theme',
+      run: () => $('settings-button').click(),
     },
     !touch && {
       id: 'shortcuts',
