@@ -196,16 +196,16 @@ def test_a_new_page_appears_while_typed(
 ) -> None:
     server = threaded_preview
     open_preview(page, server)  # nothing written yet: the placeholder
-    assert "Waiting for" in page.text_content("body")
+    assert "no files yet" in page.text_content("body")
     page.evaluate("window.marker = 1")
     text = "<!doctype html><html><head><title>Hello</title>"
     stream(server, "index.html", text, pieces=3)
     page.wait_for_function("document.title === 'Hello'")
-    assert "Waiting for" in page.text_content("body")  # head only so far: the body stays
+    assert "no files yet" in page.text_content("body")  # head only so far: the body stays
     assert page.evaluate("document.querySelectorAll('style').length") == 0  # placeholder's style
     stream(server, "index.html", "</head><body><main><h2>Hi there", pieces=4, start=False)
     page.wait_for_function("document.querySelector('main h2')?.textContent === 'Hi there'")
-    assert "Waiting for" not in page.text_content("body")
+    assert "no files yet" not in page.text_content("body")
     write(workspaces, "index.html", text + "</head><body><main><h2>Hi there</h2></main></body>")
     server.file_done(CONV, "index.html")
     page.wait_for_timeout(300)

@@ -210,10 +210,19 @@ async def test_missing_files(preview: PreviewServer, workspaces: Path) -> None:
     page = await get(preview, "/")
     assert page.status_code == 404
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert CLIENT_URL in page.text and "Waiting for" in page.text and "index.html" in page.text
+    assert CLIENT_URL in page.text and "This project has no files yet" in page.text
     # ...also for a conversation that has no workspace folder yet
     fresh = await get(preview, "/", conv="c_new")
     assert fresh.status_code == 404 and CLIENT_URL in fresh.text
+    # It says what is true: the page is being typed, or the project has other files only.
+    preview.file_started(CONV, "index.html")
+    typing = await get(preview, "/")
+    assert "Waiting for <code>index.html</code>" in typing.text
+    preview.file_done(CONV, "index.html")  # a write that failed: nothing on disk
+    write(workspaces, "about.html", "<p>about</p>")
+    other = await get(preview, "/")
+    assert other.status_code == 404
+    assert "This project has no <code>index.html</code>" in other.text
 
 
 # -- confinement ---------------------------------------------------------------------------------

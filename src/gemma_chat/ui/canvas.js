@@ -1,7 +1,8 @@
 // Build mode canvas: the open conversation's project beside the chat, in four tabs.
 //   Preview  – the live preview (a sandboxed iframe on the project's own origin),
 //              with the errors it reports and a "Fix it" button.
-//   Code     – the file being written, streamed from the turn's file.delta events.
+//   Code     – the file being written, streamed from the turn's file.delta events; between
+//              turns, an editor (Ctrl/Cmd+S saves, recorded as a version).
 //   Files    – the workspace tree.
 //   Versions – one version per turn: changes, compare two, restore.
 // Also the action chips that Build-mode replies show instead of raw XML (used by thread.js).
@@ -56,7 +57,13 @@ const ICONS = {
   ),
   follow: svg('<path d="M12 5v14"/><path d="m19 12-7 7-7-7"/>', 14),
   wand: svg('<path d="m15 4 5 5L9 20H4v-5Z"/><path d="m13 6 5 5"/>', 14),
+  save: svg(
+    '<path d="M5 3h11l5 5v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2Z"/><path d="M7 3v6h8V3"/><path d="M7 21v-7h10v7"/>',
+    14,
+  ),
 };
+const INDENT = '  '; // what Tab inserts in the editor
+const PHONE = window.matchMedia('(max-width: 700px)');
 
 // --- action chips (thread.js) -----------------------------------------------------------
 
@@ -174,19 +181,105 @@ function buildTree(files) {
 const DIFF_NOISE =
   /^(diff --git|index |similarity index|rename (from|to)|(new|deleted) file mode|(old|new) mode)/;
 
-function renderDiff(text) {
-  const lines = text.replace(/\n$/, '').split('\n');
-  return lines
-    .filter((l) => !DIFF_NOISE.test(l))
-    .map((l) => {
-      let cls = '';
-      if (l.startsWith('+++') || l.startsWith('---')) cls = 'meta';
-      else if (l.startsWith('+')) cls = 'add';
-      else if (l.startsWith('-')) cls = 'del';
-      else if (l.startsWith('@@')) cls = 'hunk';
-      else if (l.startsWith('\\') || l.startsWith('Binary')) cls = 'meta';
-      return `<span class="dl ${cls}">${escapeHtml(l) || ' '}</span>`;
+/**
+ * A unified diff as rows: {kind: 'ctx'|'add'|'del'|'hunk'|'meta', old, new, text} where
+ * `old`/`new` are the line numbers in the old and new file (null where the line is not there).
+ */
+export function diffRows(text) {
+  const rows = [];
+  let oldNo = 0;
+  let newNo = 0;
+  for (const line of text.replace(/\n$/, '').split('\n')) {
+    if (DIFF_NOISE.test(line)) continue;
+    const hunk = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(line);
+    if (hunk) {
+      oldNo = Number(hunk[1]);
+      newNo = Number(hunk[2]);
+      rows.push({ kind: 'hunk', old: null, new: null, text: line });
+    } else if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('Binary')) {
+      rows.push({ kind: 'meta', old: null, new: null, text: line });
+    } else if (line.startsWith('\\')) {
+      rows.push({ kind: 'meta', old: null, new: null, text: line }); // "\ No newline at end"
+    } else if (line.startsWith('+')) {
+      rows.push({ kind: 'add', old: null, new: newNo++, text: line.slice(1) });
+    } else if (line.startsWith('-')) {
+      rows.push({ kind: 'del', old: oldNo++, new: null, text: line.slice(1) });
+    } else if (line || oldNo || newNo) {
+      rows.push({ kind: 'ctx', old: oldNo++, new: newNo++, text: line.slice(1) });
+    }
+  }
+  return rows;
+}
+
+const SIGN = { add: '+', del: '-', ctx: ' ' };
+const num = (n) => (n == null ? '' : String(n));
+
+/** One column of line numbers per side, the sign, the text. */
+function renderUnified(rows) {
+  return rows
+    .filter((r) => r.kind !== 'meta' || !/^(\+\+\+|---) /.test(r.text))
+    .map((r) => {
+      if (r.kind === 'hunk' || r.kind === 'meta') {
+        return (
+          `<span class="dl ${r.kind}"><span class="ln"></span><span class="ln"></span>` +
+          `<span class="dt">${escapeHtml(r.text)}</span></span>`
+        );
+      }
+      return (
+        `<span class="dl ${r.kind}"><span class="ln">${num(r.old)}</span>` +
+        `<span class="ln">${num(r.new)}</span>` +
+        `<span class="dt"><span class="sg">${SIGN[r.kind]}</span>${escapeHtml(r.text) || ' '}</span></span>`
+      );
     })
+    .join('');
+}
+
+/** Side by side: the old file left, the new right; a run of removed lines faces the run of
+ * added lines that replaced it. */
+function splitPairs(rows) {
+  const pairs = [];
+  let i = 0;
+  while (i < rows.length) {
+    const r = rows[i];
+    if (r.kind === 'meta' && /^(\+\+\+|---) /.test(r.text)) {
+      i += 1;
+      continue;
+    }
+    if (r.kind === 'del' || r.kind === 'add') {
+      const dels = [];
+      const adds = [];
+      while (i < rows.length && rows[i].kind === 'del') dels.push(rows[i++]);
+      while (i < rows.length && rows[i].kind === 'add') adds.push(rows[i++]);
+      for (let k = 0; k < Math.max(dels.length, adds.length); k++) {
+        pairs.push({ left: dels[k] ?? null, right: adds[k] ?? null });
+      }
+      continue;
+    }
+    pairs.push(r.kind === 'ctx' ? { left: r, right: r } : { full: r });
+    i += 1;
+  }
+  return pairs;
+}
+
+function splitCell(row, side) {
+  if (!row) return '<span class="ln"></span><span class="dl empty"> </span>';
+  const kind = row.kind === 'ctx' ? 'ctx' : row.kind;
+  const n = side === 'left' ? row.old : row.new;
+  return (
+    `<span class="ln">${num(n)}</span>` +
+    `<span class="dl ${kind}">${escapeHtml(row.text) || ' '}</span>`
+  );
+}
+
+function renderSplit(rows) {
+  return splitPairs(rows)
+    .map((p) =>
+      p.full
+        ? `<div class="sr full ${p.full.kind}"><span class="dl ${p.full.kind}">` +
+          `${escapeHtml(p.full.text)}</span></div>`
+        : `<div class="sr"><div class="sc">${splitCell(p.left, 'left')}</div>` +
+          `<div class="sc">${splitCell(p.right, 'right')}</div></div>`,
+    )
     .join('');
 }
 
@@ -214,6 +307,9 @@ export class Canvas {
     this.buffers = new Map(); // path → {text, streaming}
     this.writing = null; // the path being written now
     this.codePath = null;
+    this.draft = null; // the open file's unsaved edit: {path, base, etag, text}
+    this.saving = false;
+    this.tabEscape = false; // Esc in the editor: the next Tab leaves it
     this.follow = true;
     this.codePinned = true;
     this.codeTimer = 0;
@@ -227,6 +323,11 @@ export class Canvas {
     this.applyWidth(Number(localStorage.getItem(WIDTH_KEY)) || this.defaultWidth());
     window.addEventListener('message', (e) => this.onPreviewMessage(e));
     window.addEventListener('resize', () => this.applyWidth(this.width));
+    window.addEventListener('beforeunload', (e) => {
+      if (!this.dirty) return;
+      e.preventDefault(); // the browser asks before an unsaved edit is lost
+      e.returnValue = '';
+    });
     toggle?.addEventListener('click', () => this.setCollapsed(!this.collapsed));
   }
 
@@ -416,14 +517,62 @@ export class Canvas {
       this.followBtn.setAttribute('aria-pressed', String(this.follow));
       if (this.follow && this.writing) this.showCode(this.writing);
     });
-    bar.append(this.picker, this.codeStatus, this.followBtn);
+    this.revertBtn = h(
+      'button',
+      {
+        type: 'button',
+        class: 'chip-btn',
+        'data-testid': 'code-revert',
+        title: 'Discard your changes to this file',
+      },
+      'Revert',
+    );
+    this.saveBtn = h(
+      'button',
+      {
+        type: 'button',
+        class: 'chip-btn primary',
+        'data-testid': 'code-save',
+        title: 'Save (Ctrl+S)',
+        'aria-keyshortcuts': 'Control+S Meta+S',
+      },
+      `${ICONS.save}<span>Save</span>`,
+    );
+    this.revertBtn.hidden = this.saveBtn.hidden = true;
+    this.revertBtn.addEventListener('click', () => this.revertDraft());
+    this.saveBtn.addEventListener('click', () => this.save());
+    bar.append(this.picker, this.codeStatus, this.revertBtn, this.saveBtn, this.followBtn);
     this.codeScroll = h('div', { class: 'code-scroll' });
     this.gutter = h('pre', { class: 'code-gutter', 'aria-hidden': 'true' });
     this.codeEl = h('code', { class: 'hljs' });
     const pre = h('pre', { class: 'code-view', 'data-testid': 'code-view', tabindex: '0' });
     pre.append(this.codeEl);
     this.codePre = pre;
-    this.codeScroll.append(this.gutter, pre);
+    // The editor: a textarea laid exactly over the highlighted text (same font, padding and
+    // size), its own text transparent, so the caret and selection are the textarea's and the
+    // colours the highlighter's. Read-only while a file streams or a turn runs.
+    this.codeInput = h('textarea', {
+      class: 'code-input',
+      'data-testid': 'code-editor',
+      wrap: 'off',
+      spellcheck: 'false',
+      autocapitalize: 'off',
+      autocomplete: 'off',
+      autocorrect: 'off',
+      'aria-label': 'File contents',
+      'aria-multiline': 'true',
+    });
+    this.codeStack = h('div', { class: 'code-stack' });
+    this.codeStack.append(pre, this.codeInput);
+    this.codeScroll.append(this.gutter, this.codeStack);
+    this.codeInput.addEventListener('input', () => this.onEdit());
+    this.codeInput.addEventListener('keydown', (e) => this.onEditorKey(e));
+    this.panels.code.addEventListener('keydown', (e) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 's') {
+        e.preventDefault(); // never the browser's "Save page"
+        this.save();
+      }
+    });
     this.codeScroll.addEventListener('scroll', () => {
       const s = this.codeScroll;
       this.codePinned = s.scrollHeight - s.scrollTop - s.clientHeight < 48;
@@ -586,6 +735,7 @@ export class Canvas {
     if (id !== this.convId) {
       this.convId = id;
       this.reset();
+      if (!id) this.setTab('preview'); // a new chat starts on its (empty) preview
       if (id && this.visible) this.load();
     } else if (id && this.visible && !this.previewBase) {
       this.load();
@@ -604,10 +754,12 @@ export class Canvas {
     this.frame.hidden = true;
     this.setErrors([]);
     this.files = [];
+    this.filesLoaded = false;
     this.workspacePath = null;
     this.buffers.clear();
     this.writing = null;
     this.codePath = null;
+    this.draft = null;
     this.follow = true;
     this.followBtn.setAttribute('aria-pressed', 'true');
     this.versions = [];
@@ -625,6 +777,7 @@ export class Canvas {
     this.renderVersions();
     this.renderPicker();
     this.renderCode(true);
+    this.syncDirty();
   }
 
   async load() {
@@ -661,6 +814,8 @@ export class Canvas {
       ? 'Wait for the current reply to finish'
       : 'Ask the model to fix these errors';
     this.renderVersions();
+    this.renderCode(true); // the editor is read-only while the model works
+    this.renderPreviewEmpty();
   }
 
   // --- preview ------------------------------------------------------------------------------
@@ -678,8 +833,7 @@ export class Canvas {
   ensureFrame() {
     if (!this.previewBase || this.root.hidden) return;
     if (!this.frame.getAttribute('src')) this.frame.src = this.previewUrl();
-    this.frame.hidden = false;
-    this.renderPreviewEmpty();
+    this.renderPreviewEmpty(); // shows the frame, unless there is nothing to run
   }
 
   reloadPreview(path = this.previewPath) {
@@ -692,9 +846,29 @@ export class Canvas {
   }
 
   renderPreviewEmpty() {
-    const showFrame = Boolean(this.previewBase);
+    // Nothing to run: the project (or the version restored) has no files, and no reply is
+    // writing any. The preview page would only say it waits for index.html.
+    const empty = Boolean(
+      this.previewBase && this.filesLoaded && !this.files.length && !this.busy && !this.writing,
+    );
+    const showFrame = Boolean(this.previewBase) && !empty;
     this.previewEmpty.hidden = showFrame;
+    this.previewEmpty.dataset.testid = empty ? 'preview-empty-project' : 'preview-empty';
+    if (this.previewBase && !this.root.hidden) this.frame.hidden = !showFrame;
     if (showFrame) return;
+    if (empty) {
+      const restored = this.versions.length > 1;
+      this.previewEmpty.innerHTML =
+        '<div class="canvas-empty-mark">∅</div>' +
+        `<p><strong>${restored ? 'No files in this version' : 'The project is empty'}</strong></p>` +
+        `<p>${
+          restored
+            ? 'The version shown has no files, so there is nothing to preview. Restore another ' +
+              'version in Versions, or describe what to build.'
+            : 'There is nothing to preview yet. Describe what to build.'
+        }</p>`;
+      return;
+    }
     this.previewEmpty.innerHTML = this.previewError
       ? `<p>${escapeHtml(this.previewError)}</p>`
       : '<div class="canvas-empty-mark">✦</div><p><strong>Describe what to build.</strong></p>' +
@@ -826,7 +1000,7 @@ export class Canvas {
     this.buffers.set(path, buffer);
     this.writing = path;
     this.tabButtons.code.classList.add('live');
-    if (this.follow || !this.codePath) this.showCode(path);
+    if ((this.follow || !this.codePath) && !this.dirty) this.showCode(path);
     this.renderPicker();
     return buffer;
   }
@@ -853,10 +1027,15 @@ export class Canvas {
   async refreshText(path) {
     const seq = this.seq;
     try {
-      const text = await ws.fileText(this.convId, path);
+      const { text, etag } = await ws.fileWithTag(this.convId, path);
       const buffer = this.buffers.get(path);
-      if (seq !== this.seq || buffer?.streaming || buffer?.text === text) return;
-      this.buffers.set(path, { text, streaming: false });
+      if (seq !== this.seq || buffer?.streaming) return;
+      if (buffer?.text === text) {
+        buffer.etag = etag; // the same text: now known to be the saved copy
+        if (this.codePath === path) this.renderCode(true);
+        return;
+      }
+      this.buffers.set(path, { text, streaming: false, etag });
       if (this.codePath === path) this.renderCode(true);
     } catch {
       /* deleted meanwhile: showing it will say so */
@@ -882,6 +1061,11 @@ export class Canvas {
   /** Show a file in the Code tab (from the files tree, a chip or the picker). */
   openFile(path) {
     if (!path) return;
+    if (this.dirty && path !== this.codePath) {
+      // Another file: only once the unsaved edit is saved or given up.
+      this.confirmLeave().then((ok) => (ok ? this.openFile(path) : this.renderPicker()));
+      return;
+    }
     if (this.collapsed) this.setCollapsed(false);
     this.follow = path === this.writing;
     this.followBtn.setAttribute('aria-pressed', String(this.follow));
@@ -892,16 +1076,19 @@ export class Canvas {
   async showCode(path) {
     const changed = path !== this.codePath;
     this.codePath = path;
-    if (changed) this.codePinned = Boolean(this.buffers.get(path)?.streaming);
+    if (changed) {
+      this.codePinned = Boolean(this.buffers.get(path)?.streaming);
+      this.codeError = this.savedNote = '';
+    }
     this.renderPicker();
     this.renderCode(true);
     if (changed && !this.buffers.get(path)?.streaming) this.codeScroll.scrollTop = 0;
     if (!this.buffers.has(path) && this.convId) {
       const seq = this.seq;
       try {
-        const text = await ws.fileText(this.convId, path);
+        const { text, etag } = await ws.fileWithTag(this.convId, path);
         if (seq !== this.seq || this.buffers.get(path)?.streaming) return;
-        this.buffers.set(path, { text, streaming: false });
+        this.buffers.set(path, { text, streaming: false, etag });
       } catch (e) {
         if (seq !== this.seq) return;
         this.buffers.set(path, { text: '', streaming: false, error: e.message });
@@ -919,6 +1106,11 @@ export class Canvas {
     }, wait);
   }
 
+  /** The open file's buffer can be edited: loaded from disk (its etag known), not streaming. */
+  editable(buffer) {
+    return Boolean(buffer && !buffer.streaming && !buffer.error && buffer.etag !== undefined);
+  }
+
   renderCode(force = false) {
     const path = this.codePath;
     const buffer = path ? this.buffers.get(path) : null;
@@ -926,11 +1118,14 @@ export class Canvas {
     this.codeScroll.hidden = !path;
     if (!path) {
       this.codeStatus.textContent = '';
+      this.codeInput.hidden = true;
       return;
     }
     if (this.tab !== 'code' && !force) return;
     this.codeRendered = performance.now();
-    const text = buffer?.text ?? '';
+    const editing = this.editable(buffer);
+    const draft = editing && this.draft?.path === path ? this.draft : null;
+    const text = draft ? draft.text : (buffer?.text ?? '');
     const lang = langOf(path);
     let html;
     if (buffer?.error) html = `<span class="code-error">${escapeHtml(buffer.error)}</span>`;
@@ -941,6 +1136,18 @@ export class Canvas {
     if (this.codeEl.innerHTML !== html) this.codeEl.innerHTML = html;
     this.codePre.dataset.path = path;
     this.codePre.dataset.streaming = String(Boolean(buffer?.streaming));
+    this.codeStack.classList.toggle('editable', editing);
+    this.codePre.tabIndex = editing ? -1 : 0; // the textarea takes the focus when editing
+    this.codePre.toggleAttribute('aria-hidden', editing);
+    this.codeInput.hidden = !editing;
+    if (editing) {
+      if (this.codeInput.value !== text) this.codeInput.value = text;
+      this.codeInput.readOnly = this.busy || this.saving;
+      this.codeInput.dataset.path = path;
+      this.codeInput.setAttribute('aria-label', `Contents of ${path}`);
+    } else if (this.codeInput === document.activeElement) {
+      this.codePre.focus();
+    }
     const lines = text ? text.split('\n').length - (text.endsWith('\n') ? 1 : 0) : 1;
     if (this.gutterLines !== lines) {
       this.gutterLines = lines;
@@ -948,14 +1155,183 @@ export class Canvas {
         '\n',
       );
     }
-    this.codeStatus.textContent = buffer?.streaming
-      ? 'Writing…'
-      : buffer && !buffer.error
-        ? `${lines} line${lines === 1 ? '' : 's'}`
-        : '';
-    this.codeStatus.classList.toggle('live', Boolean(buffer?.streaming));
+    this.renderCodeStatus(buffer, lines);
     if (buffer?.streaming && this.codePinned)
       this.codeScroll.scrollTop = this.codeScroll.scrollHeight;
+  }
+
+  renderCodeStatus(buffer, lines) {
+    const status = this.codeStatus;
+    status.classList.toggle('live', Boolean(buffer?.streaming));
+    status.classList.toggle('unsaved', this.dirty && !this.codeError);
+    status.classList.toggle('error', Boolean(this.codeError));
+    if (buffer?.streaming) status.textContent = 'Writing…';
+    else if (this.codeError) status.textContent = this.codeError;
+    else if (this.saving) status.textContent = 'Saving…';
+    else if (this.dirty) status.textContent = 'Unsaved changes';
+    else if (this.savedNote) status.textContent = this.savedNote;
+    else if (buffer && !buffer.error) {
+      const count = `${lines} line${lines === 1 ? '' : 's'}`;
+      status.textContent =
+        this.busy && this.editable(buffer) ? `${count} · read-only while the model works` : count;
+    } else status.textContent = '';
+    status.title = status.textContent;
+  }
+
+  // --- editing --------------------------------------------------------------------------
+
+  /** The open file has changes that are not saved. */
+  get dirty() {
+    return Boolean(this.draft && this.draft.text !== this.draft.base);
+  }
+
+  onEdit() {
+    const path = this.codePath;
+    const buffer = path ? this.buffers.get(path) : null;
+    if (!this.editable(buffer)) return;
+    if (this.draft?.path !== path) {
+      this.draft = { path, base: buffer.text, etag: buffer.etag, text: buffer.text };
+    }
+    this.draft.text = this.codeInput.value;
+    this.codeError = '';
+    this.savedNote = '';
+    this.renderCode(true); // at once: the typed text is transparent until highlighted
+    this.syncDirty();
+  }
+
+  /** The unsaved mark: the Code tab's dot, the picker's entry, Save and Revert. */
+  syncDirty() {
+    const dirty = this.dirty;
+    this.tabButtons.code.classList.toggle('unsaved', dirty);
+    this.tabButtons.code.title = dirty ? 'Code (unsaved changes)' : '';
+    this.saveBtn.hidden = this.revertBtn.hidden = !dirty;
+    this.saveBtn.disabled = this.busy || this.saving;
+    this.saveBtn.title = this.busy ? 'Wait for the reply to finish, then save' : 'Save (Ctrl+S)';
+    for (const option of this.picker.options) {
+      const mark = dirty && option.value === this.draft.path;
+      option.textContent = `${mark ? '● ' : ''}${option.dataset.label ?? option.value}`;
+    }
+  }
+
+  /** Insert text at the caret as typing would (the browser's undo keeps working). */
+  insertText(text) {
+    const input = this.codeInput;
+    if (!document.execCommand?.('insertText', false, text)) {
+      input.setRangeText(text, input.selectionStart, input.selectionEnd, 'end');
+      input.dispatchEvent(new Event('input'));
+    }
+  }
+
+  onEditorKey(e) {
+    const input = this.codeInput;
+    if (e.key === 'Escape') {
+      this.tabEscape = true; // Esc, then Tab: leave the editor (the keyboard is not trapped)
+      return;
+    }
+    const escaped = this.tabEscape;
+    this.tabEscape = false;
+    if (input.readOnly || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    const { value, selectionStart: start, selectionEnd: end } = input;
+    const lineStart = value.lastIndexOf('\n', start - 1) + 1;
+    if (e.key === 'Tab' && !escaped) {
+      e.preventDefault();
+      const multi = value.slice(start, end).includes('\n');
+      if (!e.shiftKey && !multi) {
+        this.insertText(INDENT);
+        return;
+      }
+      // Indent or outdent every line the selection touches.
+      const blockEnd = end > start && value[end - 1] === '\n' ? end - 1 : end;
+      const lineEnd = value.indexOf('\n', blockEnd);
+      const stop = lineEnd === -1 ? value.length : lineEnd;
+      const lines = value.slice(lineStart, stop).split('\n');
+      const changed = lines.map((line) =>
+        e.shiftKey ? line.replace(new RegExp(`^ {1,${INDENT.length}}|^\t`), '') : INDENT + line,
+      );
+      const block = changed.join('\n');
+      if (block === value.slice(lineStart, stop)) return;
+      input.setSelectionRange(lineStart, stop);
+      this.insertText(block);
+      const shift = changed[0].length - lines[0].length;
+      input.setSelectionRange(
+        multi ? lineStart : Math.max(lineStart, start + shift),
+        multi ? lineStart + block.length : Math.max(lineStart, end + shift),
+      );
+    } else if (e.key === 'Enter' && !e.shiftKey) {
+      // Keep the indentation of the line the caret is on.
+      const indent = /^[ \t]*/.exec(value.slice(lineStart, start))[0];
+      if (!indent) return;
+      e.preventDefault();
+      this.insertText(`\n${indent}`);
+    }
+  }
+
+  async save() {
+    const path = this.codePath;
+    const draft = this.draft;
+    if (!path || !this.dirty || draft.path !== path || this.saving || !this.convId) return;
+    if (this.busy) {
+      this.toast?.error('The model is working on this project: save once its reply ends.');
+      return;
+    }
+    const seq = this.seq;
+    const text = draft.text;
+    this.saving = true;
+    this.codeError = '';
+    this.renderCode(true);
+    this.syncDirty();
+    try {
+      const saved = await ws.saveFile(this.convId, path, text, draft.etag ?? null);
+      if (seq !== this.seq) return;
+      this.buffers.set(path, { text, streaming: false, etag: saved.etag });
+      draft.base = text; // still dirty if typed on meanwhile
+      draft.etag = saved.etag;
+      if (!this.dirty && this.draft === draft) this.draft = null;
+      this.savedNote = saved.version ? `Saved · v${saved.version.index}` : 'Saved · no changes';
+      this.loadVersions();
+      this.scheduleFiles();
+    } catch (e) {
+      if (seq !== this.seq) return;
+      this.codeError =
+        e.status === 409 ? `Not saved: ${e.message}` : `Couldn't save: ${e.message || e}`;
+      this.toast?.error(this.codeError);
+    } finally {
+      if (seq === this.seq) {
+        this.saving = false;
+        this.renderCode(true);
+        this.syncDirty();
+      }
+    }
+  }
+
+  /** Give up the unsaved edit: the file as it is on disk again. */
+  revertDraft() {
+    this.draft = null;
+    this.codeError = '';
+    this.savedNote = '';
+    if (this.codePath) {
+      this.buffers.delete(this.codePath); // read it again: it may have changed since
+      this.showCode(this.codePath);
+    }
+    this.syncDirty();
+  }
+
+  /** Before the open file, the conversation or the page goes: true when nothing unsaved
+   * is lost (saved, given up, or there was nothing). */
+  async confirmLeave() {
+    if (!this.dirty) return true;
+    const ok = await confirmDialog(this.dialog, {
+      title: 'Discard unsaved changes?',
+      body: `Your changes to ${this.draft.path} are not saved. Leave and lose them?`,
+      confirmLabel: 'Discard changes',
+    });
+    if (ok) {
+      this.draft = null;
+      this.codeError = '';
+      this.renderCode(true);
+      this.syncDirty();
+    }
+    return ok;
   }
 
   renderPicker() {
@@ -966,12 +1342,14 @@ export class Canvas {
     this.picker.replaceChildren(
       ...sorted.map((p) => {
         const option = h('option', { value: p });
-        option.textContent = p === this.writing ? `${p} (writing…)` : p;
+        option.dataset.label = p === this.writing ? `${p} (writing…)` : p;
+        option.textContent = option.dataset.label;
         return option;
       }),
     );
     this.picker.value = this.codePath ?? '';
     this.picker.disabled = !sorted.length;
+    this.syncDirty();
   }
 
   // --- files ------------------------------------------------------------------------------
@@ -990,6 +1368,7 @@ export class Canvas {
       if (seq !== this.seq) return;
       this.files = data.files ?? [];
       this.workspacePath = data.workspace_path || null;
+      this.filesLoaded = true;
     } catch (e) {
       if (seq !== this.seq) return;
       if (e.status !== 404) this.toast?.error(`Couldn't list the project files: ${e.message}`);
@@ -998,6 +1377,15 @@ export class Canvas {
     this.folderBtn.hidden = !this.workspacePath;
     this.renderFiles();
     this.renderPicker();
+    this.renderPreviewEmpty();
+    if (!this.codePath && this.files.length) {
+      // A project opened again: its main page in Code, not "No file open yet".
+      const main =
+        this.files.find((f) => f.path === 'index.html') ??
+        this.files.find((f) => /\.html?$/i.test(f.path)) ??
+        this.files[0];
+      this.showCode(main.path);
+    }
   }
 
   renderFiles() {
@@ -1063,6 +1451,7 @@ export class Canvas {
     }
     this.selected = this.selected.filter((x) => this.versions.some((v) => v.id === x));
     this.renderVersions();
+    this.renderPreviewEmpty(); // "no files in this version" once versions are known
   }
 
   renderVersions() {
@@ -1153,10 +1542,29 @@ export class Canvas {
     this.diffView.innerHTML =
       '<div class="diff-head"><button type="button" class="icon-btn sm diff-back" ' +
       `aria-label="Back to the versions" title="Back">${ICONS.back}</button>` +
-      '<strong class="diff-title"></strong></div>' +
+      '<strong class="diff-title"></strong>' +
+      '<div class="diff-opts" role="group" aria-label="Diff layout">' +
+      '<button type="button" class="chip-btn" data-layout="split" ' +
+      'data-testid="diff-split">Side by side</button>' +
+      '<button type="button" class="chip-btn" data-layout="unified" ' +
+      'data-testid="diff-unified">Unified</button>' +
+      '<button type="button" class="chip-btn" data-testid="diff-wrap" ' +
+      'title="Wrap long lines">Wrap</button></div></div>' +
       '<div class="diff-files"><p class="diff-loading">Loading…</p></div>';
     this.diffView.querySelector('.diff-title').textContent = title;
     this.diffView.querySelector('.diff-back').addEventListener('click', () => this.closeDiff());
+    for (const button of this.diffView.querySelectorAll('[data-layout]')) {
+      button.addEventListener('click', () => {
+        this.diffLayout = button.dataset.layout;
+        this.renderDiffFiles();
+      });
+    }
+    this.diffView.querySelector('[data-testid="diff-wrap"]').addEventListener('click', () => {
+      this.diffWrap = !this.diffWrap;
+      this.renderDiffFiles();
+    });
+    this.diffFiles = null;
+    this.syncDiffOpts();
     let data;
     try {
       data = await ws.diff(this.convId, from?.id ?? '', to.id);
@@ -1167,20 +1575,46 @@ export class Canvas {
       return;
     }
     if (seq !== this.seq) return;
-    const files = data.files ?? [];
+    this.diffFiles = (data.files ?? []).map((f) => ({ ...f, rows: diffRows(f.diff || '') }));
+    this.renderDiffFiles();
+  }
+
+  /** Side by side on wide screens, unified on a phone, unless the user picked one. */
+  get diffMode() {
+    return this.diffLayout ?? (PHONE.matches ? 'unified' : 'split');
+  }
+
+  syncDiffOpts() {
+    for (const button of this.diffView.querySelectorAll('[data-layout]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.layout === this.diffMode));
+    }
+    this.diffView
+      .querySelector('[data-testid="diff-wrap"]')
+      ?.setAttribute('aria-pressed', String(Boolean(this.diffWrap)));
+    this.diffView.classList.toggle('wrap', Boolean(this.diffWrap));
+    this.diffView.dataset.layout = this.diffMode;
+  }
+
+  renderDiffFiles() {
+    this.syncDiffOpts();
+    const files = this.diffFiles;
     const box = this.diffView.querySelector('.diff-files');
+    if (!files || !box) return;
     if (!files.length) {
       box.innerHTML = '<p class="diff-loading">No changes.</p>';
       return;
     }
+    const split = this.diffMode === 'split';
     box.innerHTML = files
       .map((f) => {
         const name = f.old_path && f.old_path !== f.path ? `${f.old_path} → ${f.path}` : f.path;
+        const body = split
+          ? `<div class="diff-body diff-split">${renderSplit(f.rows)}</div>`
+          : `<pre class="diff-body diff-unified">${renderUnified(f.rows)}</pre>`;
         return (
           '<section class="diff-file"><div class="diff-file-head">' +
           `<span class="diff-status ${escapeHtml(f.status)}">${escapeHtml(f.status)}</span>` +
-          `<span class="diff-path">${escapeHtml(name)}</span></div>` +
-          `<pre class="diff-body">${renderDiff(f.diff || '')}</pre></section>`
+          `<span class="diff-path">${escapeHtml(name)}</span></div>${body}</section>`
         );
       })
       .join('');

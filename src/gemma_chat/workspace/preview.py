@@ -154,10 +154,24 @@ p { margin: 0; }
 </style>
 </head>
 <body>
-<p>Waiting for <code>{path}</code>&hellip; it appears here as soon as the model writes it.</p>
+<p>{message}</p>
 </body>
 </html>
 """
+_WAITING = "Waiting for <code>{path}</code>&hellip; it appears here as soon as the model writes it."
+_NOT_THERE = (
+    "This project has no <code>{path}</code>. It appears here as soon as the model writes it."
+)
+_EMPTY = "This project has no files yet: pages appear here as soon as the model writes them."
+
+
+def _has_files(root: Path) -> bool:
+    """Whether the project folder holds any file besides its versions (`.git`)."""
+    for _dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d.casefold() != ".git"]
+        if any(name.casefold() != ".git" for name in filenames):
+            return True
+    return False
 
 
 def content_type(path: str) -> str:
@@ -858,7 +872,17 @@ class PreviewServer:
             if not is_page:
                 return self._not_found()
             # A page not written yet: a placeholder that turns into it as the model types.
-            page = _PLACEHOLDER.replace("{path}", html.escape(rel)).encode()
+            # It says what is true now: the page is being typed, or it is not in the project,
+            # or the project (a version restored, a turn that wrote nothing) has no files.
+            live = self._live.get(conversation_id)
+            if live is not None and live.typing:
+                message = _WAITING
+            elif await asyncio.to_thread(_has_files, root):
+                message = _NOT_THERE
+            else:
+                message = _EMPTY
+            text = message.replace("{path}", html.escape(rel))
+            page = _PLACEHOLDER.replace("{message}", text).encode()
             return Response(inject_client(page, self._app_origins), 404, headers=page_headers)
         if is_page:
             try:
