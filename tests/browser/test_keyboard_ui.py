@@ -217,28 +217,34 @@ def tab_through(page: Page) -> list[dict]:
 def test_tab_reaches_every_control_with_a_clear_focus_ring_in_both_themes(
     start_server, replay_file, page: Page
 ) -> None:
-    open_app(start_server, replay_file, page)
+    server = open_app(start_server, replay_file, page)
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(page.url.split("#")[0] + "#/c/c_rust")
-    expect(page.locator("#conv-heading")).to_have_text("Rust borrow checker")
+    build = authed.post(f"{server.url}/api/conversations", json={"mode": "build"}).json()
     os.makedirs(SHOTS, exist_ok=True)
-    for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)
-        from_the_top(page)
-        found = page.evaluate(CONTROLS)
-        assert not found["fake"], f"clickable but not a control: {found['fake']}"
-        seen = tab_through(page)
-        names = [s["name"] for s in seen]
-        assert seen and seen[0]["tag"] == "A", names
-        missing = [c for c in found["controls"] if c not in names]
-        assert not missing, f"Tab never reached {missing}; it went {names}"
-        faint = [s for s in seen if not s["best"] or s["best"]["ratio"] < 3]
-        assert not faint, f"{scheme}: no clear focus ring on {faint}"
-        # A picture of one ring (the model pill) to look at.
-        page.get_by_test_id("model-pill").focus()
-        page.keyboard.press("Shift+Tab")
-        page.keyboard.press("Tab")
-        page.screenshot(path=f"{SHOTS}/focus-{scheme}-1440.png")
+    # A chat with its message actions; a Build conversation with its canvas.
+    for name, conv in (("chat", "c_rust"), ("build", build["id"])):
+        page.goto(f"{server.url}/#/c/{conv}")
+        if name == "chat":
+            expect(page.locator("#conv-heading")).to_have_text("Rust borrow checker")
+        else:
+            expect(page.get_by_test_id("canvas-tab-preview")).to_be_visible()
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            from_the_top(page)
+            found = page.evaluate(CONTROLS)
+            assert not found["fake"], f"clickable but not a control: {found['fake']}"
+            seen = tab_through(page)
+            names = [s["name"] for s in seen]
+            assert seen and seen[0]["tag"] == "A", names
+            missing = [c for c in found["controls"] if c not in names]
+            assert not missing, f"{name}: Tab never reached {missing}; it went {names}"
+            faint = [s for s in seen if not s["best"] or s["best"]["ratio"] < 3]
+            assert not faint, f"{name}, {scheme}: no clear focus ring on {faint}"
+            # A picture of one ring (the model pill) to look at.
+            page.get_by_test_id("model-pill").focus()
+            page.keyboard.press("Shift+Tab")
+            page.keyboard.press("Tab")
+            page.screenshot(path=f"{SHOTS}/focus-{name}-{scheme}-1440.png")
 
 
 def test_skip_link_is_first_and_jumps_to_the_message_box(
@@ -357,3 +363,18 @@ def test_palette_screenshots_at_desktop_size(start_server, replay_file, page: Pa
         page.keyboard.press("ArrowDown")
         page.screenshot(path=f"{SHOTS}/palette-{scheme}-1440.png")
         page.keyboard.press("Escape")
+
+
+def test_palette_switches_the_theme(start_server, replay_file, page: Page) -> None:
+    open_app(start_server, replay_file, page)
+    page.emulate_media(color_scheme="light")
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    page.keyboard.press("Control+K")
+    page.get_by_role("combobox").fill("dark theme")
+    expect(palette_options(page).first).to_have_text("Switch to the dark theme")
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.keyboard.press("Control+K")
+    page.get_by_role("combobox").fill("theme")
+    expect(palette_options(page).first).to_have_text("Switch to the light theme")
+    page.keyboard.press("Escape")
