@@ -55,6 +55,7 @@ class TurnStartData(TypedDict):
     turn_id: str
     user_message: dict[str, Any]  # the stored user message, with its attachments
     assistant_message_id: str
+    assistant_message: dict[str, Any]  # the reply as the turn starts (Continue: its text)
 
 
 class TextData(TypedDict):

@@ -174,3 +174,29 @@ def test_a_reload_mid_build_turn_streams_the_file_on_in_the_canvas(
     conv_id = page.url.split("#/c/")[1]
     saved = authed.get(f"{server.url}/api/conversations/{conv_id}/files/index.html").text
     assert saved.count("<li>") == 40 and "FILE-END" in saved
+
+
+def test_a_page_joining_a_continue_shows_the_text_it_goes_on_from(
+    start_server, replay_file, page: Page
+) -> None:
+    server = start_server(replay_file(f"Alpha beta gamma.\n=== turn ===\n {STORY}", tps=20))
+    api = f"{server.url}/api/conversations"
+    conv = authed.post(api, json={"mode": "chat"}).json()
+    with authed.stream("POST", f"{api}/{conv['id']}/messages", json={"content": "Go"}) as res:
+        assert [line for line in res.iter_lines() if line.startswith("event: turn.end")]
+    with authed.stream("POST", f"{api}/{conv['id']}/continue", timeout=10) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("event: text"):
+                break
+    page.goto(server.open_url)
+    page.goto(f"{server.url}/#/c/{conv['id']}")
+    reply = messages(page, "assistant")
+    content = reply.get_by_test_id("message-content")
+    assert_streams_on(reply)
+    assert content.inner_text().startswith("Alpha beta gamma.")
+    expect(reply).to_have_attribute("data-status", "complete", timeout=30_000)
+    stored = authed.get(f"{api}/{conv['id']}").json()["messages"][-1]["content"]
+    assert stored.startswith("Alpha beta gamma. Word0 of") and stored.endswith("THE-END")
+    expect(content).to_have_text(stored)
+    assert content.inner_text().count("Alpha beta gamma.") == 1

@@ -295,6 +295,9 @@ class TurnManager:
                     "user_message": self.message_json(turn.user_message),
                     "assistant_message_id": message.id,
                     "continue": turn.continued,
+                    # The reply as this turn starts it (a Continue: the text it goes on
+                    # from), so a client joining later shows it before the new text.
+                    "assistant_message": message.to_dict(),
                 },
             )
             conversation = self.store.get_conversation(turn.conversation_id)
