@@ -252,10 +252,13 @@ def test_edit_save_preview_version_and_the_unsaved_prompt(make_app, scheme: str)
     assert not app.unexpected(), app.unexpected()
 
 
-def test_a_stale_save_is_refused_and_the_edit_kept(make_app) -> None:  # type: ignore[no-untyped-def]
-    app = make_app()
+@pytest.mark.parametrize("size", [(1440, 900), (390, 844)])
+def test_a_stale_save_is_refused_and_the_edit_kept(make_app, size) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(width=size[0], height=size[1])
     conv = build(app)
     page = app.page
+    if size[0] < 800:  # the app's own theme switch, not the system's
+        page.evaluate("document.documentElement.dataset.theme = 'dark'")
     page.get_by_test_id("canvas-tab-code").click()
     page.get_by_test_id("code-file-picker").select_option("style.css")
     editor = page.get_by_test_id("code-editor")
@@ -268,8 +271,10 @@ def test_a_stale_save_is_refused_and_the_edit_kept(make_app) -> None:  # type: i
     editor.focus()
     page.keyboard.press("Control+End")
     page.keyboard.type("p { margin: 0; }\n")
+    shot(page, f"editor-unsaved-{size[0]}")
     page.get_by_test_id("code-save").click()
     expect(page.locator(".code-status")).to_contain_text("changed since you opened it")
+    shot(page, f"editor-stale-{size[0]}")
     assert "p { margin: 0; }" in editor.input_value()  # the edit is not lost
     page.get_by_test_id("code-revert").click()
     expect(editor).to_have_value("h1 { color: green; }\n")

@@ -1205,6 +1205,7 @@ export class Canvas {
     this.tabButtons.code.classList.toggle('unsaved', dirty);
     this.tabButtons.code.title = dirty ? 'Code (unsaved changes)' : '';
     this.saveBtn.hidden = this.revertBtn.hidden = !dirty;
+    this.followBtn.hidden = dirty; // an unsaved edit is not followed away from
     this.saveBtn.disabled = this.busy || this.saving;
     this.saveBtn.title = this.busy ? 'Wait for the reply to finish, then save' : 'Save (Ctrl+S)';
     for (const option of this.picker.options) {
