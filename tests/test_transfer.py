@@ -62,6 +62,11 @@ def filled(start_server, replay_file):
     assert upload.status_code == 201, upload.text
     send(server.url, chat["id"], "Hello **there**", [upload.json()["id"]])
     send(server.url, chat["id"], "And again")
+    patched = authed.patch(
+        f"{server.url}/api/conversations/{chat['id']}",
+        json={"settings": {"temperature": 0.3, "system_prompt": "Be brief."}},
+    )
+    assert patched.status_code == 200, patched.text
     build = authed.post(
         f"{server.url}/api/conversations", json={"mode": "build", "title": "Site"}
     ).json()
@@ -161,6 +166,13 @@ def test_archive_round_trip_into_a_fresh_data_dir(filled, start_server, replay_f
     assert {m["id"] for m in new_chat["messages"]}.isdisjoint(
         {m["id"] for m in old_chat["messages"]}
     )
+    exported = authed.get(
+        f"{fresh.url}/api/conversations/{new_chat['id']}/export", params={"format": "json"}
+    ).json()
+    assert exported["conversation"]["settings"] == {
+        "temperature": 0.3,
+        "system_prompt": "Be brief.",
+    }
     attachment = new_chat["messages"][0]["attachments"][0]
     assert attachment["name"] == "red dot.png"
     served = authed.get(f"{fresh.url}{attachment['url']}")

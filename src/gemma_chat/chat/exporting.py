@@ -81,7 +81,7 @@ def conversation_json(
         "version": FORMAT_VERSION,
         "app_version": __version__,
         "exported_at": now_iso(),
-        "conversation": conversation.to_dict(),
+        "conversation": {**conversation.to_dict(), "settings": conversation.settings},
         "active_path": active,
         "messages": items,
     }

@@ -43,6 +43,13 @@ from gemma_chat.chat.exporting import (
     MANIFEST,
     WORKSPACES_DIR,
 )
+from gemma_chat.chat.settings import (
+    MAX_CONTEXT,
+    MAX_SYSTEM_PROMPT_CHARS,
+    MAX_TOP_K,
+    MIN_CONTEXT,
+    known,
+)
 from gemma_chat.errors import MediaError, NotFound, WorkspaceError
 from gemma_chat.media.attachments import AttachmentStore
 from gemma_chat.media.limits import MB
@@ -139,6 +146,7 @@ class Draft:
     mode: str = "chat"
     model: str = ""
     thinking: bool | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # the conversation's own
     active: str | None = None  # the file's last message on the active branch
     attachments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by message id
     source_id: str = ""  # the id in the file (an archive's workspace folder)
@@ -355,6 +363,7 @@ class Importer:
             draft.created_at,
             draft.updated_at,
             draft.thinking,
+            dict(draft.settings),
         )
         return conversation, messages, ids
 
@@ -608,6 +617,7 @@ def _own_draft(data: Any, report: ImportReport, where: str = "the file") -> Draf
         mode="build" if conv.get("mode") == "build" else "chat",
         model=_text(conv.get("model")).strip(),
         thinking=thinking if isinstance(thinking, bool) else None,
+        settings=_settings(conv.get("settings"), title, report),
         active=last if isinstance(last, str) else None,
         attachments=attachments,
         source_id=_text(conv.get("id")),
@@ -812,6 +822,38 @@ def _cut(text: str, title: str, report: ImportReport) -> str:
         f"messages are kept to {MAX_MESSAGE_CHARS:,} characters",
     )
     return text[:MAX_MESSAGE_CHARS]
+
+
+def _settings(value: Any, title: str, report: ImportReport) -> dict[str, Any]:
+    """A conversation's own settings, each checked as PATCH /api/settings checks it; one
+    that fails is left out (the global default applies) and reported."""
+    if not isinstance(value, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    for key, item in known(value).items():
+        if item is None or key == "thinking":  # thinking: the conversation's own column
+            continue
+        if key == "system_prompt":
+            ok = isinstance(item, str) and len(item) <= MAX_SYSTEM_PROMPT_CHARS
+        else:
+            low, high, kind = _SETTING_RANGES[key]
+            number: Any = item
+            ok = isinstance(number, kind) and not isinstance(number, bool)
+            ok = ok and low <= float(number) <= high
+        if ok:
+            kept[key] = item
+        else:
+            report.skip(f"setting {key} of {title!r}", "its value is not one the app accepts")
+    return kept
+
+
+_SETTING_RANGES: dict[str, tuple[float, float, type | tuple[type, ...]]] = {
+    "temperature": (0, 2, (int, float)),
+    "top_p": (0, 1, (int, float)),
+    "top_k": (0, MAX_TOP_K, int),
+    "max_tokens": (1, MAX_CONTEXT, int),
+    "context_length": (MIN_CONTEXT, MAX_CONTEXT, int),
+}
 
 
 def _name(item: dict[str, Any]) -> str:

@@ -606,6 +606,7 @@ class Store:
                     conv.created_at,
                     conv.updated_at,
                     thinking,
+                    json.dumps(conv.settings) if conv.settings else None,
                 )
             )
             # A thread with no parents given is linear: each message follows the one before.
@@ -638,7 +639,7 @@ class Store:
         with self.db.transaction() as tx:
             tx.executemany(
                 "INSERT INTO conversations (id, title, titled, mode, model, created_at,"
-                " updated_at, thinking) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated_at, thinking, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 conversations,
             )
             tx.executemany(
