@@ -169,8 +169,9 @@ def test_sidebar_rename_delete_and_filter(start_server, replay_file, page: Page)
     expect(items).to_have_count(3)
     expect(items.first).to_contain_text("Cherries")  # newest first
 
-    # Ctrl+K focuses the search box; the server searches titles and messages as one types.
-    page.keyboard.press("Control+k")
+    # The search box (Ctrl+K is the command palette now, test_keyboard_ui.py); the server
+    # searches titles and messages as one types.
+    page.get_by_test_id("sidebar-search").click()
     expect(page.get_by_test_id("sidebar-search")).to_be_focused()
     page.keyboard.type("ban")
     results = page.get_by_test_id("search-result")
