@@ -284,7 +284,7 @@ def test_send_waits_for_uploads(start_server, replay_file, page: Page) -> None:
 def test_capability_notices_on_the_text_only_embedded_model(start_server, page: Page) -> None:
     server = start_server()  # the embedded model: text only
     page.goto(server.open_url)
-    expect(page.get_by_test_id("model-name")).to_contain_text("embedded")
+    expect(page.get_by_test_id("model-name")).to_have_text("SmolLM2 135M")
     attach(page, "photo.png", "image/png", png_bytes(64, 48))
     image_chip = page.locator('[data-testid="attachment-chip"][data-kind="image"]')
     notice = image_chip.get_by_test_id("attachment-notice")

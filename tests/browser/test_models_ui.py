@@ -174,7 +174,7 @@ def test_picker_lists_models_and_switches_the_conversation(
     row.locator(".mp-choose").click()
     expect(row).to_have_class(re.compile(r"\bloading\b"))
     expect(row.locator(".mp-mark .spinner")).to_be_visible()
-    expect(pill).to_have_text("Loading SmolLM2 135M Instruct (embedded)…")
+    expect(pill).to_have_text("Loading SmolLM2 135M…")  # the full name: the tooltip
     expect(page.get_by_test_id("model-pill")).to_have_attribute("data-state", "loading")
     page.wait_for_timeout(100)
     assert len(held) == 1

@@ -104,13 +104,14 @@ export function dateGroup(iso, now = new Date()) {
 
 /**
  * A model's name short enough for the header chip and the composer: the name without a
- * trailing note in brackets or an "Instruct"/"Chat" variant word, e.g. "SmolLM2 135M" for
- * "SmolLM2 135M Instruct (embedded)". The full name goes in a tooltip beside it.
+ * trailing note in brackets ("(embedded)"; not an identifier such as a file name) or an
+ * "Instruct"/"Chat" variant word, e.g. "SmolLM2 135M" for "SmolLM2 135M Instruct (embedded)".
+ * The full name goes in a tooltip beside it.
  */
 export function shortModelName(name) {
   const full = String(name ?? '').trim();
   const short = full
-    .replace(/(\s*\([^()]*\))+$/, '')
+    .replace(/(\s*\([A-Za-z ]+\))+$/, '')
     .replace(/\s+(instruct|chat|it)$/i, '')
     .trim();
   return short || full;
