@@ -891,6 +891,7 @@ function onTurnEvent(stream, name, data) {
       if (data.message) view.addNotice(data.message);
       break;
     case TurnEvent.ERROR:
+      if (data.attachment?.id) markNotSent(stream.userView, data.attachment);
       stream.started = true;
       view.setError(data.message || 'Something went wrong.');
       break;
@@ -955,6 +956,15 @@ async function continueReply(view) {
 
 async function stop() {
   const id = state.currentId;
+/** The user's message shows which of its files the model did not get (a `notice`). */
+function markNotSent(userView, { id, not_sent: reason }) {
+  if (!userView?.attachments) return;
+  userView.attachments = userView.attachments.map((a) =>
+    a.id === id ? { ...a, meta: { ...a.meta, not_sent: reason } } : a,
+  );
+  userView.renderFiles();
+}
+
   if (!id || !(state.streams.has(id) || state.poll?.id === id)) return;
   try {
     await api.stop(id);

@@ -394,10 +394,25 @@ export function renderMessageAttachments(list) {
     }
     node.dataset.testid = 'message-attachment';
     node.dataset.kind = kind;
+    if (a.meta?.not_sent) markNotSent(node, a);
     box.append(node);
   }
   box.hidden = !box.childElementCount;
   return box;
+}
+
+/** A file the model that answered never got (`meta.not_sent`): say so on it, and why. */
+function markNotSent(node, a) {
+  const text = `Not sent to the model: ${a.meta.not_sent}`;
+  const mark = el(
+    'span',
+    { class: 'att-not-sent', 'data-testid': 'not-sent' },
+    `${icons.alert}<span></span>`,
+  );
+  mark.lastChild.textContent = text;
+  node.classList.add('not-sent');
+  node.append(mark);
+  node.title = `${a.name} — ${text}`;
 }
 
 /** The text sent for a message with attachments but no words: the file names. */

@@ -125,7 +125,7 @@ class MessageView {
   /** A user message's files above its bubble; a files-only message shows just the files. */
   renderFiles() {
     const list = this.attachments;
-    const key = list.map((a) => a.id ?? a.url).join('|');
+    const key = list.map((a) => `${a.id ?? a.url}:${a.meta?.not_sent ?? ''}`).join('|');
     if (key !== this.filesKey) {
       this.filesKey = key;
       const box = renderMessageAttachments(list);
