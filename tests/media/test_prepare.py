@@ -61,6 +61,13 @@ def test_image_without_vision(store: AttachmentStore) -> None:
     prepared = prepare(attachment, attachment.path, ("text",))
     assert prepared.media == ()
     assert "can't see images" in prepared.notes[0] and "not sent" in prepared.notes[0]
+    # The model is told, so it doesn't pretend; the user's mark says why.
+    assert prepared.text == (
+        "[The user attached an image, p.png, that you cannot see; say so if asked about it.]"
+    )
+    assert prepared.left_out == "{model} can't see images"
+    seen = prepare(attachment, attachment.path, ("text", "image"))
+    assert seen.media and not seen.text and not seen.left_out
 
 
 def test_audio_becomes_16k_mono_wav_clips(store: AttachmentStore) -> None:
@@ -135,7 +142,14 @@ def test_video_without_vision(store: AttachmentStore) -> None:
     neither = prepare(attachment, attachment.path, ("text",))
     assert neither.media == () and neither.needs_transcript and neither.notes
     silent = store.save(mf.video("mp4", 1.0, with_audio=False), "s.mp4")
-    assert not prepare(silent, silent.path, ("text",)).needs_transcript
+    unseen = prepare(silent, silent.path, ("text",))
+    assert not unseen.needs_transcript
+    # Told in words either way; the mark says whether its sound went.
+    assert "a video, v.webm, whose pictures you cannot see (only its sound)" in hears.text
+    assert hears.left_out == "{model} can't see video; only its sound was sent"
+    assert "a video, s.mp4, whose pictures you cannot see;" in unseen.text
+    assert unseen.left_out == "{model} can't see video"
+    assert not prepare(attachment, attachment.path, ALL).left_out
 
 
 @pytest.mark.parametrize(
