@@ -276,6 +276,8 @@ def test_shortcut_labels_share_one_format(start_server, replay_file, page: Page)
     expect(help_items.filter(has_text="New chat")).to_have_count(1)
     assert kbd_texts(help_items.filter(has_text="New chat")) == ["Ctrl", "Shift", "O"]
     assert kbd_texts(help_items.filter(has_text="Command palette")) == ["Ctrl", "K"]
+    assert kbd_texts(help_items.filter(has_text="Save the file")) == ["Ctrl", "S"]
+    assert page.get_by_test_id("send-button").get_attribute("title") == "Send (Enter)"
     page.keyboard.press("Control+K")
     action = palette_options(page).filter(has_text="New chat").first
     assert kbd_texts(action) == ["Ctrl", "Shift", "O"]
@@ -301,6 +303,8 @@ def test_shortcut_labels_on_a_mac(start_server, replay_file, browser: Browser) -
     expect(page.locator("#new-chat-keys kbd")).to_have_count(3)
     assert kbd_texts(page.locator("#new-chat-keys")) == ["⌘", "⇧", "O"]
     assert page.get_by_test_id("new-chat").get_attribute("title") == "New chat (⌘⇧O)"
+    save = page.locator("#shortcut-list li").filter(has_text="Save the file")
+    assert kbd_texts(save) == ["⌘", "S"]
     assert "Ctrl" not in page.evaluate("document.body.innerText")
     page.keyboard.press("Meta+K")
     expect(page.get_by_test_id("palette")).to_be_visible()

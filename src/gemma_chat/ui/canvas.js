@@ -15,6 +15,7 @@ import { el as h } from './dom.js';
 import { formatBytes } from './format.js';
 import { svg } from './icons.js';
 import { TurnEvent } from './events.js';
+import { KEYS, withKeys } from './shortcuts.js';
 
 const WIDTH_KEY = 'gemma-chat.canvas-width';
 const COLLAPSED_KEY = 'gemma-chat.canvas-collapsed';
@@ -533,7 +534,7 @@ export class Canvas {
         type: 'button',
         class: 'chip-btn primary',
         'data-testid': 'code-save',
-        title: 'Save (Ctrl+S)',
+        title: withKeys('Save', KEYS.save),
         'aria-keyshortcuts': 'Control+S Meta+S',
       },
       `${ICONS.save}<span>Save</span>`,
@@ -1207,7 +1208,9 @@ export class Canvas {
     this.saveBtn.hidden = this.revertBtn.hidden = !dirty;
     this.followBtn.hidden = dirty; // an unsaved edit is not followed away from
     this.saveBtn.disabled = this.busy || this.saving;
-    this.saveBtn.title = this.busy ? 'Wait for the reply to finish, then save' : 'Save (Ctrl+S)';
+    this.saveBtn.title = this.busy
+      ? 'Wait for the reply to finish, then save'
+      : withKeys('Save', KEYS.save);
     for (const option of this.picker.options) {
       const mark = dirty && option.value === this.draft.path;
       option.textContent = `${mark ? '● ' : ''}${option.dataset.label ?? option.value}`;

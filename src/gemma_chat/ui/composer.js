@@ -1,6 +1,7 @@
 // The message box: auto-growing textarea, Enter to send, Send ⇄ Stop while a reply streams,
 // the Think toggle for models that can reason before answering, and attachments (the
 // paperclip, drag-and-drop and paste put chips above the textarea; see attachments.js).
+import { KEYS, withKeys } from './shortcuts.js';
 
 export class Composer {
   constructor({ form, input, send, stop, think, tray, onSend, onStop, onThink }) {
@@ -80,6 +81,6 @@ export class Composer {
     const uploading = Boolean(this.tray?.uploading);
     const files = this.tray?.ready.length ?? 0;
     this.send.disabled = this.busy || uploading || (!this.input.value.trim() && !files);
-    this.send.title = uploading ? 'Waiting for the upload to finish…' : 'Send (Enter)';
+    this.send.title = uploading ? 'Waiting for the upload to finish…' : withKeys('Send', KEYS.send);
   }
 }

@@ -45,6 +45,7 @@ export const KEYS = {
   send: ['Enter'],
   newline: ['Shift', 'Enter'],
   stop: ['Esc'],
+  save: ['Mod', 'S'],
 };
 
 export const SHORTCUTS = [
@@ -57,6 +58,7 @@ export const SHORTCUTS = [
   [KEYS.send, 'Send message'],
   [KEYS.newline, 'New line'],
   [KEYS.stop, 'Stop generating · cancel a recording · close'],
+  [KEYS.save, 'Save the file being edited (Build)'],
 ];
 
 const isTyping = (t) =>
