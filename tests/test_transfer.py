@@ -204,7 +204,7 @@ def test_chatgpt_export_imports_the_active_path(start_server, replay_file) -> No
     reasons = {s["item"]: s["reason"] for s in report["skipped"]}
     assert "conversation 'Empty one'" in reasons
     assert any("tool steps" in item for item in reasons)
-    assert any("images" in item for item in reasons)
+    assert "1 image in 'What is in this photo?'" in reasons
 
     titles = {c["title"]: c["id"] for c in report["conversations"]}
     sourdough = authed.get(
@@ -242,7 +242,7 @@ def test_open_webui_export_imports_the_current_branch(start_server, replay_file)
     report = answer.json()
     assert report["format"] == "open-webui"
     assert report["imported"]["conversations"] == 2
-    assert any("files in 'Rust lifetimes'" in s["item"] for s in report["skipped"])
+    assert any(s["item"] == "1 file in 'Rust lifetimes'" for s in report["skipped"])
     titles = {c["title"]: c["id"] for c in report["conversations"]}
     rust = authed.get(f"{server.url}/api/conversations/{titles['Rust lifetimes']}").json()
     assert [m["content"] for m in rust["messages"]] == [

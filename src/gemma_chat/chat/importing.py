@@ -241,7 +241,7 @@ class Importer:
                 others = [n for n in names if n != "conversations.json"]
                 if others:
                     report.skip(
-                        f"{len(others)} other files in the zip",
+                        f"{_count(len(others), 'other file')} in the zip",
                         "images, audio and other files of a ChatGPT export are not imported",
                     )
                 return report
@@ -684,12 +684,12 @@ def _chatgpt(conv: dict[str, Any], index: int, report: ImportReport) -> Draft | 
         )
     if left_out["tool"]:
         report.skip(
-            f"{left_out['tool']} tool steps in {title!r}",
+            f"{_count(left_out['tool'], 'tool step')} in {title!r}",
             "searches, code runs and other tool calls are not imported",
         )
     if left_out["images"]:
         report.skip(
-            f"{left_out['images']} images in {title!r}",
+            f"{_count(left_out['images'], 'image')} in {title!r}",
             "ChatGPT's images are not in conversations.json",
         )
     updated = _epoch(conv.get("update_time")) or created
@@ -773,7 +773,9 @@ def _open_webui(item: dict[str, Any], index: int, report: ImportReport) -> Draft
             model if isinstance(model, str) and role == "assistant" else None,
         )
     if files:
-        report.skip(f"{files} files in {title!r}", "Open WebUI's exports do not carry files")
+        report.skip(
+            f"{_count(files, 'file')} in {title!r}", "Open WebUI's exports do not carry files"
+        )
     updated = _epoch(item.get("updated_at")) or created
     return Draft(title, created, updated, messages)
 
@@ -854,6 +856,10 @@ _SETTING_RANGES: dict[str, tuple[float, float, type | tuple[type, ...]]] = {
     "max_tokens": (1, MAX_CONTEXT, int),
     "context_length": (MIN_CONTEXT, MAX_CONTEXT, int),
 }
+
+
+def _count(n: int, one: str) -> str:
+    return f"{n:,} {one}" if n == 1 else f"{n:,} {one}s"
 
 
 def _name(item: dict[str, Any]) -> str:

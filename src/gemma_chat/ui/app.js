@@ -25,6 +25,7 @@ import { TurnEvent } from './events.js';
 import { shortModelName } from './format.js';
 import { streamContinue } from './api.js';
 import { SettingsPanel } from './settings.js'; // generation settings and the theme
+import { Transfer } from './transfer.js'; // export and import
 
 const $ = (id) => document.getElementById(id);
 
@@ -378,6 +379,7 @@ function setTitle(title) {
   heading.title = state.title; // the whole title, where the header cuts it
   heading.classList.remove('expanded');
   document.title = state.currentId ? `${state.title} · Gemma Chat` : 'Gemma Chat';
+  $('export-button').hidden = !state.currentId; // a new chat has nothing to export yet
 }
 
 // A narrow header cuts a long title: a tap (or click) unfolds it whole, another folds it.
@@ -889,9 +891,9 @@ function onTurnEvent(stream, name, data) {
       break;
     case TurnEvent.NOTICE: // e.g. an image this model can't see; the turn goes on
       if (data.message) view.addNotice(data.message);
+      if (data.attachment?.id) markNotSent(stream.userView, data.attachment);
       break;
     case TurnEvent.ERROR:
-      if (data.attachment?.id) markNotSent(stream.userView, data.attachment);
       stream.started = true;
       view.setError(data.message || 'Something went wrong.');
       break;
@@ -954,8 +956,6 @@ async function continueReply(view) {
   if (resync && state.currentId === id) openConversation(id);
 }
 
-async function stop() {
-  const id = state.currentId;
 /** The user's message shows which of its files the model did not get (a `notice`). */
 function markNotSent(userView, { id, not_sent: reason }) {
   if (!userView?.attachments) return;
@@ -965,6 +965,8 @@ function markNotSent(userView, { id, not_sent: reason }) {
   userView.renderFiles();
 }
 
+async function stop() {
+  const id = state.currentId;
   if (!id || !(state.streams.has(id) || state.poll?.id === id)) return;
   try {
     await api.stop(id);
@@ -1006,9 +1008,9 @@ function showModel(spec = state.currentModel) {
   const model = state.model;
   state.modelShort = null;
   if (state.switching) {
-    name.textContent = `Loading ${state.switching.name}…`;
+    name.textContent = `Loading ${shortModelName(state.switching.name)}…`;
     pill.dataset.state = 'loading';
-    pill.title = `Loading ${state.switching.spec}…`;
+    pill.title = `Loading ${state.switching.name} (${state.switching.spec})…`;
   } else if (!model) {
     name.textContent = 'Server offline';
     pill.dataset.state = 'error';
@@ -1212,6 +1214,24 @@ const settingsPanel = new SettingsPanel({
 $('settings-button').addEventListener('click', () => {
   sidebar.close();
   settingsPanel.open();
+});
+// Export (this chat; all data) and import, reported in the toast.
+new Transfer({
+  toast,
+  current: () => (state.currentId ? { id: state.currentId, title: state.title } : null),
+  onImported: async (report) => {
+    await refreshList();
+    // Open what came in (not over a Build file edited by hand and not saved).
+    const first = report.conversations?.[0];
+    if (!first || canvas.dirty) return;
+    history.pushState(null, '', `#/c/${encodeURIComponent(first.id)}`);
+    await openConversation(first.id);
+  },
+  exportButton: $('export-button'),
+  exportMenu: $('export-list'),
+  importButton: $('import-button'),
+  exportAll: $('export-all'),
+  fileInput: $('import-input'),
 });
 // A new chat has no settings of its own yet: its button opens the defaults.
 $('chat-settings-button').addEventListener('click', () => settingsPanel.open(state.currentId));
