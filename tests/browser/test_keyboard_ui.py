@@ -340,6 +340,7 @@ def test_phone_has_a_palette_button_and_no_shortcuts_button(
         button.tap()
         palette = page.get_by_test_id("palette")
         expect(palette).to_be_visible()
+        palette.evaluate("el => Promise.all(el.getAnimations().map((a) => a.finished))")
         box = palette.bounding_box()
         assert box and box["x"] <= 0.5 and box["width"] >= 389, box
         # The shortcuts action is not offered where there is no keyboard to use them.
