@@ -114,6 +114,14 @@ def test_phone_chat_retry_title_and_model(
     expect(heading).to_have_attribute("title", TITLE)
     hb = heading.bounding_box()
     assert hb and hb["width"] >= 80, hb
+    assert cut(page, "#conv-heading"), "the long title should end in an ellipsis here"
+    heading.click()  # a tap unfolds it whole, another folds it again
+    expect(heading).to_have_class(re.compile(r"\bexpanded\b"))
+    assert cut(page, "#conv-heading") == []
+    tall = heading.bounding_box()
+    assert tall and tall["height"] > hb["height"], (tall, hb)
+    heading.click()
+    expect(heading).not_to_have_class(re.compile(r"\bexpanded\b"))
 
     # The model chip: the short name, whole; the full name in its tooltip.
     assert cut(page, '[data-testid="model-name"]') == []
@@ -144,15 +152,18 @@ def test_phone_build_tabs_and_title(start_server, replay_file, open_page, scheme
 
     tabs = page.locator(".canvas-tab")
     expect(tabs).to_have_count(4)
-    assert cut(page, ".canvas-tab, .canvas-tab > span") == []
-    # Every tab is on the screen whole: none is clipped by the tab strip.
-    strip = page.locator(".canvas-tabs").bounding_box()
-    assert strip
-    for i in range(4):
-        b = tabs.nth(i).bounding_box()
-        assert b and b["x"] >= strip["x"] - 0.5, (i, b, strip)
-        assert b["x"] + b["width"] <= strip["x"] + strip["width"] + 0.5, (i, b, strip)
     expect(page.get_by_test_id("canvas-tab-versions")).to_contain_text("Versions")
+    for width in (390, 360):  # and a smaller phone
+        page.set_viewport_size({"width": width, "height": 800})
+        assert cut(page, ".canvas-tab, .canvas-tab > span") == []
+        # Every tab is on the screen whole: none is clipped by the tab strip.
+        strip = page.locator(".canvas-tabs").bounding_box()
+        assert strip
+        for i in range(4):
+            b = tabs.nth(i).bounding_box()
+            assert b and b["x"] >= strip["x"] - 0.5, (width, i, b, strip)
+            assert b["x"] + b["width"] <= strip["x"] + strip["width"] + 0.5, (width, i, b, strip)
+    page.set_viewport_size(PHONE["viewport"])
 
     heading = page.locator("#conv-heading")
     expect(heading).to_be_visible()
