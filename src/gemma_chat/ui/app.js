@@ -1058,9 +1058,7 @@ async function switchModel(spec, name) {
   } catch (e) {
     state.switching = null;
     showModel();
-    // A listed model by its name; any other spec exactly as typed (not shortened).
-    const tried = modelInfo.find(spec)?.name || spec;
-    toast.error(`Could not switch to ${tried}: ${e.message} — still using ${before}`);
+    toast.error(`Could not switch to ${label}: ${e.message} — still using ${before}`);
     return false;
   }
   state.switching = null;

@@ -213,8 +213,9 @@ export class ModelPicker {
     });
     this.panel.addEventListener('submit', (e) => {
       e.preventDefault();
+      // A typed spec is named as typed (the toast quotes it if it fails), not shortened.
       const spec = this.custom.trim();
-      if (spec) this.choose(spec, shortSpec(spec));
+      if (spec) this.choose(spec, spec);
     });
     document.addEventListener('click', (e) => {
       if (!this.isOpen) return;
