@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from gemma_chat.chat.exporting import download_filename
 from gemma_chat.workspace.files import Workspace
 from tests import authed
 
@@ -346,3 +347,18 @@ def test_an_imported_model_server_needs_confirmation(start_server, replay_file) 
     assert "needs your confirmation" in report["skipped"][0]["reason"]
     conv = authed.get(f"{server.url}/api/conversations/{report['conversations'][0]['id']}").json()
     assert conv["model"] == server.settings.model
+
+
+@pytest.mark.parametrize(
+    ("title", "ascii_name", "encoded"),
+    [
+        ("Plans", "Plans.md", "Plans.md"),
+        ("", "conversation.md", "conversation.md"),
+        ("../../etc/passwd", "etc_passwd.md", "etc%20passwd.md"),
+        ("🙂🙂", "conversation.md", "%F0%9F%99%82%F0%9F%99%82.md"),
+        ('a"b\r\nc', "a_bc.md", "a%20bc.md"),
+    ],
+)
+def test_download_names_are_safe(title: str, ascii_name: str, encoded: str) -> None:
+    value = download_filename(title, "md")
+    assert value == f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
