@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 
+from prompt_toolkit import PromptSession
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
@@ -19,9 +24,20 @@ from rich.text import Text
 from gemma_chat.config import Settings
 from gemma_chat.errors import RuntimeFailure
 from gemma_chat.events import BUILD_EVENTS, TurnEvent
+from gemma_chat.private import PRIVATE_FILE, private_file
+from gemma_chat.store import Conversation
 from gemma_chat.workbench import AppState
 
-HELP = "Commands: /new starts a fresh conversation · /exit quits · Ctrl+C stops a reply"
+HELP = """\
+[bold]/new[/]           start a fresh conversation
+[bold]/model[/] [SPEC]   show the model, or switch to SPEC (gemma-4-e4b, gguf:PATH, ollama:NAME…)
+[bold]/help[/]          this list
+[bold]/exit[/]          quit (or Ctrl+D)
+[dim]↑ ↓ recall earlier lines (kept across runs) · Ctrl+R searches them
+Ctrl+C clears the line, or stops a reply[/]"""
+QUIT_HINT = "Ctrl+D or /exit to quit"
+HISTORY_FILE = "chat-history"  # in the data dir, private like the rest of it
+PROMPT = "› "
 
 HANDLED = frozenset(
     {
@@ -54,20 +70,40 @@ def format_stats(stats: dict | None) -> str:
     return " · ".join(parts)
 
 
-@contextlib.contextmanager
-def stop_on_interrupt(state: AppState, conversation_id: str) -> Iterator[None]:
-    """Ctrl+C stops the reply (and keeps the REPL) instead of killing the process."""
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGINT, state.turns.stop, conversation_id)
-        installed = True
-    except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt is caught instead
-        installed = False
-    try:
-        yield
-    finally:
-        if installed:
+class Interrupts:
+    """Ctrl+C (SIGINT) while a REPL or a one-shot answer runs: it stops what runs now (a
+    reply, a model load) and is otherwise ignored, so it never ends the process between
+    two prompts. At the prompt the terminal is raw and Ctrl+C is a key prompt_toolkit
+    reads instead (it clears the line)."""
+
+    def __init__(self) -> None:
+        self._action: Callable[[], object] | None = None
+
+    def _fire(self) -> None:
+        if self._action is not None:
+            self._action()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._fire)
+        except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
+            yield
+            return
+        try:
+            yield
+        finally:
             loop.remove_signal_handler(signal.SIGINT)
+
+    @contextlib.contextmanager
+    def stopping(self, action: Callable[[], object]) -> Iterator[None]:
+        """Ctrl+C calls `action` while this block runs."""
+        previous, self._action = self._action, action
+        try:
+            yield
+        finally:
+            self._action = previous
 
 
 async def answer(
@@ -77,9 +113,11 @@ async def answer(
     console: Console,
     rich_output: bool,
     attachments: Sequence[str] = (),
+    interrupts: Interrupts | None = None,
 ) -> str:
     """Run one turn and show it; returns the turn.end reason. `attachments`: upload ids
-    sent with the prompt (as the web UI sends them)."""
+    sent with the prompt (as the web UI sends them). Ctrl+C stops the reply: through
+    `interrupts` (the REPL's), else through a SIGINT handler of its own for the while."""
     turn = state.turns.start(conversation_id, prompt, attachments)
     text, thinking, reason = "", "", "error"
     stats: dict | None = None
@@ -98,7 +136,13 @@ async def answer(
         if rich_output
         else None
     )
-    with stop_on_interrupt(state, conversation_id), live or contextlib.nullcontext():
+    own = interrupts is None
+    interrupts = interrupts or Interrupts()
+    with (
+        interrupts.installed() if own else contextlib.nullcontext(),
+        interrupts.stopping(lambda: state.turns.stop(conversation_id)),
+        live or contextlib.nullcontext(),
+    ):
         try:
             async for name, data in turn.events():
                 if name == TurnEvent.TEXT:
@@ -141,44 +185,200 @@ async def answer(
     return reason
 
 
+ReadLine = Callable[[], Awaitable[str]]
+
+
+def history_file(data_dir: Path) -> Path:
+    """The REPL's line history: created 0600 (the umask may not be set when embedded)."""
+    path = data_dir / HISTORY_FILE
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+    private_file(path)
+    return path
+
+
+def terminal_reader(data_dir: Path) -> ReadLine:
+    """Line editing, ↑/↓ history kept in the data dir, Ctrl+R search (prompt_toolkit).
+    Ctrl+C raises KeyboardInterrupt (the line is dropped), Ctrl+D on an empty line EOFError."""
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file(data_dir))))
+    prompt = FormattedText([("bold ansicyan", PROMPT)])
+
+    async def read() -> str:
+        # handle_sigint=False: its handler, once removed, would leave SIGINT killing the
+        # process; the REPL's own (Interrupts) stays in place throughout.
+        return await session.prompt_async(prompt, handle_sigint=False)
+
+    return read
+
+
+def plain_reader(console: Console) -> ReadLine:
+    """Lines from a pipe or a file (no terminal to edit in)."""
+
+    async def read() -> str:
+        return await asyncio.to_thread(console.input, f"[bold cyan]{PROMPT}[/]")
+
+    return read
+
+
+@contextlib.contextmanager
+def keys_wait_for_the_prompt() -> Iterator[None]:
+    """Between prompts (a reply streaming, help printing) keys are neither echoed over the
+    output nor line-edited by the terminal: they wait, as typed, for the next prompt, so
+    nothing typed ahead is lost or garbled, and Ctrl+D typed ahead reaches the prompt.
+    Ctrl+C still interrupts (ISIG stays on). prompt_toolkit takes raw mode from here and
+    gives this back after each line."""
+    try:
+        import termios
+    except ImportError:  # Windows
+        yield
+        return
+    fd = sys.stdin.fileno()
+    try:
+        saved = termios.tcgetattr(fd)
+    except termios.error:
+        yield
+        return
+    held = termios.tcgetattr(fd)
+    held[3] &= ~(termios.ECHO | termios.ICANON)  # lflag
+    held[6][termios.VMIN], held[6][termios.VTIME] = 1, 0
+    termios.tcsetattr(fd, termios.TCSANOW, held)  # TCSANOW: keys already typed stay queued
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+async def _load(state: AppState, spec: str, console: Console) -> str:
+    """Load `spec` (a spinner meanwhile); returns its display name. Raises RuntimeFailure."""
+    runtime = state.runtimes.get(spec)
+    with console.status(f"Loading {runtime.name}…", spinner="dots"):
+        await state.runtimes.switch(spec)
+    return runtime.name
+
+
 async def _chat(settings: Settings, prompt: str | None) -> int:
     console = Console()
+    errors = Console(stderr=True)
     state = AppState.open(settings)
     try:
-        runtime = state.runtimes.get(settings.model)
-        with console.status(f"Loading {runtime.name}…", spinner="dots"):
-            await state.runtimes.switch(settings.model)
+        name = await _load(state, settings.model, console)
     except RuntimeFailure as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        errors.print(f"[red]error:[/] {exc}", highlight=False)
         await state.close()
         return 1
     try:
         conversation = state.store.create_conversation("chat", settings.model)
-        if prompt is not None:
-            reason = await answer(state, conversation.id, prompt, console, rich_output=False)
+        if prompt is not None:  # rendered in a terminal, the bare text into a pipe
+            reason = await answer(
+                state, conversation.id, prompt, console, rich_output=console.is_terminal
+            )
             return 1 if reason == "error" else 0
-        console.print(f"[bold]Gemma Chat[/] · {runtime.name}\n[dim]{HELP}[/]")
-        while True:
-            try:
-                line = await asyncio.to_thread(console.input, "[bold cyan]› [/]")
-            except (EOFError, KeyboardInterrupt):
-                console.print()
-                return 0
-            line = line.strip()
-            if not line:
-                continue
-            if line in ("/exit", "/quit"):
-                return 0
-            if line == "/help":
-                console.print(f"[dim]{HELP}[/]")
-                continue
-            if line == "/new":
-                conversation = state.store.create_conversation("chat", settings.model)
-                console.print("[dim]New conversation.[/]")
-                continue
-            await answer(state, conversation.id, line, console, rich_output=console.is_terminal)
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        read = terminal_reader(settings.data_dir) if interactive else plain_reader(console)
+        console.print(
+            f"[bold]Gemma Chat[/] · {name}\n"
+            f"[dim]Type a message · /help for commands · {QUIT_HINT}[/]",
+            highlight=False,
+        )
+        interrupts = Interrupts()
+        with (
+            keys_wait_for_the_prompt() if interactive else contextlib.nullcontext(),
+            interrupts.installed(),
+        ):
+            return await _repl(state, settings, conversation, name, console, read, interrupts)
     finally:
         await state.close()
+
+
+async def _repl(
+    state: AppState,
+    settings: Settings,
+    conversation: Conversation,
+    name: str,
+    console: Console,
+    read: ReadLine,
+    interrupts: Interrupts,
+) -> int:
+    hinted = False
+    while True:
+        try:
+            line = await read()
+        except KeyboardInterrupt:  # the line is cleared; quitting takes Ctrl+D or /exit
+            if not hinted:
+                console.print(f"[dim]{QUIT_HINT}[/]")
+                hinted = True
+            continue
+        except EOFError:
+            console.print()
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        command, _, argument = line.partition(" ")
+        if command in ("/exit", "/quit"):
+            return 0
+        if command == "/help":
+            console.print(HELP, highlight=False)
+            continue
+        if command == "/new":
+            conversation = state.store.create_conversation("chat", settings.model)
+            console.print("[dim]New conversation.[/]")
+            continue
+        if command == "/model":
+            conversation, name = await _switch(
+                state, settings, conversation, argument.strip(), name, console, interrupts
+            )
+            continue
+        if command.startswith("/") and command[1:].isalpha():
+            console.print(f"[yellow]Unknown command {command}.[/] [dim]/help lists them.[/]")
+            continue
+        await answer(
+            state,
+            conversation.id,
+            line,
+            console,
+            rich_output=console.is_terminal,
+            interrupts=interrupts,
+        )
+
+
+async def _switch(
+    state: AppState,
+    settings: Settings,
+    conversation: Conversation,
+    spec: str,
+    name: str,
+    console: Console,
+    interrupts: Interrupts,
+) -> tuple[Conversation, str]:
+    """`/model SPEC`: load SPEC for this conversation and the ones /new starts (not saved
+    as the default for the next start). On failure, or Ctrl+C, the current model stays."""
+    if not spec:
+        console.print(f"[dim]Model:[/] {name} [dim]({settings.model})[/]", highlight=False)
+        return conversation, name
+    loading = asyncio.ensure_future(_load(state, spec, console))
+    stopped = False
+
+    def stop() -> None:
+        nonlocal stopped
+        stopped = True
+        loading.cancel()
+
+    try:
+        with interrupts.stopping(stop):
+            loaded = await loading
+    except RuntimeFailure as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return conversation, name
+    except asyncio.CancelledError:
+        if not stopped:  # the REPL itself is being cancelled
+            raise
+        console.print(f"[dim]Stopped loading; still chatting with[/] {name}", highlight=False)
+        return conversation, name
+    settings.model = spec
+    conversation = state.store.update_conversation(conversation.id, model=spec)
+    console.print(f"[dim]Now chatting with[/] {loaded}", highlight=False)
+    return conversation, loaded
 
 
 def run_chat(settings: Settings, prompt: str | None) -> int:
