@@ -328,9 +328,7 @@ def test_embedded_model_replies_with_stats(start_server, page: Page) -> None:
     expect(stats).to_contain_text("to first token")
 
 
-def test_regenerate_and_edit_show_the_new_branch(
-    start_server, replay_file, page: Page
-) -> None:
+def test_regenerate_and_edit_show_the_new_branch(start_server, replay_file, page: Page) -> None:
     server = start_server(
         replay_file("First answer.\n=== turn ===\nSecond answer.\n=== turn ===\nThird answer.")
     )
