@@ -116,22 +116,29 @@ def test_replies_are_rendered_as_markdown(terminal, replay_file) -> None:
     assert term.wait() == 0
 
 
-def test_ctrl_c_mid_reply_stops_it_and_the_prompt_comes_back(terminal, replay_file) -> None:
+def test_ctrl_c_mid_reply_stops_it_and_the_prompt_comes_back(
+    terminal, replay_file, tmp_path
+) -> None:
     slow = " ".join(f"word{i}" for i in range(200))
     spec = replay_file(f"{slow}\n=== turn ===\nQuick answer.", tps=10)
     term = terminal("chat", "--model", spec)
     ask(term, "talk for a while")
     term.expect("word2")
+    term.send("now")  # typed during the reply, before Ctrl+C: kept for the prompt
     term.send(CTRL_C)
     term.expect("stopped")
     term.expect(PROMPT)
     assert "word150" not in plain(term.text(0))
-    ask(term, "now briefly")
+    term.send(" briefly" + ENTER)
     term.expect("Quick answer.")
     term.expect(PROMPT)
     assert term.alive()
     term.send(CTRL_D)
     assert term.wait() == 0
+    store = Store(Database(tmp_path / "data" / "gemma-chat.db"))
+    (conversation,), _ = store.list_conversations()
+    sent = [m.content for m in store.list_messages(conversation.id) if m.role == "user"]
+    assert sent == ["talk for a while", "now briefly"]
 
 
 def test_the_banner_names_the_model_and_help_lists_the_commands(terminal, replay_file) -> None:
@@ -168,3 +175,26 @@ def test_keys_typed_during_a_reply_wait_for_the_prompt(terminal, replay_file) ->
     ask(term, "more")  # the replay has run out: an empty reply
     term.send(CTRL_D)  # typed ahead too: still quits
     assert term.wait() == 0
+
+
+def test_model_switches_the_conversation_and_a_bad_spec_keeps_the_current_one(
+    terminal, replay_file, tmp_path
+) -> None:
+    first, second = replay_file("From the first."), replay_file("From the second.")
+    term = terminal("chat", "--model", first)
+    ask(term, "/model")
+    term.expect(r"Model: Replay \(replay-\d+\.txt\)")
+    ask(term, "/model bogus")
+    term.expect("Unknown model spec")
+    ask(term, f"/model {second}")
+    term.expect(r"Now chatting with Replay \(replay-\d+\.txt\)")
+    ask(term, "hello")
+    term.expect("From the second.")
+    ask(term, "/frobnicate")
+    term.expect("Unknown command /frobnicate")
+    term.expect(PROMPT)
+    term.send(CTRL_D)
+    assert term.wait() == 0
+    store = Store(Database(tmp_path / "data" / "gemma-chat.db"))
+    (conversation,), _ = store.list_conversations()
+    assert conversation.model == second

@@ -19,6 +19,7 @@ from prompt_toolkit.history import FileHistory
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
+from rich.table import Table
 from rich.text import Text
 
 from gemma_chat.config import Settings
@@ -28,13 +29,16 @@ from gemma_chat.private import PRIVATE_FILE, private_file
 from gemma_chat.store import Conversation
 from gemma_chat.workbench import AppState
 
-HELP = """\
-[bold]/new[/]           start a fresh conversation
-[bold]/model[/] [SPEC]   show the model, or switch to SPEC (gemma-4-e4b, gguf:PATH, ollama:NAME…)
-[bold]/help[/]          this list
-[bold]/exit[/]          quit (or Ctrl+D)
-[dim]↑ ↓ recall earlier lines (kept across runs) · Ctrl+R searches them
-Ctrl+C clears the line, or stops a reply[/]"""
+REPL_COMMANDS = (
+    ("/new", "start a fresh conversation"),
+    ("/model [SPEC]", "show the model, or switch to SPEC (gemma-4-e4b, gguf:PATH, ollama:NAME…)"),
+    ("/help", "this list"),
+    ("/exit", "quit (or Ctrl+D)"),
+)
+KEYS = (
+    "↑ ↓ recall earlier lines (kept across runs) · Ctrl+R searches them\n"
+    "Ctrl+C clears the line, or stops a reply"
+)
 QUIT_HINT = "Ctrl+D or /exit to quit"
 HISTORY_FILE = "chat-history"  # in the data dir, private like the rest of it
 PROMPT = "› "
@@ -188,6 +192,13 @@ async def answer(
 ReadLine = Callable[[], Awaitable[str]]
 
 
+def help_text() -> Group:
+    table = Table.grid(padding=(0, 3))
+    for command, meaning in REPL_COMMANDS:
+        table.add_row(Text(command, "bold"), meaning)
+    return Group(table, Text(KEYS, "dim"))
+
+
 def history_file(data_dir: Path) -> Path:
     """The REPL's line history: created 0600 (the umask may not be set when embedded)."""
     path = data_dir / HISTORY_FILE
@@ -240,6 +251,7 @@ def keys_wait_for_the_prompt() -> Iterator[None]:
         return
     held = termios.tcgetattr(fd)
     held[3] &= ~(termios.ECHO | termios.ICANON)  # lflag
+    held[3] |= termios.NOFLSH  # Ctrl+C stops a reply without dropping what was typed ahead
     held[6][termios.VMIN], held[6][termios.VTIME] = 1, 0
     termios.tcsetattr(fd, termios.TCSANOW, held)  # TCSANOW: keys already typed stay queued
     try:
@@ -318,7 +330,7 @@ async def _repl(
         if command in ("/exit", "/quit"):
             return 0
         if command == "/help":
-            console.print(HELP, highlight=False)
+            console.print(help_text(), highlight=False)
             continue
         if command == "/new":
             conversation = state.store.create_conversation("chat", settings.model)
