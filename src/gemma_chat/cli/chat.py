@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.formatted_text import FormattedText
-from prompt_toolkit.history import FileHistory
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
@@ -42,6 +43,8 @@ KEYS = (
 QUIT_HINT = "Ctrl+D or /exit to quit"
 HISTORY_FILE = "chat-history"  # in the data dir, private like the rest of it
 PROMPT = "› "
+
+log = logging.getLogger(__name__)
 
 HANDLED = frozenset(
     {
@@ -211,7 +214,13 @@ def history_file(data_dir: Path) -> Path:
 def terminal_reader(data_dir: Path) -> ReadLine:
     """Line editing, ↑/↓ history kept in the data dir, Ctrl+R search (prompt_toolkit).
     Ctrl+C raises KeyboardInterrupt (the line is dropped), Ctrl+D on an empty line EOFError."""
-    session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file(data_dir))))
+    history: History
+    try:
+        history = FileHistory(str(history_file(data_dir)))
+    except OSError as exc:  # a read-only data dir: edit and recall, just not across runs
+        log.warning("line history is not saved: %s", exc)
+        history = InMemoryHistory()
+    session: PromptSession[str] = PromptSession(history=history)
     prompt = FormattedText([("bold ansicyan", PROMPT)])
 
     async def read() -> str:
