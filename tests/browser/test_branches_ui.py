@@ -223,6 +223,9 @@ def test_build_switching_says_it_restores_the_files(start_server, replay_file, o
     expect(content(page, "assistant")).to_contain_text("Done: the first page.")
     expect(reply.get_by_test_id("branch-note")).to_have_text("Restored this branch's files")
     assert "First page" in authed.get(page_file).text
+    # The preview shows the restored files too, not only the disk.
+    preview = page.frame_locator('[data-testid="preview-frame"]')
+    expect(preview.locator("h1")).to_have_text("First page")
     shot(page, "build-switched-desktop-dark")
 
     user = messages(page, "user")

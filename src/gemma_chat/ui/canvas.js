@@ -322,6 +322,7 @@ export class Canvas {
     this.build();
     this.reset();
     this.applyWidth(Number(localStorage.getItem(WIDTH_KEY)) || this.defaultWidth());
+    this.matchTopbarHeight();
     window.addEventListener('message', (e) => this.onPreviewMessage(e));
     window.addEventListener('resize', () => this.applyWidth(this.width));
     window.addEventListener('beforeunload', (e) => {
@@ -644,6 +645,16 @@ export class Canvas {
   }
 
   // --- visibility, width, tabs ------------------------------------------------------------
+
+  /** Beside a narrow chat column the chat's header takes two rows; the canvas header follows
+   * its height (--topbar-h) so the two bottom borders stay one line. */
+  matchTopbarHeight() {
+    const topbar = this.app.querySelector('.topbar');
+    if (!topbar || typeof ResizeObserver === 'undefined') return;
+    new ResizeObserver(() => {
+      this.app.style.setProperty('--topbar-h', `${topbar.offsetHeight}px`);
+    }).observe(topbar);
+  }
 
   get visible() {
     return this.mode === 'build';
