@@ -249,3 +249,29 @@ def test_the_terminal_says_a_reply_stopped_at_the_length_limit(tmp_path, replay_
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "one two"
     assert "stopped at the length limit" in result.stderr
+
+
+@pytest.mark.slow
+def test_continue_on_the_built_in_model_goes_on_mid_sentence(start_server) -> None:
+    """On llama.cpp the template is rendered up to the reply and its text appended with
+    no end-of-turn marker, so the model carries on the cut sentence instead of starting
+    a new answer (and reads the cut prompt from its KV cache)."""
+    server = start_server("embedded")
+    conv = authed.post(f"{server.url}/api/conversations", json={}).json()
+    url = f"{server.url}/api/conversations/{conv['id']}"
+    authed.patch(url, json={"settings": {"max_tokens": 24, "temperature": 0}})
+    events = send(server.url, conv["id"], "Write three sentences about the sea.", timeout=300)
+    first = events[-1][1]
+    assert first["reason"] == "length", first
+    cut = first["message"]["content"]
+    with (
+        authed.Client(base_url=server.url, timeout=300) as client,
+        client.stream("POST", f"{url}/continue") as response,
+    ):
+        assert response.status_code == 200
+        events = list(iter_sse(response))
+    more = "".join(data["text"] for name, data in events if name == "text")
+    final = events[-1][1]["message"]
+    assert final["id"] == first["message"]["id"] and final["content"] == cut + more
+    assert more.strip() and not more.lstrip().startswith(cut[:12]), more  # not a new answer
+    assert final["stats"]["cached_tokens"] > first["message"]["stats"]["prompt_tokens"]
