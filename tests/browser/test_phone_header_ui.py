@@ -277,3 +277,17 @@ def test_short_model_names(start_server, replay_file, page: Page) -> None:
         "Llama 3.2 3B",
         "",
     ]
+
+
+def test_phone_reply_offers_no_retry_while_it_streams(start_server, replay_file, open_page) -> None:
+    """Touch screens show a reply's actions without hover: Retry waits for the reply."""
+    server = start_server(replay_file(" ".join(["word"] * 60), tps=20))
+    page = open_page(PHONE)
+    page.goto(server.open_url)
+    send(page, "Say many words")
+    reply = last_reply(page)
+    expect(reply).to_have_attribute("data-status", "streaming")
+    expect(reply.get_by_test_id("message-content")).to_contain_text("word")
+    expect(reply.get_by_test_id("regenerate")).to_be_hidden()
+    expect(reply).to_have_attribute("data-status", "complete", timeout=20_000)
+    expect(reply.get_by_test_id("regenerate")).to_be_visible()

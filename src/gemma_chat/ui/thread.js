@@ -601,6 +601,7 @@ class MessageView {
     this.stats.hidden = !stats?.text;
     this.copyBtn.hidden = this.streaming || !this.content;
     this.speakBtn.hidden = this.copyBtn.hidden || !speaker.available;
+    this.retryBtn.hidden = this.streaming; // touch screens show actions without hover
     this.renderModel(); // also decides whether the footer shows
     this.onRender?.();
   }
