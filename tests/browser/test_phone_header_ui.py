@@ -291,3 +291,16 @@ def test_phone_reply_offers_no_retry_while_it_streams(start_server, replay_file,
     expect(reply.get_by_test_id("regenerate")).to_be_hidden()
     expect(reply).to_have_attribute("data-status", "complete", timeout=20_000)
     expect(reply.get_by_test_id("regenerate")).to_be_visible()
+
+
+def test_phone_code_copy_button_is_finger_sized(start_server, replay_file, open_page) -> None:
+    server = start_server(replay_file("Here:\n\n```python\nprint('hi')\n```\n"))
+    page = open_page(PHONE)
+    page.goto(server.open_url)
+    send(page, "Show code")
+    reply = last_reply(page)
+    expect(reply).to_have_attribute("data-status", "complete")
+    copy = reply.get_by_test_id("copy-code")
+    expect(copy).to_be_visible()
+    box = copy.bounding_box()
+    assert box and box["width"] >= 40 and box["height"] >= 40, box
