@@ -317,3 +317,28 @@ def test_build_switching_branches_restores_each_branchs_files(start_server, repl
     assert authed.get(f"{base}/{conv}").json()["messages"][0]["alternatives"]["count"] == 2
     authed.post(f"{base}/{conv}/branches", json={"message_id": user["id"]})
     assert "Second" in authed.get(page).text  # the old request's branch, as it was left
+
+
+def test_export_and_import_keep_every_alternative_and_the_one_shown(
+    start_server, replay_file
+) -> None:
+    server = start_server(replay_file(REPLIES))
+    base = f"{server.url}/api/conversations"
+    conv = authed.post(base, json={"title": "Forks"}).json()["id"]
+    send(server.url, conv, "first question")
+    old = authed.get(f"{base}/{conv}").json()["messages"][1]
+    stream(server.url, f"/api/conversations/{conv}/messages/{old['id']}/retry")
+    authed.post(f"{base}/{conv}/branches", json={"message_id": old["id"]})  # back to 1 / 2
+
+    exported = authed.get(f"{base}/{conv}/export", params={"format": "json"})
+    answer = authed.post(
+        f"{server.url}/api/import",
+        files={"file": ("forks.json", exported.content)},
+        timeout=60,
+    )
+    assert answer.status_code == 201, answer.text
+    listed = authed.get(base).json()["conversations"]
+    copy = next(c for c in listed if c["title"] == "Forks" and c["id"] != conv)
+    shown = authed.get(f"{base}/{copy['id']}").json()["messages"]
+    assert [m["content"] for m in shown] == ["first question", "reply one"]
+    assert shown[1]["alternatives"]["index"] == 1 and shown[1]["alternatives"]["count"] == 2
