@@ -304,3 +304,28 @@ def test_phone_code_copy_button_is_finger_sized(start_server, replay_file, open_
     expect(copy).to_be_visible()
     box = copy.bounding_box()
     assert box and box["width"] >= 40 and box["height"] >= 40, box
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_phone_build_welcome_starts_at_its_heading(
+    start_server, replay_file, open_page, scheme: str
+) -> None:
+    """Above the canvas a phone's thread is short: the welcome must start at its heading
+    (it used to open scrolled to its end, the heading above where scrolling reaches), and
+    the composer's hint fits on its one line."""
+    server = start_server(replay_file("Hi"))
+    page = open_page(PHONE, scheme)
+    page.goto(server.open_url)
+    page.get_by_test_id("mode-toggle").locator('[data-mode="build"]').click()
+    heading = page.locator("#empty-state h2")
+    expect(heading).to_have_text("What shall we build?")
+    page.wait_for_timeout(300)  # the canvas opens and the thread's box shrinks
+    heading_top, scroll_top = page.evaluate(
+        """() => [document.querySelector('#empty-state h2').getBoundingClientRect().top,
+                  document.querySelector('#thread-scroll').getBoundingClientRect().top]"""
+    )
+    assert heading_top >= scroll_top, (heading_top, scroll_top)
+    expect(page.get_by_test_id("composer-input")).to_have_attribute(
+        "placeholder", "Describe an app…"
+    )
+    shot(page, f"phone-build-welcome-{scheme}")

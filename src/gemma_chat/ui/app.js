@@ -220,8 +220,11 @@ function setMode(mode) {
 /** The composer names the model that will answer, by its first word ("Message SmolLM2…"). */
 function setPlaceholder() {
   const name = state.modelShort?.split(/\s+/)[0];
-  const text =
-    state.mode === 'build' ? 'Describe what to build…' : name ? `Message ${name}…` : 'Message…';
+  // A phone's composer fits about 20 characters: a longer placeholder wraps and is clipped.
+  const build = window.matchMedia('(max-width: 480px)').matches
+    ? 'Describe an app…'
+    : 'Describe what to build…';
+  const text = state.mode === 'build' ? build : name ? `Message ${name}…` : 'Message…';
   if (state.placeholderBeforeEdit != null) state.placeholderBeforeEdit = text;
   else $('composer-input').placeholder = text;
 }

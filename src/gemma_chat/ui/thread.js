@@ -624,7 +624,7 @@ export class Thread {
     scroller.addEventListener('scroll', () => {
       const gap = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
       this.pinned = gap < 64;
-      this.jump.hidden = this.pinned;
+      this.jump.hidden = this.pinned || !this.empty.hidden; // no latest line to jump to
     });
     jump.addEventListener('click', () => this.scrollToEnd(true));
     // Keep the latest line in view when the viewport shrinks (composer grows, window
@@ -812,6 +812,7 @@ export class Thread {
   setEmpty(isEmpty) {
     this.empty.hidden = !isEmpty;
     this.list.hidden = isEmpty;
+    this.stick();
   }
 
   setRunning(on) {
@@ -822,7 +823,13 @@ export class Thread {
 
   // Follow new content only if the user hasn't scrolled up to read.
   stick() {
-    if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (!this.empty.hidden) {
+      // The welcome reads from its heading down; on a short screen it starts at the top.
+      this.scroller.scrollTop = 0;
+      this.jump.hidden = true;
+    } else if (this.pinned) {
+      this.scroller.scrollTop = this.scroller.scrollHeight;
+    }
   }
 
   /** Scroll a message into view and mark it for a moment (a search result opened). */
