@@ -37,14 +37,25 @@ async function request(method, path, body) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  const res = await fetchOk(path, init);
+  return res.status === 204 ? null : res.json();
+}
+
+/**
+ * fetch() that fails the way every API call does: ApiError(0, OFFLINE) when the server
+ * cannot be reached (an abort stays an AbortError), the server's own error for an answer
+ * that is not 2xx. Resolves with the Response.
+ */
+export async function fetchOk(path, init = {}) {
   let res;
   try {
     res = await fetch(path, init);
-  } catch {
+  } catch (e) {
+    if (e?.name === 'AbortError') throw e;
     throw new ApiError(0, OFFLINE);
   }
   if (!res.ok) throw await errorFrom(res);
-  return res.status === 204 ? null : res.json();
+  return res;
 }
 
 const conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
@@ -54,13 +65,7 @@ const conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
 const filePath = (path) => path.split('/').map(encodeURIComponent).join('/');
 
 async function requestText(path, tagged = false) {
-  let res;
-  try {
-    res = await fetch(path, { headers: { Accept: 'text/plain' } });
-  } catch {
-    throw new ApiError(0, OFFLINE);
-  }
-  if (!res.ok) throw await errorFrom(res);
+  const res = await fetchOk(path, { headers: { Accept: 'text/plain' } });
   const text = await res.text();
   return tagged ? { text, etag: res.headers.get('ETag') } : text;
 }
@@ -198,19 +203,12 @@ async function readEvents(res, onEvent) {
 }
 
 async function postStream(path, body, onEvent, signal) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-      body: JSON.stringify(body),
-      signal,
-    });
-  } catch (e) {
-    if (e?.name === 'AbortError') throw e;
-    throw new ApiError(0, OFFLINE);
-  }
-  if (!res.ok) throw await errorFrom(res);
+  const res = await fetchOk(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    body: JSON.stringify(body),
+    signal,
+  });
   await readEvents(res, onEvent);
 }
 
@@ -240,17 +238,10 @@ export function streamRetry(id, messageId, onEvent, kit = null) {
  * turn is running there (it may just have ended).
  */
 export async function joinTurn(id, onEvent, { after = 0, signal } = {}) {
-  let res;
-  try {
-    res = await fetch(`${conv(id)}/turn/events?after=${after}`, {
-      headers: { Accept: 'text/event-stream' },
-      signal,
-    });
-  } catch (e) {
-    if (e?.name === 'AbortError') throw e;
-    throw new ApiError(0, OFFLINE);
-  }
-  if (!res.ok) throw await errorFrom(res);
+  const res = await fetchOk(`${conv(id)}/turn/events?after=${after}`, {
+    headers: { Accept: 'text/event-stream' },
+    signal,
+  });
   await readEvents(res, onEvent);
 }
 

@@ -2,21 +2,8 @@
 // conversation as Markdown or JSON), and the sidebar's "Export all data" and "Import…".
 // Results and failures go to the toast.
 
-import { ApiError } from './api.js';
+import { fetchOk } from './api.js';
 import { formatBytes } from './format.js';
-
-const OFFLINE = 'Cannot reach the Gemma Chat server. Is it still running?';
-
-async function failure(res) {
-  let detail = `${res.status} ${res.statusText || 'error'}`.trim();
-  try {
-    const body = await res.json();
-    if (typeof body.detail === 'string') detail = body.detail;
-  } catch {
-    /* not JSON: keep the status line */
-  }
-  return new ApiError(res.status, detail);
-}
 
 /** The file name the server chose (RFC 5987 filename* first), else `fallback`. */
 export function filenameFrom(disposition, fallback) {
@@ -159,14 +146,10 @@ export class Transfer {
     const url = `/api/conversations/${encodeURIComponent(conv.id)}/export?format=${format}`;
     let res;
     try {
-      res = await fetch(url, { headers: { Accept: '*/*' } });
-    } catch {
-      this.toast.error(`Couldn't export: ${OFFLINE}`);
-      return;
-    }
-    if (!res.ok) {
-      const error = await failure(res);
-      this.toast.error(`Couldn't export “${conv.title}”: ${error.message}`);
+      res = await fetchOk(url, { headers: { Accept: '*/*' } });
+    } catch (e) {
+      const what = e.status === 0 ? '' : ` “${conv.title}”`; // offline: no title, as before
+      this.toast.error(`Couldn't export${what}: ${e.message}`);
       return;
     }
     const blob = await res.blob();
@@ -184,13 +167,11 @@ export class Transfer {
     const body = new FormData();
     body.append('file', file, file.name);
     try {
-      let res;
-      try {
-        res = await fetch('/api/import', { method: 'POST', body, headers: { Accept: 'application/json' } });
-      } catch {
-        throw new ApiError(0, OFFLINE);
-      }
-      if (!res.ok) throw await failure(res);
+      const res = await fetchOk('/api/import', {
+        method: 'POST',
+        body,
+        headers: { Accept: 'application/json' },
+      });
       const report = await res.json();
       try {
         await this.onImported?.(report); // may open a conversation (which clears the toast)
