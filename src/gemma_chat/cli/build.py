@@ -9,11 +9,9 @@ the command again in DIR continues it as a new turn.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
-import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from rich.status import Status
 from rich.text import Text
 
 from gemma_chat.chat.setup import open_turns
-from gemma_chat.chat.turns import TurnManager
+from gemma_chat.cli.interrupts import Interrupts
 from gemma_chat.config import Settings
 from gemma_chat.errors import KitError, NotFound, RuntimeFailure, WorkspaceError
 from gemma_chat.events import TurnEvent
@@ -150,21 +148,6 @@ def _verb(action: str) -> str:
     }.get(action, f"Running {action}")
 
 
-@contextlib.contextmanager
-def _stop_on_interrupt(turns: TurnManager, conversation_id: str) -> Iterator[None]:
-    """Ctrl+C stops the turn cleanly (the files and version are still saved)."""
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGINT, turns.stop, conversation_id)
-    except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
-
-
 async def _build(prompt: str, out: Path, settings: Settings, console: Console) -> int:
     err = Console(stderr=True)
     started = time.monotonic()
@@ -180,7 +163,9 @@ async def _build(prompt: str, out: Path, settings: Settings, console: Console) -
         with console.status("Thinking…", spinner="dots") as status:
             progress = _Progress(console, status)
             turn = turns.start(conversation_id, prompt)
-            with _stop_on_interrupt(turns, conversation_id):
+            interrupts = Interrupts()
+            stop = functools.partial(turns.stop, conversation_id)
+            with interrupts.installed(), interrupts.stopping(stop):
                 async for name, data in turn.events():
                     progress.event(name, data)
     except (RuntimeFailure, WorkspaceError, KitError) as exc:

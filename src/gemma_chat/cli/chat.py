@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
+from gemma_chat.cli.interrupts import Interrupts
 from gemma_chat.config import Settings
 from gemma_chat.errors import RuntimeFailure
 from gemma_chat.events import BUILD_EVENTS, TurnEvent
@@ -75,42 +75,6 @@ def format_stats(stats: dict | None) -> str:
         parts.append(f"{stats['tokens_per_s']:.1f} tok/s")
     parts.append(f"{stats.get('completion_tokens', 0)} tokens")
     return " · ".join(parts)
-
-
-class Interrupts:
-    """Ctrl+C (SIGINT) while a REPL or a one-shot answer runs: it stops what runs now (a
-    reply, a model load) and is otherwise ignored, so it never ends the process between
-    two prompts. At the prompt the terminal is raw and Ctrl+C is a key prompt_toolkit
-    reads instead (it clears the line)."""
-
-    def __init__(self) -> None:
-        self._action: Callable[[], object] | None = None
-
-    def _fire(self) -> None:
-        if self._action is not None:
-            self._action()
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        try:
-            loop.add_signal_handler(signal.SIGINT, self._fire)
-        except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
-            yield
-            return
-        try:
-            yield
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
-
-    @contextlib.contextmanager
-    def stopping(self, action: Callable[[], object]) -> Iterator[None]:
-        """Ctrl+C calls `action` while this block runs."""
-        previous, self._action = self._action, action
-        try:
-            yield
-        finally:
-            self._action = previous
 
 
 async def answer(
