@@ -23,11 +23,18 @@ MAX_JSON_ENV = "GEMMA_CHAT_MAX_JSON_MB"
 DEFAULT_MAX_JSON_MB = 4.0  # a 500,000-character message, JSON-escaped, fits
 
 
-def _env_mb(name: str, default: float) -> float:
+def env_mb(name: str, default: float) -> float:
+    """A size in MB from the environment (it may be fractional); `default` when the
+    variable is unset or not a number. Callers decide what zero or less means."""
+    raw = os.environ.get(name, "").strip()
     try:
-        value = float(os.environ.get(name, "").strip() or default)
+        return float(raw) if raw else default
     except ValueError:
         return default
+
+
+def _env_mb(name: str, default: float) -> float:
+    value = env_mb(name, default)
     return value if value > 0 else default
 
 

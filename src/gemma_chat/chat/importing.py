@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import stat
 import zipfile
@@ -50,6 +49,7 @@ from gemma_chat.chat.settings import (
     MIN_CONTEXT,
     known,
 )
+from gemma_chat.config import env_mb
 from gemma_chat.errors import MediaError, NotFound, WorkspaceError
 from gemma_chat.media.attachments import AttachmentStore
 from gemma_chat.media.limits import MB
@@ -85,12 +85,7 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 def max_import_bytes() -> int:
     """The largest import upload: `GEMMA_CHAT_MAX_IMPORT_MB` (may be fractional), 2000 MB."""
-    raw = os.environ.get("GEMMA_CHAT_MAX_IMPORT_MB", "").strip()
-    try:
-        mb = float(raw) if raw else DEFAULT_MAX_IMPORT_MB
-    except ValueError:
-        mb = DEFAULT_MAX_IMPORT_MB
-    return max(1, int(mb * MB))
+    return max(1, int(env_mb("GEMMA_CHAT_MAX_IMPORT_MB", DEFAULT_MAX_IMPORT_MB) * MB))
 
 
 class ImportRefused(Exception):

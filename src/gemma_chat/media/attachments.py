@@ -3,7 +3,6 @@ table, uploaded first (unlinked) and linked to the user message that sends them.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -14,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import IO, Any
 
+from gemma_chat.config import env_mb
 from gemma_chat.errors import CorruptMedia, MediaError, TooLarge
 from gemma_chat.media.kinds import Kind, inspect
 from gemma_chat.media.limits import MB
@@ -30,12 +30,7 @@ _ID = re.compile(r"^a_[0-9a-f]{16}$")
 
 def max_upload_bytes() -> int:
     """The upload limit: `GEMMA_CHAT_MAX_UPLOAD_MB` (may be fractional), default 100 MB."""
-    raw = os.environ.get("GEMMA_CHAT_MAX_UPLOAD_MB", "").strip()
-    try:
-        mb = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
-    except ValueError:
-        mb = DEFAULT_MAX_UPLOAD_MB
-    return max(1, int(mb * MB))
+    return max(1, int(env_mb("GEMMA_CHAT_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB) * MB))
 
 
 NOT_SENT = "not_sent"  # meta key: why the model that answered did not get the file
