@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from gemma_chat.errors import CorruptMedia, MediaError, NotFound, TooLarge, UnsupportedMedia
 from gemma_chat.media.attachments import AttachmentStore, max_upload_bytes
+from gemma_chat.server.uploads import uploaded_file
 from gemma_chat.util.units import format_bytes
 
 router = APIRouter(prefix="/api/attachments", tags=["attachments"])
@@ -31,14 +31,7 @@ async def upload(request: Request, store: Attachments) -> JSONResponse:
     if length.isdigit() and int(length) > limit + _MULTIPART_SLACK:
         raise HTTPException(413, f"The file is larger than the upload limit of "
                                  f"{format_bytes(limit)}")  # fmt: skip
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise HTTPException(422, "Send the file as multipart/form-data in the field 'file'")
-    form = await request.form(max_files=1, max_fields=10)
-    try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise HTTPException(422, "file: a file in the multipart field 'file' is required")
+    async with uploaded_file(request) as file:
         try:
             attachment = await run_in_threadpool(store.save, file.file, file.filename, limit)
         except TooLarge as exc:
@@ -47,8 +40,6 @@ async def upload(request: Request, store: Attachments) -> JSONResponse:
             raise HTTPException(415, str(exc)) from exc
         except (CorruptMedia, MediaError) as exc:
             raise HTTPException(422, str(exc)) from exc
-    finally:
-        await form.close()
     return JSONResponse(attachment.to_dict(), status_code=201)
 
 

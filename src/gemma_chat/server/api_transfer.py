@@ -16,7 +16,6 @@ from typing import IO, Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
-from starlette.datastructures import UploadFile
 
 from gemma_chat.chat.exporting import (
     archive_filename,
@@ -31,6 +30,7 @@ from gemma_chat.config import confirmed_hosts
 from gemma_chat.errors import RuntimeFailure
 from gemma_chat.server.spec_policy import Policy, remote_host
 from gemma_chat.server.state import get_state
+from gemma_chat.server.uploads import uploaded_file
 from gemma_chat.util.units import format_bytes
 from gemma_chat.workbench import AppState
 
@@ -109,14 +109,7 @@ def _copy(source: IO[bytes], fd: int) -> int:
 async def import_file(request: Request, state: State, policy: Policy) -> JSONResponse:
     """Import an upload (multipart field `file`) as new conversations; never overwrites."""
     limit = max_import_bytes()
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise HTTPException(422, "Send the file as multipart/form-data in the field 'file'")
-    form = await request.form(max_files=1, max_fields=10)
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "file: a file in the multipart field 'file' is required")
+    async with uploaded_file(request) as upload:
         fd, name = tempfile.mkstemp(prefix="import-", dir=_scratch(state))
         path = Path(name)
         try:
@@ -150,7 +143,5 @@ async def import_file(request: Request, state: State, policy: Policy) -> JSONRes
                 raise HTTPException(exc.status, str(exc)) from None
         finally:
             remove_quietly(path)
-    finally:
-        await form.close()
     log.info("imported %s: %s", report.format, report.as_dict()["imported"])
     return JSONResponse(report.as_dict(), status_code=201)
